@@ -1,0 +1,196 @@
+//! The activity poll loop: each task runs in its own store, concurrently,
+//! up to the queue's slot limit (core hands out no more tasks than slots).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use temporalio_common::protos::coresdk::activity_result::ActivityExecutionResult;
+use temporalio_common::protos::coresdk::activity_task::{
+    ActivityCancelReason, Start, activity_task,
+};
+use temporalio_common::protos::coresdk::{ActivityHeartbeat, ActivityTaskCompletion};
+use temporalio_sdk_core::{PollError, Worker};
+use tokio::task::JoinSet;
+use tracing::{Instrument, error, info_span, warn};
+use wasmtime::Store;
+
+use super::sandbox::{ActivitySandbox, ActivityState, AttemptControl};
+use crate::bindings::polyworker::worker::activity_types::CancelReason;
+use crate::convert::{self, activity_result, host_failure};
+use crate::guest_log::LogTags;
+use crate::queue::Queue;
+
+/// How long a cancelled activity may keep running before it is interrupted.
+pub const CANCEL_GRACE: Duration = Duration::from_secs(5);
+
+type Running = Arc<Mutex<HashMap<Vec<u8>, Arc<AttemptControl>>>>;
+
+fn cancel_reason(r: i32) -> CancelReason {
+    match ActivityCancelReason::try_from(r) {
+        Ok(ActivityCancelReason::Cancelled) => CancelReason::Cancelled,
+        Ok(ActivityCancelReason::TimedOut) => CancelReason::TimedOut,
+        Ok(ActivityCancelReason::WorkerShutdown) => CancelReason::WorkerShutdown,
+        Ok(ActivityCancelReason::Paused) => CancelReason::Paused,
+        Ok(ActivityCancelReason::Reset) => CancelReason::Reset,
+        _ => CancelReason::NotFound,
+    }
+}
+
+fn failed(message: String, error_type: &str, non_retryable: bool) -> ActivityExecutionResult {
+    ActivityExecutionResult::fail(host_failure(message, error_type, non_retryable))
+}
+
+/// Runs one attempt and returns what to report to core.
+async fn attempt(
+    queue: &Queue,
+    task_token: Vec<u8>,
+    start: Start,
+    control: Arc<AttemptControl>,
+) -> ActivityExecutionResult {
+    let (info, input) = convert::activity_info(task_token, start, &queue.name);
+    let Some(module) = queue.activities.get(&info.activity_type) else {
+        return failed(
+            format!(
+                "no module on task queue {:?} defines activity type {:?} (types served here: {})",
+                queue.name,
+                info.activity_type,
+                Queue::known(&queue.activities)
+            ),
+            "PolyworkerUnknownActivityType",
+            true,
+        );
+    };
+    let Some(role) = module.activity.as_ref() else {
+        return failed(
+            "module lost its activity role".into(),
+            "PolyworkerBug",
+            true,
+        );
+    };
+    let state = ActivityState::new(ActivitySandbox {
+        env: &queue.env,
+        allowlist: queue.allowlist.clone(),
+        memory_bytes: queue.activity_memory_bytes,
+        tags: LogTags {
+            task_queue: queue.name.clone(),
+            workflow_type: info.workflow_type.clone(),
+            workflow_id: info.workflow_id.clone(),
+            run_id: info.workflow_run_id.clone(),
+            activity_type: Some(info.activity_type.clone()),
+            attempt: Some(info.attempt),
+        },
+        control: control.clone(),
+        max_payload_bytes: queue.limits.max_payload_bytes,
+    });
+    let mut store = Store::new(role.pre.engine(), state);
+    store.limiter(|s| &mut s.limits);
+    // Yield to tokio every epoch tick so a CPU-bound activity cannot starve
+    // the pollers or other tasks.
+    store.epoch_deadline_async_yield_and_update(1);
+    let call = async {
+        let instance = role.pre.instantiate_async(&mut store).await?;
+        let guest = role.indices.load(&mut store, &instance)?;
+        guest.call_execute(&mut store, &info, &input).await
+    };
+    let interrupted = async {
+        control.cancelled.notified().await;
+        tokio::time::sleep(CANCEL_GRACE).await;
+    };
+    tokio::select! {
+        r = call => match r {
+            Ok(outcome) => activity_result(outcome, &queue.limits),
+            Err(e) => failed(
+                format!("activity code trapped: {}", crate::workflow::instance::classify(e, Duration::ZERO)),
+                "PolyworkerGuestTrap",
+                false,
+            ),
+        },
+        _ = interrupted => {
+            let reason = control.reason();
+            warn!(?reason, "activity ignored its cancellation for {CANCEL_GRACE:?}; interrupted");
+            match reason {
+                Some(CancelReason::Cancelled) => ActivityExecutionResult::cancel_from_details(None),
+                _ => failed(
+                    format!("activity interrupted after {reason:?}: it did not stop within {CANCEL_GRACE:?}"),
+                    "PolyworkerActivityInterrupted",
+                    false,
+                ),
+            }
+        }
+    }
+}
+
+/// Polls activity tasks until core reports shutdown.
+pub async fn run_activities(worker: Arc<Worker>, queue: Arc<Queue>) {
+    let running: Running = Arc::default();
+    let mut tasks = JoinSet::new();
+    loop {
+        let task = match worker.poll_activity_task().await {
+            Ok(t) => t,
+            Err(PollError::ShutDown) => break,
+            Err(e) => {
+                error!(task_queue = %queue.name, error = %e, "activity polling failed; stopping this worker");
+                worker.initiate_shutdown();
+                continue;
+            }
+        };
+        let token = task.task_token;
+        match task.variant {
+            Some(activity_task::Variant::Start(start)) => {
+                let span = info_span!(
+                    "activity",
+                    task_queue = %queue.name,
+                    activity_type = %start.activity_type,
+                    attempt = start.attempt,
+                    workflow_type = %start.workflow_type,
+                    workflow_id = %start.workflow_execution.as_ref().map(|e| e.workflow_id.as_str()).unwrap_or_default(),
+                    run_id = %start.workflow_execution.as_ref().map(|e| e.run_id.as_str()).unwrap_or_default(),
+                );
+                let hb_worker = worker.clone();
+                let hb_token = token.clone();
+                let control = AttemptControl::new(Box::new(move |details| {
+                    hb_worker.record_activity_heartbeat(ActivityHeartbeat {
+                        task_token: hb_token.clone(),
+                        details,
+                    })
+                }));
+                running
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(token.clone(), control.clone());
+                let (worker, queue, running) = (worker.clone(), queue.clone(), running.clone());
+                tasks.spawn(
+                    async move {
+                        let result = attempt(&queue, token.clone(), start, control).await;
+                        running
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .remove(&token);
+                        let completion = ActivityTaskCompletion {
+                            task_token: token,
+                            result: Some(result),
+                        };
+                        if let Err(e) = worker.complete_activity_task(completion).await {
+                            error!(error = %e, "core rejected the activity completion");
+                        }
+                    }
+                    .instrument(span),
+                );
+            }
+            Some(activity_task::Variant::Cancel(c)) => {
+                let control = running
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get(&token)
+                    .cloned();
+                if let Some(control) = control {
+                    control.cancel(cancel_reason(c.reason));
+                }
+            }
+            None => {}
+        }
+        while tasks.try_join_next().is_some() {}
+    }
+    while tasks.join_next().await.is_some() {}
+}

@@ -1,0 +1,311 @@
+//! The host's configuration: a TOML file, validated with errors that name the key.
+//!
+//! ```toml
+//! [server]
+//! address = "http://127.0.0.1:7233"
+//! namespace = "default"
+//!
+//! [[task_queue]]
+//! name = "data-routing"
+//! modules = ["data_routing.wasm"]          # relative to this file
+//! http_allowlist = ["127.0.0.1:8089"]      # activities may call only these
+//! env = { TRANSMIT_SERVICE_URL = "http://127.0.0.1:8089" }
+//! ```
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::activity::AllowRule;
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("config key `{key}`: {message}")]
+    Invalid { key: String, message: String },
+}
+
+fn invalid(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub engine: EngineConfig,
+    #[serde(rename = "task_queue", default)]
+    pub task_queues: Vec<TaskQueueConfig>,
+}
+
+/// Where the Temporal server is.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// The frontend's gRPC address, `http://host:port` (or `https://`).
+    pub address: String,
+    pub namespace: String,
+    /// Identity shown in histories; defaults to `polyworker@<hostname>-<pid>`.
+    pub identity: Option<String>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            address: "http://127.0.0.1:7233".into(),
+            namespace: "default".into(),
+            identity: None,
+        }
+    }
+}
+
+/// Wasm engine settings shared by every task queue.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineConfig {
+    /// Where compiled components are cached; `none` disables the cache.
+    /// Defaults to `$XDG_CACHE_HOME/polyworker` (or `~/.cache/polyworker`).
+    pub cache_dir: Option<String>,
+    /// Longest a workflow activation may run in the guest before it is
+    /// interrupted and the workflow task fails.
+    pub workflow_deadline_ms: u64,
+    /// Linear-memory limit of one workflow run's instance.
+    pub workflow_memory_mib: u64,
+    /// Linear-memory limit of one activity attempt's instance.
+    pub activity_memory_mib: u64,
+    /// Use wasmtime's pooling allocator (fast instantiation, memory reserved up front).
+    pub pooling: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            cache_dir: None,
+            workflow_deadline_ms: 2_000,
+            workflow_memory_mib: 64,
+            activity_memory_mib: 256,
+            pooling: true,
+        }
+    }
+}
+
+/// One task queue: which components serve it and what its activities may reach.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskQueueConfig {
+    pub name: String,
+    /// Component files (`.wasm`), relative to the config file.
+    pub modules: Vec<PathBuf>,
+    /// Workflow runs kept in memory between tasks (sticky execution).
+    #[serde(default = "default_cached")]
+    pub max_cached_workflows: usize,
+    #[serde(default = "default_slots")]
+    pub max_concurrent_workflow_tasks: usize,
+    #[serde(default = "default_slots")]
+    pub max_concurrent_activities: usize,
+    /// Hosts activities may call over `wasi:http`: `host`, `host:port`,
+    /// `*.domain`, optionally with `http://` or `https://`. Empty denies all.
+    #[serde(default)]
+    pub http_allowlist: Vec<String>,
+    /// Environment variables activities see (workflows never see any).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+fn default_cached() -> usize {
+    1000
+}
+
+fn default_slots() -> usize {
+    100
+}
+
+impl Config {
+    /// Reads, parses and validates a config file; module paths become absolute.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Config::parse(&text, base).map_err(|e| match e {
+            ConfigError::Parse { message, .. } => ConfigError::Parse {
+                path: path.to_path_buf(),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Parses and validates TOML text; relative module paths resolve against `base`.
+    pub fn parse(text: &str, base: &Path) -> Result<Config, ConfigError> {
+        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: PathBuf::from("<text>"),
+            message: e.to_string(),
+        })?;
+        for q in &mut config.task_queues {
+            for m in &mut q.modules {
+                if m.is_relative() {
+                    *m = base.join(&*m);
+                }
+            }
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks everything that can be checked without the server.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let url = url::Url::parse(&self.server.address).map_err(|e| {
+            invalid(
+                "server.address",
+                format!("{:?} is not a URL: {e}", self.server.address),
+            )
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(invalid("server.address", "use http:// or https://"));
+        }
+        if self.server.namespace.is_empty() {
+            return Err(invalid("server.namespace", "must not be empty"));
+        }
+        let e = &self.engine;
+        if e.workflow_deadline_ms == 0 || e.workflow_deadline_ms > 60_000 {
+            return Err(invalid(
+                "engine.workflow_deadline_ms",
+                "must be between 1 and 60000",
+            ));
+        }
+        for (key, v) in [
+            ("engine.workflow_memory_mib", e.workflow_memory_mib),
+            ("engine.activity_memory_mib", e.activity_memory_mib),
+        ] {
+            if !(1..=4096).contains(&v) {
+                return Err(invalid(key, "must be between 1 and 4096"));
+            }
+        }
+        if self.task_queues.is_empty() {
+            return Err(invalid(
+                "task_queue",
+                "at least one [[task_queue]] is required",
+            ));
+        }
+        let mut names = HashSet::new();
+        for (i, q) in self.task_queues.iter().enumerate() {
+            let key = |k: &str| format!("task_queue[{i}].{k}");
+            if q.name.trim().is_empty() {
+                return Err(invalid(key("name"), "must not be empty"));
+            }
+            if !names.insert(q.name.as_str()) {
+                return Err(invalid(
+                    key("name"),
+                    format!("task queue {:?} is listed twice", q.name),
+                ));
+            }
+            if q.modules.is_empty() {
+                return Err(invalid(
+                    key("modules"),
+                    "at least one component is required",
+                ));
+            }
+            for (j, m) in q.modules.iter().enumerate() {
+                if !m.is_file() {
+                    return Err(invalid(
+                        format!("task_queue[{i}].modules[{j}]"),
+                        format!("{} does not exist or is not a file", m.display()),
+                    ));
+                }
+            }
+            if q.max_concurrent_workflow_tasks < 2 {
+                return Err(invalid(
+                    key("max_concurrent_workflow_tasks"),
+                    "must be at least 2",
+                ));
+            }
+            if q.max_concurrent_activities == 0 {
+                return Err(invalid(
+                    key("max_concurrent_activities"),
+                    "must be at least 1",
+                ));
+            }
+            for (j, rule) in q.http_allowlist.iter().enumerate() {
+                AllowRule::parse(rule)
+                    .map_err(|m| invalid(format!("task_queue[{i}].http_allowlist[{j}]"), m))?;
+            }
+            for k in q.env.keys() {
+                if k.is_empty() || k.contains('=') || k.contains('\0') {
+                    return Err(invalid(
+                        key("env"),
+                        format!("{k:?} is not a valid variable name"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_module(extra: &str) -> Result<Config, ConfigError> {
+        let dir = std::env::temp_dir().join(format!("pw-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("m.wasm"), b"x").unwrap();
+        Config::parse(
+            &format!("[[task_queue]]\nname = \"q\"\nmodules = [\"m.wasm\"]\n{extra}"),
+            &dir,
+        )
+    }
+
+    #[test]
+    fn minimal_config_takes_defaults() {
+        let c = with_module("").unwrap();
+        assert_eq!(c.server.address, "http://127.0.0.1:7233");
+        assert_eq!(c.server.namespace, "default");
+        assert_eq!(c.task_queues[0].max_cached_workflows, 1000);
+        assert!(c.task_queues[0].modules[0].is_absolute());
+        assert!(c.task_queues[0].http_allowlist.is_empty());
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let e = with_module("max_concurrent_workflow_tasks = 1").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("task_queue[0].max_concurrent_workflow_tasks"),
+            "{e}"
+        );
+        let e = with_module("http_allowlist = [\"ftp://x\"]").unwrap_err();
+        assert!(
+            e.to_string().contains("task_queue[0].http_allowlist[0]"),
+            "{e}"
+        );
+        let e = with_module("colour = 1").unwrap_err();
+        assert!(e.to_string().contains("colour"), "{e}");
+        let e = Config::parse(
+            "[[task_queue]]\nname = \"q\"\nmodules = [\"missing.wasm\"]",
+            Path::new("/nonexistent"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("task_queue[0].modules[0]"), "{e}");
+        let e = Config::parse("[server]\naddress = \"nope\"\n", Path::new(".")).unwrap_err();
+        assert!(e.to_string().contains("server.address"), "{e}");
+        let e = Config::parse("", Path::new(".")).unwrap_err();
+        assert!(e.to_string().contains("task_queue"), "{e}");
+    }
+}

@@ -1,0 +1,166 @@
+//! Guest logs: the `log` imports and stdout/stderr, forwarded to `tracing`
+//! with the task's tags, and dropped while a workflow replays.
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use tokio::io::AsyncWrite;
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+
+use crate::bindings::polyworker::worker::types::LogLevel;
+
+/// What every guest log line is tagged with.
+#[derive(Debug, Clone, Default)]
+pub struct LogTags {
+    pub task_queue: String,
+    pub workflow_type: String,
+    pub workflow_id: String,
+    pub run_id: String,
+    /// Set for activities.
+    pub activity_type: Option<String>,
+    pub attempt: Option<u32>,
+}
+
+/// A cheap handle shared by a store's log import and its stdio streams.
+#[derive(Debug, Clone)]
+pub struct GuestLog {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    replaying: AtomicBool,
+    tags: LogTags,
+}
+
+macro_rules! emit {
+    ($lvl:expr, $t:expr, $msg:expr) => {
+        tracing::event!(
+            target: "guest",
+            $lvl,
+            task_queue = %$t.task_queue,
+            workflow_type = %$t.workflow_type,
+            workflow_id = %$t.workflow_id,
+            run_id = %$t.run_id,
+            activity_type = $t.activity_type.as_deref(),
+            attempt = $t.attempt,
+            "{}",
+            $msg
+        )
+    };
+}
+
+impl GuestLog {
+    pub fn new(tags: LogTags) -> Self {
+        GuestLog {
+            inner: Arc::new(Inner {
+                replaying: AtomicBool::new(false),
+                tags,
+            }),
+        }
+    }
+
+    /// Workflows call this before each activation.
+    pub fn set_replaying(&self, replaying: bool) {
+        self.inner.replaying.store(replaying, Ordering::Relaxed);
+    }
+
+    pub fn is_replaying(&self) -> bool {
+        self.inner.replaying.load(Ordering::Relaxed)
+    }
+
+    pub fn log(&self, level: LogLevel, message: &str) {
+        if self.is_replaying() {
+            return;
+        }
+        let t = &self.inner.tags;
+        match level {
+            LogLevel::Trace => emit!(tracing::Level::TRACE, t, message),
+            LogLevel::Debug => emit!(tracing::Level::DEBUG, t, message),
+            LogLevel::Info => emit!(tracing::Level::INFO, t, message),
+            LogLevel::Warn => emit!(tracing::Level::WARN, t, message),
+            LogLevel::Error => emit!(tracing::Level::ERROR, t, message),
+        }
+    }
+
+    /// A WASI stdout/stderr that logs each line at `level`.
+    pub fn stream(&self, level: LogLevel) -> GuestOutput {
+        GuestOutput {
+            log: self.clone(),
+            level,
+        }
+    }
+}
+
+/// stdout or stderr of a guest.
+pub struct GuestOutput {
+    log: GuestLog,
+    level: LogLevel,
+}
+
+impl IsTerminal for GuestOutput {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for GuestOutput {
+    fn async_stream(&self) -> Box<dyn AsyncWrite + Send + Sync> {
+        Box::new(LineWriter {
+            log: self.log.clone(),
+            level: self.level,
+            pending: Mutex::new(Vec::new()),
+        })
+    }
+}
+
+/// Lines longer than this are logged in pieces, so a guest cannot grow the
+/// buffer without bound by never writing a newline.
+const MAX_LINE: usize = 16 * 1024;
+
+struct LineWriter {
+    log: GuestLog,
+    level: LogLevel,
+    pending: Mutex<Vec<u8>>,
+}
+
+impl LineWriter {
+    fn emit(&self, line: &[u8]) {
+        let text = String::from_utf8_lossy(line);
+        self.log.log(self.level, text.trim_end_matches('\r'));
+    }
+}
+
+impl AsyncWrite for LineWriter {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        pending.extend_from_slice(buf);
+        while let Some(i) = pending.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=i).collect();
+            self.emit(&line[..line.len() - 1]);
+        }
+        if pending.len() > MAX_LINE {
+            let line = std::mem::take(&mut *pending);
+            self.emit(&line);
+        }
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let rest = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        if !rest.is_empty() {
+            self.emit(&rest);
+        }
+        Poll::Ready(Ok(()))
+    }
+}

@@ -1,0 +1,165 @@
+//! Starting and stopping the host.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use temporalio_sdk_core::{CoreRuntime, RuntimeOptions, Worker};
+use tokio::task::JoinHandle;
+use tracing::info;
+
+use crate::activity::run_activities;
+use crate::config::{Config, ConfigError};
+use crate::engine::{Capacity, EngineError, WasmEngine};
+use crate::module::{LoadError, Loader, Module};
+use crate::queue::{DuplicateType, Queue};
+use crate::workflow::run_workflows;
+
+/// Why the host could not start or run.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
+    DuplicateType(#[from] DuplicateType),
+    #[error("cannot connect to the Temporal server at {address}: {message}")]
+    Connect { address: String, message: String },
+    #[error("cannot start the worker for task queue {queue:?}: {message}")]
+    Worker { queue: String, message: String },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+struct Running {
+    worker: Arc<Worker>,
+    loops: Vec<JoinHandle<()>>,
+}
+
+/// A started host: workers polling every configured task queue.
+pub struct Host {
+    running: Vec<Running>,
+    /// Loaded modules by path, for introspection.
+    pub modules: Vec<Arc<Module>>,
+    _runtime: CoreRuntime,
+    _engine: WasmEngine,
+}
+
+impl Host {
+    /// Loads every module, connects, and starts polling.
+    pub async fn start(config: Config) -> Result<Host, HostError> {
+        config.validate()?;
+        let capacity = Capacity {
+            workflow_instances: config
+                .task_queues
+                .iter()
+                .map(|q| (q.max_cached_workflows + q.max_concurrent_workflow_tasks) as u32)
+                .sum::<u32>()
+                .max(16),
+            activity_instances: config
+                .task_queues
+                .iter()
+                .map(|q| 2 * q.max_concurrent_activities as u32)
+                .sum::<u32>()
+                .max(16),
+        };
+        let engine = WasmEngine::new(&config.engine, capacity)?;
+        let loader = Loader {
+            engine: engine.engine.clone(),
+            workflow_linker: crate::workflow::sandbox::linker(&engine.engine)
+                .map_err(|e| HostError::Internal(format!("{e:?}")))?,
+            activity_linker: crate::activity::sandbox::linker(&engine.engine)
+                .map_err(|e| HostError::Internal(format!("{e:?}")))?,
+        };
+        let mut loaded: HashMap<PathBuf, Arc<Module>> = HashMap::new();
+        let mut queues = Vec::new();
+        for q in &config.task_queues {
+            let mut modules = Vec::new();
+            for path in &q.modules {
+                let m = match loaded.get(path) {
+                    Some(m) => m.clone(),
+                    None => {
+                        let m = loader.load(path).await?;
+                        info!(
+                            module = %path.display(),
+                            digest = %&m.digest[..12],
+                            workflows = ?m.workflow.as_ref().map(|w| &w.types),
+                            activities = ?m.activity.as_ref().map(|a| &a.types),
+                            "loaded component"
+                        );
+                        loaded.insert(path.clone(), m.clone());
+                        m
+                    }
+                };
+                modules.push(m);
+            }
+            queues.push((
+                q,
+                Arc::new(Queue::new(
+                    q,
+                    &config.server.namespace,
+                    &config.engine,
+                    &modules,
+                )?),
+            ));
+        }
+        let runtime = CoreRuntime::new_assume_tokio(RuntimeOptions::default())
+            .map_err(|e| HostError::Internal(format!("cannot start Temporal core: {e:#}")))?;
+        let identity = crate::worker::identity(&config.server);
+        let connection = crate::worker::connect(&config.server, &identity).await?;
+        let mut running = Vec::new();
+        for (cfg, queue) in queues {
+            let worker =
+                crate::worker::start(&runtime, connection.clone(), cfg, &queue, &identity).await?;
+            let mut loops = Vec::new();
+            if !queue.workflows.is_empty() {
+                loops.push(tokio::spawn(run_workflows(worker.clone(), queue.clone())));
+            }
+            if !queue.activities.is_empty() {
+                loops.push(tokio::spawn(run_activities(worker.clone(), queue.clone())));
+            }
+            info!(
+                task_queue = %queue.name,
+                workflows = %Queue::known(&queue.workflows),
+                activities = %Queue::known(&queue.activities),
+                "polling"
+            );
+            running.push(Running { worker, loops });
+        }
+        Ok(Host {
+            running,
+            modules: loaded.into_values().collect(),
+            _runtime: runtime,
+            _engine: engine,
+        })
+    }
+
+    /// Stops polling, lets in-flight tasks finish, and shuts the workers down.
+    pub async fn shutdown(self) {
+        for r in &self.running {
+            r.worker.initiate_shutdown();
+        }
+        for r in self.running {
+            for l in r.loops {
+                let _ = l.await;
+            }
+            match Arc::try_unwrap(r.worker) {
+                Ok(w) => w.finalize_shutdown().await,
+                Err(w) => w.shutdown().await,
+            }
+        }
+        info!("shut down");
+    }
+}
+
+/// Runs the host until `shutdown` resolves, then shuts down gracefully.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), HostError> {
+    let host = Host::start(config).await?;
+    shutdown.await;
+    host.shutdown().await;
+    Ok(())
+}

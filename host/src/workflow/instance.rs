@@ -1,0 +1,134 @@
+//! One workflow run's instance: a store kept for as long as core caches the
+//! run, holding the guest's `workflow-run` resource.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime::Store;
+use wasmtime::component::ResourceAny;
+
+use super::sandbox::WorkflowState;
+use crate::bindings::exports::polyworker::worker::workflows;
+use crate::bindings::polyworker::worker::types::Failure;
+use crate::bindings::polyworker::worker::workflow_types::{Activation, Command, WorkflowInfo};
+use crate::guest_log::{GuestLog, LogTags};
+use crate::module::Module;
+
+/// How a guest call ended abnormally. The store is unusable afterwards.
+#[derive(Debug, thiserror::Error)]
+pub enum GuestFault {
+    #[error(
+        "workflow activation exceeded its {0:?} deadline and was interrupted (an infinite loop or a blocking call in workflow code?)"
+    )]
+    Deadline(Duration),
+    #[error("workflow code trapped: {0}")]
+    Trap(String),
+    #[error("cannot instantiate the workflow component: {0}")]
+    Instantiate(String),
+}
+
+/// Per-store settings derived from the engine config.
+#[derive(Debug, Clone, Copy)]
+pub struct RunLimits {
+    pub deadline: Duration,
+    pub memory_bytes: usize,
+}
+
+pub(crate) fn classify(e: wasmtime::Error, deadline: Duration) -> GuestFault {
+    match e.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::Interrupt) => GuestFault::Deadline(deadline),
+        Some(wasmtime::Trap::StackOverflow) => {
+            GuestFault::Trap("stack overflow (runaway recursion?)".into())
+        }
+        Some(wasmtime::Trap::UnreachableCodeReached) => GuestFault::Trap(
+            "unreachable code reached (a panic or abort in the guest; see the guest's stderr above)"
+                .into(),
+        ),
+        _ => GuestFault::Trap(format!("{e:?}").lines().next().unwrap_or_default().to_string()),
+    }
+}
+
+pub struct RunInstance {
+    store: Store<WorkflowState>,
+    guest: workflows::Guest,
+    run: ResourceAny,
+    limits: RunLimits,
+    pub module: Arc<Module>,
+}
+
+impl RunInstance {
+    /// Instantiates the module and creates the run. The inner error is the
+    /// guest's own refusal (e.g. undecodable arguments).
+    pub async fn create(
+        module: Arc<Module>,
+        info: &WorkflowInfo,
+        tags: LogTags,
+        limits: RunLimits,
+    ) -> Result<Result<RunInstance, Failure>, GuestFault> {
+        let Some(role) = module.workflow.as_ref() else {
+            return Err(GuestFault::Instantiate(
+                "the module has no workflows".into(),
+            ));
+        };
+        let engine = role.pre.engine();
+        let state = WorkflowState::new(
+            info.randomness_seed,
+            GuestLog::new(tags),
+            limits.memory_bytes,
+        );
+        let mut store = Store::new(engine, state);
+        store.limiter(|s| &mut s.limits);
+        store.epoch_deadline_trap();
+        store.set_epoch_deadline(crate::engine::ticks(limits.deadline));
+        if let Some(start) = info.start_time {
+            store.data().clock.set(start);
+        }
+        let instance = role
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|e| GuestFault::Instantiate(format!("{e:?}")))?;
+        let guest = role
+            .indices
+            .load(&mut store, &instance)
+            .map_err(|e| GuestFault::Instantiate(format!("{e:?}")))?;
+        let created = guest
+            .workflow_run()
+            .call_create(&mut store, info)
+            .await
+            .map_err(|e| classify(e, limits.deadline))?;
+        let run = match created {
+            Ok(run) => run,
+            Err(f) => return Ok(Err(f)),
+        };
+        let module = module.clone();
+        Ok(Ok(RunInstance {
+            store,
+            guest,
+            run,
+            limits,
+            module,
+        }))
+    }
+
+    /// Delivers one activation.
+    pub async fn activate(
+        &mut self,
+        activation: &Activation,
+        new_seed: Option<u64>,
+    ) -> Result<Result<Vec<Command>, Failure>, GuestFault> {
+        let data = self.store.data();
+        data.clock.set(activation.timestamp);
+        data.log.set_replaying(activation.is_replaying);
+        if let Some(seed) = new_seed {
+            data.random.reseed(seed);
+        }
+        self.store
+            .set_epoch_deadline(crate::engine::ticks(self.limits.deadline));
+        self.guest
+            .workflow_run()
+            .call_activate(&mut self.store, self.run, activation)
+            .await
+            .map_err(|e| classify(e, self.limits.deadline))
+    }
+}

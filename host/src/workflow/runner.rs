@@ -1,0 +1,171 @@
+//! The workflow poll loop: activation in, guest call, completion out.
+//!
+//! Core owns the state machines, the sticky cache and non-determinism
+//! detection; this loop only keeps one guest instance per cached run (created
+//! on the run's first activation, dropped on eviction) and turns whatever
+//! the guest does into a completion. Every failure here fails the workflow
+//! *task*, which Temporal retries, never the host.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use temporalio_common::protos::coresdk::workflow_completion::{
+    WorkflowActivationCompletion, workflow_activation_completion::Status,
+};
+use temporalio_common::protos::temporal::api::failure::v1::Failure as CoreFailure;
+use temporalio_sdk_core::{PollError, Worker};
+use tokio::task::JoinSet;
+use tracing::{Instrument, error, info_span, warn};
+
+use super::instance::RunInstance;
+use crate::convert::{self, failure_to_core};
+use crate::guest_log::LogTags;
+use crate::queue::Queue;
+
+type Slot = Arc<tokio::sync::Mutex<Option<RunInstance>>>;
+
+/// Runs known to this worker, by run id.
+#[derive(Default, Clone)]
+struct Runs(Arc<Mutex<HashMap<String, Slot>>>);
+
+impl Runs {
+    fn slot(&self, run_id: &str) -> Slot {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        m.entry(run_id.to_string()).or_default().clone()
+    }
+    fn remove(&self, run_id: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(run_id);
+    }
+}
+
+fn fail(message: impl Into<String>) -> CoreFailure {
+    convert::host_failure(message, "PolyworkerWorkflowTaskFailure", false)
+}
+
+/// Processes one activation; the error fails the workflow task.
+async fn process(
+    queue: &Queue,
+    slot: &Slot,
+    incoming: convert::Incoming,
+) -> Result<Vec<temporalio_common::protos::coresdk::workflow_commands::WorkflowCommand>, CoreFailure>
+{
+    let mut guard = slot.lock().await;
+    if let Some(info) = &incoming.init {
+        let Some(module) = queue.workflows.get(&info.workflow_type) else {
+            return Err(fail(format!(
+                "no module on task queue {:?} defines workflow type {:?} (types served here: {})",
+                queue.name,
+                info.workflow_type,
+                Queue::known(&queue.workflows)
+            )));
+        };
+        let tags = LogTags {
+            task_queue: queue.name.clone(),
+            workflow_type: info.workflow_type.clone(),
+            workflow_id: info.workflow_id.clone(),
+            run_id: info.run_id.clone(),
+            ..Default::default()
+        };
+        match RunInstance::create(module.clone(), info, tags, queue.run_limits).await {
+            Ok(Ok(instance)) => *guard = Some(instance),
+            Ok(Err(f)) => {
+                return Err(
+                    failure_to_core(f, &queue.limits).unwrap_or_else(|e| fail(e.to_string()))
+                );
+            }
+            Err(fault) => return Err(fail(fault.to_string())),
+        }
+    }
+    if !incoming.unsupported.is_empty() {
+        return Err(fail(format!(
+            "polyworker does not support {} yet",
+            incoming.unsupported.join(", ")
+        )));
+    }
+    let Some(instance) = guard.as_mut() else {
+        return Err(fail(
+            "no cached instance for this run (it was dropped after an earlier failure); the run will be replayed",
+        ));
+    };
+    let seed = if incoming.init.is_some() {
+        None
+    } else {
+        incoming.seed
+    };
+    match instance.activate(&incoming.activation, seed).await {
+        Ok(Ok(commands)) => convert::commands_to_core(commands, &queue.name, &queue.limits)
+            .map_err(|(i, e)| {
+                *guard = None;
+                fail(format!(
+                    "workflow code returned an invalid command (#{i}): {e}"
+                ))
+            }),
+        Ok(Err(f)) => {
+            *guard = None;
+            Err(failure_to_core(f, &queue.limits).unwrap_or_else(|e| fail(e.to_string())))
+        }
+        Err(fault) => {
+            *guard = None;
+            Err(fail(fault.to_string()))
+        }
+    }
+}
+
+async fn handle(
+    worker: Arc<Worker>,
+    queue: Arc<Queue>,
+    runs: Runs,
+    activation: temporalio_common::protos::coresdk::workflow_activation::WorkflowActivation,
+) {
+    let run_id = activation.run_id.clone();
+    let incoming = convert::activation_to_wit(activation, &queue.namespace, &queue.name);
+    let completion = if let Some(reason) = incoming.eviction {
+        tracing::debug!(%reason, "evicting run");
+        runs.remove(&run_id);
+        WorkflowActivationCompletion::empty(run_id.clone())
+    } else {
+        let slot = runs.slot(&run_id);
+        match process(&queue, &slot, incoming).await {
+            Ok(commands) => {
+                let mut c = WorkflowActivationCompletion::empty(run_id.clone());
+                if let Some(Status::Successful(s)) = c.status.as_mut() {
+                    s.commands = commands;
+                }
+                c
+            }
+            Err(failure) => {
+                warn!(error = %failure.message, "workflow task failed");
+                WorkflowActivationCompletion::fail(run_id.clone(), failure, None)
+            }
+        }
+    };
+    if let Err(e) = worker.complete_workflow_activation(completion).await {
+        error!(error = %e, "core rejected the workflow activation completion");
+    }
+}
+
+/// Polls workflow activations until core reports shutdown.
+pub async fn run_workflows(worker: Arc<Worker>, queue: Arc<Queue>) {
+    let runs = Runs::default();
+    let mut tasks = JoinSet::new();
+    loop {
+        let activation = match worker.poll_workflow_activation().await {
+            Ok(a) => a,
+            Err(PollError::ShutDown) => break,
+            Err(e) => {
+                error!(task_queue = %queue.name, error = %e, "workflow polling failed; stopping this worker");
+                worker.initiate_shutdown();
+                continue;
+            }
+        };
+        let span = info_span!("workflow_activation", task_queue = %queue.name);
+        tasks.spawn(
+            handle(worker.clone(), queue.clone(), runs.clone(), activation).instrument(span),
+        );
+        while tasks.try_join_next().is_some() {}
+    }
+    while tasks.join_next().await.is_some() {}
+}

