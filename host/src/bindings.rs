@@ -10,4 +10,5 @@ wasmtime::component::bindgen!({
     world: "polyworker:worker/worker-module",
     imports: { default: trappable },
     exports: { default: async },
+    additional_derives: [PartialEq],
 });

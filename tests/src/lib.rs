@@ -1,0 +1,399 @@
+//! Harness for polyworker's end-to-end tests.
+//!
+//! - [`server`]: one real Temporal dev server per test binary, on a free
+//!   port, stopped when the test process exits (a watchdog shell kills it).
+//! - [`guest`]: guest components, built once per run (`scripts/build-guests.sh`).
+//! - [`TestHost`]: a polyworker host running in-process on its own task queue.
+//! - [`Temporal`]: a thin gRPC client: start workflows, read histories.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use polyworker_host::config::{Config, EngineConfig, ServerConfig, TaskQueueConfig};
+use polyworker_host::devserver::free_port;
+use temporalio_client::grpc::WorkflowService;
+use temporalio_client::{Connection, ConnectionOptions};
+use temporalio_common::protos::temporal::api::common::v1::{
+    Payload, Payloads, WorkflowExecution, WorkflowType,
+};
+use temporalio_common::protos::temporal::api::enums::v1::HistoryEventFilterType;
+use temporalio_common::protos::temporal::api::history::v1::{history_event, HistoryEvent};
+use temporalio_common::protos::temporal::api::taskqueue::v1::TaskQueue;
+use temporalio_common::protos::temporal::api::workflowservice::v1::{
+    GetWorkflowExecutionHistoryRequest, StartWorkflowExecutionRequest,
+    TerminateWorkflowExecutionRequest,
+};
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// A unique name for a task queue or workflow id.
+pub fn unique(prefix: &str) -> String {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros())
+        .unwrap_or(0);
+    format!("{prefix}-{}-{t}-{n}", std::process::id())
+}
+
+/// The component built from guest crate `name` (e.g. `data_routing`).
+pub fn guest(name: &str) -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let status = Command::new("bash")
+            .arg(repo_root().join("scripts/build-guests.sh"))
+            .status()
+            .expect("run scripts/build-guests.sh");
+        assert!(status.success(), "building the guest components failed");
+    });
+    let p = repo_root().join(format!("target/guests/wasm32-wasip2/release/{name}.wasm"));
+    assert!(p.is_file(), "{} was not built", p.display());
+    p
+}
+
+pub fn temporal_cli() -> PathBuf {
+    polyworker_host::devserver::find_temporal()
+        .or_else(|| Some(repo_root().join(".venv/bin/temporal")).filter(|p| p.is_file()))
+        .expect("the temporal CLI is missing: run scripts/setup.sh")
+}
+
+/// The dev server shared by the tests of one binary.
+pub struct Server {
+    pub port: u16,
+}
+
+impl Server {
+    pub fn address(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+    pub fn host_port(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+/// Starts (once per process) a dev server and waits until it serves.
+pub fn server() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let port = free_port().expect("free port");
+        let cli = temporal_cli();
+        // The shell outlives nothing: it stops the server as soon as the test
+        // process ($PPID) is gone, so no run leaves a server behind.
+        let script = r#"
+            "$0" server start-dev --headless --log-level error --ip 127.0.0.1 \
+                --port "$1" --http-port "$2" --metrics-port "$3" >/dev/null 2>&1 &
+            child=$!
+            while kill -0 "$PPID" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 1; done
+            kill "$child" 2>/dev/null
+            wait "$child"
+        "#;
+        Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .arg(&cli)
+            .arg(port.to_string())
+            .arg(free_port().expect("free port").to_string())
+            .arg(free_port().expect("free port").to_string())
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start the dev server");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let ok = Command::new(&cli)
+                .args(["operator", "namespace", "describe", "--namespace", "default", "--address"])
+                .arg(format!("127.0.0.1:{port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            if ok {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the dev server did not come up on port {port}");
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        Server { port }
+    })
+}
+
+/// A task queue config with the harness's defaults.
+pub fn queue(name: &str, modules: Vec<PathBuf>) -> TaskQueueConfig {
+    TaskQueueConfig {
+        name: name.to_string(),
+        modules,
+        max_cached_workflows: 100,
+        max_concurrent_workflow_tasks: 10,
+        max_concurrent_activities: 10,
+        http_allowlist: Vec::new(),
+        env: Default::default(),
+    }
+}
+
+/// A host config pointed at the shared server.
+pub fn config(queues: Vec<TaskQueueConfig>) -> Config {
+    Config {
+        server: ServerConfig {
+            address: server().address(),
+            namespace: "default".into(),
+            identity: Some("polyworker-tests".into()),
+        },
+        engine: EngineConfig {
+            cache_dir: Some(repo_root().join("target/polyworker-cache").display().to_string()),
+            pooling: false,
+            ..EngineConfig::default()
+        },
+        task_queues: queues,
+    }
+}
+
+/// A polyworker host running in this process.
+pub struct TestHost {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Result<(), polyworker_host::HostError>>,
+}
+
+impl TestHost {
+    pub async fn start(config: Config) -> TestHost {
+        init_logging();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(polyworker_host::run(config, async {
+            let _ = rx.await;
+        }));
+        TestHost {
+            stop: Some(tx),
+            task,
+        }
+    }
+
+    /// Shuts down gracefully and returns what `run` returned.
+    pub async fn stop(mut self) -> Result<(), polyworker_host::HostError> {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        match tokio::time::timeout(Duration::from_secs(60), &mut self.task).await {
+            Ok(r) => r.expect("host task panicked"),
+            Err(_) => panic!("host did not shut down within 60 s"),
+        }
+    }
+}
+
+fn init_logging() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,polyworker_host=info".into()),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
+/// Starts the example's transmit service on a free port; returns its URL.
+pub async fn transmit_service(
+    max_delay_ms: u64,
+    silent_chance: f64,
+    silent_routes: &[&str],
+) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = transmit_service::Listener::bind("127.0.0.1:0")
+        .await
+        .expect("bind transmit service");
+    let addr = listener.local_addr().expect("local addr");
+    let args = transmit_service::Args {
+        listen: addr,
+        temporal_address: server().address(),
+        namespace: "default".into(),
+        max_delay_ms,
+        silent_chance,
+        silent_routes: silent_routes.iter().map(|s| s.to_string()).collect(),
+    };
+    let task = tokio::spawn(async move {
+        if let Err(e) = transmit_service::serve(args, listener).await {
+            panic!("transmit service failed: {e:#}");
+        }
+    });
+    (format!("http://{addr}"), task)
+}
+
+pub fn json_payload(v: &serde_json::Value) -> Payload {
+    Payload {
+        metadata: [("encoding".to_string(), b"json/plain".to_vec())].into(),
+        data: serde_json::to_vec(v).expect("json"),
+        ..Default::default()
+    }
+}
+
+/// A gRPC client for starting workflows and reading histories.
+#[derive(Clone)]
+pub struct Temporal {
+    conn: Connection,
+}
+
+/// How a workflow ended.
+#[derive(Debug)]
+pub enum Outcome {
+    Completed(serde_json::Value),
+    Failed(String),
+    Other(String),
+}
+
+impl Temporal {
+    pub async fn connect() -> Temporal {
+        let url = url_of(&server().address());
+        let conn = Connection::connect(
+            ConnectionOptions::new(url)
+                .identity("polyworker-tests-client".to_string())
+                .build(),
+        )
+        .await
+        .expect("connect to the dev server");
+        Temporal { conn }
+    }
+
+    pub async fn start(
+        &self,
+        task_queue: &str,
+        workflow_type: &str,
+        workflow_id: &str,
+        args: &[serde_json::Value],
+    ) -> String {
+        let req = StartWorkflowExecutionRequest {
+            namespace: "default".into(),
+            workflow_id: workflow_id.into(),
+            workflow_type: Some(WorkflowType {
+                name: workflow_type.into(),
+            }),
+            task_queue: Some(TaskQueue {
+                name: task_queue.into(),
+                ..Default::default()
+            }),
+            input: Some(Payloads {
+                payloads: args.iter().map(json_payload).collect(),
+            }),
+            workflow_execution_timeout: Some(prost_wkt_types::Duration {
+                seconds: 120,
+                nanos: 0,
+            }),
+            request_id: unique("req"),
+            identity: "polyworker-tests-client".into(),
+            ..Default::default()
+        };
+        let mut c = self.conn.clone();
+        WorkflowService::start_workflow_execution(&mut c, tonic::Request::new(req))
+            .await
+            .expect("start workflow")
+            .into_inner()
+            .run_id
+    }
+
+    /// The whole history of the latest run of `workflow_id`.
+    pub async fn history(&self, workflow_id: &str) -> Vec<HistoryEvent> {
+        let mut events = Vec::new();
+        let mut token = Vec::new();
+        loop {
+            let req = GetWorkflowExecutionHistoryRequest {
+                namespace: "default".into(),
+                execution: Some(WorkflowExecution {
+                    workflow_id: workflow_id.into(),
+                    run_id: String::new(),
+                }),
+                next_page_token: token,
+                ..Default::default()
+            };
+            let mut c = self.conn.clone();
+            let resp = WorkflowService::get_workflow_execution_history(&mut c, tonic::Request::new(req))
+                .await
+                .expect("get history")
+                .into_inner();
+            events.extend(resp.history.map(|h| h.events).unwrap_or_default());
+            if resp.next_page_token.is_empty() {
+                return events;
+            }
+            token = resp.next_page_token;
+        }
+    }
+
+    /// Waits (long-polling the close event) until the workflow ends.
+    pub async fn outcome(&self, workflow_id: &str, within: Duration) -> Outcome {
+        let deadline = Instant::now() + within;
+        loop {
+            assert!(Instant::now() < deadline, "workflow {workflow_id} did not finish within {within:?}");
+            let req = GetWorkflowExecutionHistoryRequest {
+                namespace: "default".into(),
+                execution: Some(WorkflowExecution {
+                    workflow_id: workflow_id.into(),
+                    run_id: String::new(),
+                }),
+                wait_new_event: true,
+                history_event_filter_type: HistoryEventFilterType::CloseEvent as i32,
+                ..Default::default()
+            };
+            let mut c = self.conn.clone();
+            let resp = tokio::time::timeout(
+                Duration::from_secs(10),
+                WorkflowService::get_workflow_execution_history(&mut c, tonic::Request::new(req)),
+            )
+            .await;
+            let Ok(Ok(resp)) = resp else { continue };
+            let events = resp.into_inner().history.map(|h| h.events).unwrap_or_default();
+            if let Some(e) = events.into_iter().next() {
+                return match e.attributes {
+                    Some(history_event::Attributes::WorkflowExecutionCompletedEventAttributes(a)) => {
+                        let p = a.result.and_then(|p| p.payloads.into_iter().next());
+                        Outcome::Completed(
+                            p.map(|p| serde_json::from_slice(&p.data).expect("json result"))
+                                .unwrap_or(serde_json::Value::Null),
+                        )
+                    }
+                    Some(history_event::Attributes::WorkflowExecutionFailedEventAttributes(a)) => {
+                        Outcome::Failed(a.failure.map(|f| f.message).unwrap_or_default())
+                    }
+                    other => Outcome::Other(format!("{other:?}")),
+                };
+            }
+        }
+    }
+
+    /// Polls the history until an event matches (no sleeps to wait for state:
+    /// each poll is a request; the deadline bounds it).
+    pub async fn wait_for_event(
+        &self,
+        workflow_id: &str,
+        within: Duration,
+        pred: impl Fn(&HistoryEvent) -> bool,
+    ) -> HistoryEvent {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(e) = self.history(workflow_id).await.into_iter().find(|e| pred(e)) {
+                return e;
+            }
+            assert!(Instant::now() < deadline, "no matching event in {workflow_id} within {within:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn terminate(&self, workflow_id: &str) {
+        let req = TerminateWorkflowExecutionRequest {
+            namespace: "default".into(),
+            workflow_execution: Some(WorkflowExecution {
+                workflow_id: workflow_id.into(),
+                run_id: String::new(),
+            }),
+            reason: "test cleanup".into(),
+            ..Default::default()
+        };
+        let mut c = self.conn.clone();
+        let _ = WorkflowService::terminate_workflow_execution(&mut c, tonic::Request::new(req)).await;
+    }
+}
+
+fn url_of(s: &str) -> temporalio_client::Url {
+    temporalio_client::Url::parse(s).expect("url")
+}
