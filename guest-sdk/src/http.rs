@@ -68,7 +68,7 @@ pub fn request(
     let fields = Fields::new();
     for (k, v) in headers {
         fields
-            .append(&k.to_string(), &v.as_bytes().to_vec())
+            .append(k, v.as_bytes())
             .map_err(|e| err("bad header", e))?;
     }
     let req = OutgoingRequest::new(fields);

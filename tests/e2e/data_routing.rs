@@ -2,16 +2,22 @@
 
 use std::time::Duration;
 
-use polyworker_tests::{config, guest, queue, server, temporal_cli, transmit_service, unique, Outcome, Temporal, TestHost};
-use serde_json::{json, Value};
-use temporalio_common::protos::temporal::api::history::v1::{history_event::Attributes, HistoryEvent};
+use polyworker_tests::{
+    Outcome, Temporal, TestHost, config, guest, queue, server, temporal_cli, transmit_service,
+    unique,
+};
+use serde_json::{Value, json};
+use temporalio_common::protos::temporal::api::history::v1::{
+    HistoryEvent, history_event::Attributes,
+};
 
 /// A host serving the example on a fresh queue, talking to a transmit service.
 async fn start(env: &[(&str, &str)], transmit_url: &str) -> (String, TestHost) {
     let task_queue = unique("data-routing");
     let mut q = queue(&task_queue, vec![guest("data_routing")]);
     q.http_allowlist = vec![transmit_url.trim_start_matches("http://").to_string()];
-    q.env.insert("TRANSMIT_SERVICE_URL".into(), transmit_url.into());
+    q.env
+        .insert("TRANSMIT_SERVICE_URL".into(), transmit_url.into());
     for (k, v) in env {
         q.env.insert((*k).into(), (*v).into());
     }
@@ -44,11 +50,22 @@ async fn delivered_when_started_from_the_temporal_cli() {
     let out = tokio::process::Command::new(temporal_cli())
         .args(["workflow", "execute", "--address", &server().host_port()])
         .args(["--task-queue", &task_queue, "--type", "DataRoutingWorkflow"])
-        .args(["--workflow-id", &id, "--input", &packet("p-cli").to_string(), "-o", "json"])
+        .args([
+            "--workflow-id",
+            &id,
+            "--input",
+            &packet("p-cli").to_string(),
+            "-o",
+            "json",
+        ])
         .output()
         .await
         .expect("run temporal workflow execute");
-    assert!(out.status.success(), "temporal CLI failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "temporal CLI failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let printed: Value = serde_json::from_slice(&out.stdout).expect("CLI prints JSON");
     let result = &printed["result"];
     assert_eq!(result["Status"], "STATUS_DELIVERED", "{printed:#}");
@@ -66,7 +83,10 @@ async fn delivered_when_started_from_the_temporal_cli() {
         }
         _ => false,
     });
-    assert!(completed_by_service, "TransmitActivity was not completed by task token");
+    assert!(
+        completed_by_service,
+        "TransmitActivity was not completed by task token"
+    );
     host.stop().await.expect("clean shutdown");
 }
 
@@ -86,11 +106,18 @@ async fn a_silent_route_lands_in_failed_route_providers() {
     let Outcome::Completed(result) = t.outcome(&id, Duration::from_secs(60)).await else {
         panic!("workflow did not complete");
     };
-    assert_eq!(result["FailedRouteProviders"], json!(["RouteA"]), "{result:#}");
+    assert_eq!(
+        result["FailedRouteProviders"],
+        json!(["RouteA"]),
+        "{result:#}"
+    );
     assert_eq!(result["CurrentRouteProvider"], "RouteB");
     assert_eq!(result["Status"], "STATUS_DELIVERED");
     let timed_out = t.history(&id).await.iter().any(|e| {
-        matches!(e.attributes, Some(Attributes::ActivityTaskTimedOutEventAttributes(_)))
+        matches!(
+            e.attributes,
+            Some(Attributes::ActivityTaskTimedOutEventAttributes(_))
+        )
     });
     assert!(timed_out, "the silent transmit should time out");
     host.stop().await.expect("clean shutdown");
@@ -99,11 +126,23 @@ async fn a_silent_route_lands_in_failed_route_providers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_route_retries_are_visible_in_history() {
     let (url, _svc) = transmit_service(100, 0.0, &[]).await;
-    let (task_queue, host) =
-        start(&[("ROUTE_ERROR_CHANCE", "0"), ("ROUTE_FAIL_FIRST_ATTEMPTS", "2")], &url).await;
+    let (task_queue, host) = start(
+        &[
+            ("ROUTE_ERROR_CHANCE", "0"),
+            ("ROUTE_FAIL_FIRST_ATTEMPTS", "2"),
+        ],
+        &url,
+    )
+    .await;
     let t = Temporal::connect().await;
     let id = unique("retries");
-    t.start(&task_queue, "DataRoutingWorkflow", &id, &[packet("p-retry")]).await;
+    t.start(
+        &task_queue,
+        "DataRoutingWorkflow",
+        &id,
+        &[packet("p-retry")],
+    )
+    .await;
     let Outcome::Completed(result) = t.outcome(&id, Duration::from_secs(60)).await else {
         panic!("workflow did not complete");
     };
@@ -121,8 +160,14 @@ async fn get_route_retries_are_visible_in_history() {
         })
         .expect("GetRouteActivity started");
     assert_eq!(started.attempt, 3, "two failed attempts, then success");
-    let last = started.last_failure.expect("the retried attempt carries the last failure");
-    assert!(last.message.contains("route service unreachable"), "{}", last.message);
+    let last = started
+        .last_failure
+        .expect("the retried attempt carries the last failure");
+    assert!(
+        last.message.contains("route service unreachable"),
+        "{}",
+        last.message
+    );
     host.stop().await.expect("clean shutdown");
 }
 

@@ -19,7 +19,7 @@ use temporalio_common::protos::temporal::api::common::v1::{
     Payload, Payloads, WorkflowExecution, WorkflowType,
 };
 use temporalio_common::protos::temporal::api::enums::v1::HistoryEventFilterType;
-use temporalio_common::protos::temporal::api::history::v1::{history_event, HistoryEvent};
+use temporalio_common::protos::temporal::api::history::v1::{HistoryEvent, history_event};
 use temporalio_common::protos::temporal::api::taskqueue::v1::TaskQueue;
 use temporalio_common::protos::temporal::api::workflowservice::v1::{
     GetWorkflowExecutionHistoryRequest, StartWorkflowExecutionRequest,
@@ -68,6 +68,8 @@ pub fn temporal_cli() -> PathBuf {
 /// The dev server shared by the tests of one binary.
 pub struct Server {
     pub port: u16,
+    /// The watchdog shell; it ends with the test process, so it is never waited on.
+    _watchdog: std::process::Child,
 }
 
 impl Server {
@@ -95,7 +97,7 @@ pub fn server() -> &'static Server {
             kill "$child" 2>/dev/null
             wait "$child"
         "#;
-        Command::new("sh")
+        let watchdog = Command::new("sh")
             .arg("-c")
             .arg(script)
             .arg(&cli)
@@ -108,7 +110,14 @@ pub fn server() -> &'static Server {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let ok = Command::new(&cli)
-                .args(["operator", "namespace", "describe", "--namespace", "default", "--address"])
+                .args([
+                    "operator",
+                    "namespace",
+                    "describe",
+                    "--namespace",
+                    "default",
+                    "--address",
+                ])
                 .arg(format!("127.0.0.1:{port}"))
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -118,10 +127,16 @@ pub fn server() -> &'static Server {
             if ok {
                 break;
             }
-            assert!(Instant::now() < deadline, "the dev server did not come up on port {port}");
+            assert!(
+                Instant::now() < deadline,
+                "the dev server did not come up on port {port}"
+            );
             std::thread::sleep(Duration::from_millis(250));
         }
-        Server { port }
+        Server {
+            port,
+            _watchdog: watchdog,
+        }
     })
 }
 
@@ -147,7 +162,12 @@ pub fn config(queues: Vec<TaskQueueConfig>) -> Config {
             identity: Some("polyworker-tests".into()),
         },
         engine: EngineConfig {
-            cache_dir: Some(repo_root().join("target/polyworker-cache").display().to_string()),
+            cache_dir: Some(
+                repo_root()
+                    .join("target/polyworker-cache")
+                    .display()
+                    .to_string(),
+            ),
             pooling: false,
             ..EngineConfig::default()
         },
@@ -308,10 +328,11 @@ impl Temporal {
                 ..Default::default()
             };
             let mut c = self.conn.clone();
-            let resp = WorkflowService::get_workflow_execution_history(&mut c, tonic::Request::new(req))
-                .await
-                .expect("get history")
-                .into_inner();
+            let resp =
+                WorkflowService::get_workflow_execution_history(&mut c, tonic::Request::new(req))
+                    .await
+                    .expect("get history")
+                    .into_inner();
             events.extend(resp.history.map(|h| h.events).unwrap_or_default());
             if resp.next_page_token.is_empty() {
                 return events;
@@ -324,7 +345,10 @@ impl Temporal {
     pub async fn outcome(&self, workflow_id: &str, within: Duration) -> Outcome {
         let deadline = Instant::now() + within;
         loop {
-            assert!(Instant::now() < deadline, "workflow {workflow_id} did not finish within {within:?}");
+            assert!(
+                Instant::now() < deadline,
+                "workflow {workflow_id} did not finish within {within:?}"
+            );
             let req = GetWorkflowExecutionHistoryRequest {
                 namespace: "default".into(),
                 execution: Some(WorkflowExecution {
@@ -342,10 +366,16 @@ impl Temporal {
             )
             .await;
             let Ok(Ok(resp)) = resp else { continue };
-            let events = resp.into_inner().history.map(|h| h.events).unwrap_or_default();
+            let events = resp
+                .into_inner()
+                .history
+                .map(|h| h.events)
+                .unwrap_or_default();
             if let Some(e) = events.into_iter().next() {
                 return match e.attributes {
-                    Some(history_event::Attributes::WorkflowExecutionCompletedEventAttributes(a)) => {
+                    Some(history_event::Attributes::WorkflowExecutionCompletedEventAttributes(
+                        a,
+                    )) => {
                         let p = a.result.and_then(|p| p.payloads.into_iter().next());
                         Outcome::Completed(
                             p.map(|p| serde_json::from_slice(&p.data).expect("json result"))
@@ -371,10 +401,18 @@ impl Temporal {
     ) -> HistoryEvent {
         let deadline = Instant::now() + within;
         loop {
-            if let Some(e) = self.history(workflow_id).await.into_iter().find(|e| pred(e)) {
+            if let Some(e) = self
+                .history(workflow_id)
+                .await
+                .into_iter()
+                .find(|e| pred(e))
+            {
                 return e;
             }
-            assert!(Instant::now() < deadline, "no matching event in {workflow_id} within {within:?}");
+            assert!(
+                Instant::now() < deadline,
+                "no matching event in {workflow_id} within {within:?}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -390,7 +428,8 @@ impl Temporal {
             ..Default::default()
         };
         let mut c = self.conn.clone();
-        let _ = WorkflowService::terminate_workflow_execution(&mut c, tonic::Request::new(req)).await;
+        let _ =
+            WorkflowService::terminate_workflow_execution(&mut c, tonic::Request::new(req)).await;
     }
 }
 

@@ -28,13 +28,13 @@ use crate::bindings::polyworker::worker::workflow_types::{
 
 fn retry_policy(r: Option<RetryPolicy>) -> Result<Option<CoreRetry>, ConvertError> {
     let Some(r) = r else { return Ok(None) };
-    if let Some(c) = r.backoff_coefficient {
-        if !c.is_finite() || c < 1.0 {
-            return Err(ConvertError::OutOfRange {
-                what: "retry policy backoff coefficient",
-                detail: format!("{c} (must be a finite number >= 1)"),
-            });
-        }
+    if let Some(c) = r.backoff_coefficient
+        && (!c.is_finite() || c < 1.0)
+    {
+        return Err(ConvertError::OutOfRange {
+            what: "retry policy backoff coefficient",
+            detail: format!("{c} (must be a finite number >= 1)"),
+        });
     }
     let maximum_attempts =
         i32::try_from(r.maximum_attempts).map_err(|_| ConvertError::OutOfRange {

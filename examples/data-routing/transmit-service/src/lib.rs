@@ -154,8 +154,12 @@ impl Service {
 /// Connects to Temporal and serves `POST /transmit` on `listener` until the
 /// future is dropped.
 pub async fn serve(args: Args, listener: TcpListener) -> anyhow::Result<()> {
-    let url = url::Url::parse(&args.temporal_address)
-        .with_context(|| format!("--temporal-address {:?} is not a URL", args.temporal_address))?;
+    let url = url::Url::parse(&args.temporal_address).with_context(|| {
+        format!(
+            "--temporal-address {:?} is not a URL",
+            args.temporal_address
+        )
+    })?;
     let connection = Connection::connect(
         ConnectionOptions::new(url)
             .identity("transmit-service".to_string())
@@ -163,7 +167,10 @@ pub async fn serve(args: Args, listener: TcpListener) -> anyhow::Result<()> {
     )
     .await
     .with_context(|| format!("cannot connect to Temporal at {}", args.temporal_address))?;
-    let client = Client::new(connection, ClientOptions::new(args.namespace.clone()).build())?;
+    let client = Client::new(
+        connection,
+        ClientOptions::new(args.namespace.clone()).build(),
+    )?;
     tracing::info!(listen = %listener.local_addr()?, "transmit service ready");
     let service = Arc::new(Service {
         silent_routes: args.silent_routes.iter().cloned().collect(),

@@ -2,14 +2,13 @@
 
 use anyhow::Context as _;
 use clap::Parser;
-use transmit_service::{serve, Args, Listener};
+use transmit_service::{Args, Listener, serve};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
     let args = Args::parse();
