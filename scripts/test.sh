@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Passes the tests: installs what is missing, builds the guest components,
+# then runs every unit and end-to-end test (the e2e tests start their own
+# Temporal dev server on a free port). `.ci/run` calls exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+cargo test --workspace --no-fail-fast "$@"
