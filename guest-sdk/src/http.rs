@@ -81,15 +81,25 @@ pub fn request(
         .map_err(|e| err("bad path", e))?;
     let out = req.body().map_err(|e| err("request body", e))?;
     let pending = outgoing_handler::handle(req, None).map_err(describe)?;
-    {
+    let written = (|| {
         let stream = out.write().map_err(|e| err("request body stream", e))?;
         for chunk in body.chunks(4096) {
             stream
                 .blocking_write_and_flush(chunk)
                 .map_err(|e| err("writing request body", e))?;
         }
+        drop(stream);
+        OutgoingBody::finish(out, None).map_err(describe)
+    })();
+    if let Err(e) = written {
+        // A refused or failed request closes the body stream; the response
+        // future carries the reason, which is the error worth reporting.
+        pending.subscribe().block();
+        return match pending.get() {
+            Some(Ok(Err(code))) => Err(describe(code)),
+            _ => Err(e),
+        };
     }
-    OutgoingBody::finish(out, None).map_err(describe)?;
     pending.subscribe().block();
     let resp = match pending.get() {
         Some(Ok(Ok(r))) => r,

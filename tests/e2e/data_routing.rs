@@ -13,9 +13,18 @@ use temporalio_common::protos::temporal::api::history::v1::{
 
 /// A host serving the example on a fresh queue, talking to a transmit service.
 async fn start(env: &[(&str, &str)], transmit_url: &str) -> (String, TestHost) {
+    let allow = transmit_url.trim_start_matches("http://").to_string();
+    start_with_allowlist(env, transmit_url, vec![allow]).await
+}
+
+async fn start_with_allowlist(
+    env: &[(&str, &str)],
+    transmit_url: &str,
+    http_allowlist: Vec<String>,
+) -> (String, TestHost) {
     let task_queue = unique("data-routing");
     let mut q = queue(&task_queue, vec![guest("data_routing")]);
-    q.http_allowlist = vec![transmit_url.trim_start_matches("http://").to_string()];
+    q.http_allowlist = http_allowlist;
     q.env
         .insert("TRANSMIT_SERVICE_URL".into(), transmit_url.into());
     for (k, v) in env {
@@ -188,5 +197,53 @@ async fn exhausted_route_retries_fail_the_workflow_with_the_activity_error() {
         Outcome::Failed(message) => assert!(message.contains("Activity task failed"), "{message}"),
         other => panic!("expected a failed workflow, got {other:?}"),
     }
+    host.stop().await.expect("clean shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_outside_the_allowlist_is_denied_to_the_guest() {
+    let (url, _svc) = transmit_service(100, 0.0, &[]).await;
+    // The transmit service runs, but the queue's allowlist names another port.
+    let (task_queue, host) = start_with_allowlist(
+        &[("ROUTE_ERROR_CHANCE", "0")],
+        &url,
+        vec!["127.0.0.1:1".into()],
+    )
+    .await;
+    let t = Temporal::connect().await;
+    let id = unique("denied");
+    t.start(
+        &task_queue,
+        "DataRoutingWorkflow",
+        &id,
+        &[packet("p-denied"), json!({"TransmitMaxAttempts": 2})],
+    )
+    .await;
+    let Outcome::Completed(result) = t.outcome(&id, Duration::from_secs(60)).await else {
+        panic!("workflow did not complete");
+    };
+    assert_eq!(result["Status"], "STATUS_FAILED", "{result:#}");
+    assert_eq!(result["FailedRouteProviders"], json!(["RouteA", "RouteB"]));
+    let history = t.history(&id).await;
+    let denied = history.iter().any(|e| match &e.attributes {
+        Some(Attributes::ActivityTaskFailedEventAttributes(a)) => a
+            .failure
+            .as_ref()
+            .is_some_and(|f| f.message.contains("request denied")),
+        _ => false,
+    });
+    let failures: Vec<_> = history
+        .iter()
+        .filter_map(|e| match &e.attributes {
+            Some(Attributes::ActivityTaskFailedEventAttributes(a)) => {
+                a.failure.as_ref().map(|f| f.message.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(
+        denied,
+        "TransmitActivity should fail with the allowlist's denial: {failures:?}"
+    );
     host.stop().await.expect("clean shutdown");
 }

@@ -49,6 +49,8 @@ pub(crate) fn classify(e: wasmtime::Error, deadline: Duration) -> GuestFault {
 }
 
 pub struct RunInstance {
+    /// The run's ids, for log spans.
+    pub tags: LogTags,
     store: Store<WorkflowState>,
     guest: workflows::Guest,
     run: ResourceAny,
@@ -73,7 +75,7 @@ impl RunInstance {
         let engine = role.pre.engine();
         let state = WorkflowState::new(
             info.randomness_seed,
-            GuestLog::new(tags),
+            GuestLog::new(tags.clone()),
             limits.memory_bytes,
         );
         let mut store = Store::new(engine, state);
@@ -103,6 +105,7 @@ impl RunInstance {
         };
         let module = module.clone();
         Ok(Ok(RunInstance {
+            tags,
             store,
             guest,
             run,

@@ -85,6 +85,11 @@ async fn process(
             incoming.unsupported.join(", ")
         )));
     }
+    if let Some(instance) = guard.as_ref() {
+        let span = tracing::Span::current();
+        span.record("workflow_type", instance.tags.workflow_type.as_str());
+        span.record("workflow_id", instance.tags.workflow_id.as_str());
+    }
     let Some(instance) = guard.as_mut() else {
         return Err(fail(
             "no cached instance for this run (it was dropped after an earlier failure); the run will be replayed",
@@ -161,7 +166,12 @@ pub async fn run_workflows(worker: Arc<Worker>, queue: Arc<Queue>) {
                 continue;
             }
         };
-        let span = info_span!("workflow_activation", task_queue = %queue.name);
+        let span = info_span!(
+            "workflow_activation",
+            task_queue = %queue.name,
+            workflow_type = tracing::field::Empty,
+            workflow_id = tracing::field::Empty,
+        );
         tasks.spawn(
             handle(worker.clone(), queue.clone(), runs.clone(), activation).instrument(span),
         );
