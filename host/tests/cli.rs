@@ -1,7 +1,7 @@
 //! The `polyworker` binary refuses bad input with a clear message and a
 //! non-zero exit status, before it talks to any server.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn polyworker() -> Command {
@@ -10,18 +10,18 @@ fn polyworker() -> Command {
 
 fn scratch(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("polyworker-cli-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
+    std::fs::create_dir_all(&d).expect("test setup");
     d
 }
 
-fn run_with(dir: &PathBuf, config: &str) -> (bool, String) {
+fn run_with(dir: &Path, config: &str) -> (bool, String) {
     let cfg = dir.join("polyworker.toml");
-    std::fs::write(&cfg, config).unwrap();
+    std::fs::write(&cfg, config).expect("test setup");
     let out = polyworker()
         .args(["run", "--config"])
         .arg(&cfg)
         .output()
-        .unwrap();
+        .expect("test setup");
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -31,7 +31,7 @@ fn run_with(dir: &PathBuf, config: &str) -> (bool, String) {
 #[test]
 fn a_file_that_is_not_a_component_fails_run_with_a_clear_error() {
     let dir = scratch("notcomponent");
-    std::fs::write(dir.join("module.wasm"), b"definitely not wasm").unwrap();
+    std::fs::write(dir.join("module.wasm"), b"definitely not wasm").expect("test setup");
     let (ok, stderr) = run_with(
         &dir,
         "[engine]\ncache_dir = \"none\"\n[[task_queue]]\nname = \"q\"\nmodules = [\"module.wasm\"]\n",
@@ -46,7 +46,7 @@ fn a_file_that_is_not_a_component_fails_run_with_a_clear_error() {
 #[test]
 fn a_core_module_is_told_apart_from_a_component() {
     let dir = scratch("coremodule");
-    std::fs::write(dir.join("core.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    std::fs::write(dir.join("core.wasm"), b"\0asm\x01\0\0\0").expect("test setup");
     let (ok, stderr) = run_with(
         &dir,
         "[engine]\ncache_dir = \"none\"\n[[task_queue]]\nname = \"q\"\nmodules = [\"core.wasm\"]\n",
@@ -61,7 +61,7 @@ fn a_core_module_is_told_apart_from_a_component() {
 #[test]
 fn config_errors_name_the_key() {
     let dir = scratch("badkey");
-    std::fs::write(dir.join("m.wasm"), b"x").unwrap();
+    std::fs::write(dir.join("m.wasm"), b"x").expect("test setup");
     let (ok, stderr) = run_with(
         &dir,
         "[[task_queue]]\nname = \"q\"\nmodules = [\"m.wasm\"]\nhttp_allowlist = [\"ftp://nope\"]\n",
@@ -81,7 +81,7 @@ fn config_errors_name_the_key() {
 
 #[test]
 fn help_explains_each_command() {
-    let out = polyworker().arg("--help").output().unwrap();
+    let out = polyworker().arg("--help").output().expect("test setup");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
     for cmd in ["run", "dev", "check"] {
