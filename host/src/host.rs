@@ -117,7 +117,7 @@ impl Host {
                 crate::worker::start(&runtime, connection.clone(), cfg, &queue, &identity).await?;
             let mut loops = Vec::new();
             if !queue.workflows.is_empty() {
-                loops.push(tokio::spawn(run_workflows(worker.clone(), queue.clone())));
+                loops.push(tokio::spawn(run_workflows(worker.clone(), queue.clone(), None)));
             }
             if !queue.activities.is_empty() {
                 loops.push(tokio::spawn(run_activities(worker.clone(), queue.clone())));

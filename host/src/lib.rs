@@ -28,6 +28,7 @@
 //! - [`convert`]: core protos ⇄ WIT types, pure and unit-tested.
 //! - [`workflow`]: the workflow sandbox, run instances and poll loop.
 //! - [`activity`]: the activity sandbox, HTTP allowlist and poll loop.
+//! - [`replay`]: replaying histories against a module (`polyworker replay`).
 //! - [`worker`]: core workers and the connection to the server.
 //! - [`devserver`]: starting a local Temporal dev server (`polyworker dev`).
 //! - [`telemetry`]: logging setup.
@@ -42,6 +43,7 @@ pub mod engine;
 pub mod guest_log;
 pub mod module;
 pub mod queue;
+pub mod replay;
 pub mod telemetry;
 pub mod worker;
 pub mod workflow;

@@ -44,6 +44,103 @@ enum Cmd {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// Replay workflow histories against a module and report non-determinism.
+    /// Exits 0 only when every history replays cleanly.
+    Replay {
+        /// The workflow component to check.
+        #[arg(long)]
+        module: PathBuf,
+        /// History files, as written by `temporal workflow show --output json`.
+        #[arg(long = "history")]
+        histories: Vec<PathBuf>,
+        /// Fetch this workflow's history from the server.
+        #[arg(long)]
+        workflow_id: Option<String>,
+        /// With --workflow-id: this run instead of the latest.
+        #[arg(long, requires = "workflow_id")]
+        run_id: Option<String>,
+        /// Fetch the histories of the executions matching this visibility
+        /// query, e.g. "WorkflowType='DataRoutingWorkflow'".
+        #[arg(long)]
+        query: Option<String>,
+        /// With --query: at most this many executions.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// The server to fetch from.
+        #[arg(long, default_value = "http://127.0.0.1:7233", env = "TEMPORAL_ADDRESS")]
+        address: String,
+        #[arg(long, default_value = "default", env = "TEMPORAL_NAMESPACE")]
+        namespace: String,
+    },
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn replay_cmd(
+    module: PathBuf,
+    histories: Vec<PathBuf>,
+    workflow_id: Option<String>,
+    run_id: Option<String>,
+    query: Option<String>,
+    limit: usize,
+    address: String,
+    namespace: String,
+) -> anyhow::Result<bool> {
+    use polyworker_host::replay;
+    let mut inputs = Vec::new();
+    for h in &histories {
+        inputs.push(replay::history_file(h)?);
+    }
+    if workflow_id.is_some() || query.is_some() {
+        let url = url::Url::parse(&address)?;
+        let conn = temporalio_client::Connection::connect(
+            temporalio_client::ConnectionOptions::new(url)
+                .identity("polyworker-replay".to_string())
+                .build(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot connect to {address}: {e}"))?;
+        if let Some(id) = &workflow_id {
+            inputs.push(replay::fetch_history(&conn, &namespace, id, run_id.as_deref().unwrap_or("")).await?);
+        }
+        if let Some(q) = &query {
+            for (id, run) in replay::list_executions(&conn, &namespace, q, limit).await? {
+                inputs.push(replay::fetch_history(&conn, &namespace, &id, &run).await?);
+            }
+        }
+    }
+    anyhow::ensure!(!inputs.is_empty(), "no histories to replay: give --history, --workflow-id or --query");
+    let bar = indicatif::ProgressBar::new(inputs.len() as u64);
+    if inputs.len() > 1 {
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} histories ({elapsed})")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+    } else {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let tick = bar.clone();
+    let reports = replay::replay(
+        &module,
+        &Default::default(),
+        inputs,
+        Some(Box::new(move || tick.inc(1))),
+    )
+    .await?;
+    bar.finish_and_clear();
+    let failed = reports.iter().filter(|r| r.outcome.is_err()).count();
+    for r in &reports {
+        match &r.outcome {
+            Ok(()) => println!("ok    {} {} ({})", r.workflow_id, r.run_id, r.source),
+            Err(m) => println!("FAIL  {} {} ({}): {m}", r.workflow_id, r.run_id, r.source),
+        }
+    }
+    println!(
+        "replayed {} histories against {}: {} ok, {failed} failed",
+        reports.len(),
+        module.display(),
+        reports.len() - failed
+    );
+    Ok(failed == 0)
 }
 
 async fn shutdown_signal() {
@@ -73,8 +170,21 @@ async fn shutdown_signal() {
     });
 }
 
-async fn main_inner(cli: Cli) -> anyhow::Result<()> {
+async fn main_inner(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Cmd::Replay {
+            module,
+            histories,
+            workflow_id,
+            run_id,
+            query,
+            limit,
+            address,
+            namespace,
+        } => {
+            let ok = replay_cmd(module, histories, workflow_id, run_id, query, limit, address, namespace).await?;
+            return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+        }
         Cmd::Run { config } => {
             let config = Config::from_file(&config)?;
             polyworker_host::run(config, shutdown_signal()).await?;
@@ -108,7 +218,7 @@ async fn main_inner(cli: Cli) -> anyhow::Result<()> {
             }
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn check(
@@ -152,7 +262,7 @@ fn main() -> ExitCode {
         }
     };
     match rt.block_on(main_inner(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

@@ -101,7 +101,16 @@ async fn attempt(
         r = call => match r {
             Ok(outcome) => activity_result(outcome, &queue.limits),
             Err(e) => failed(
-                format!("activity code trapped: {}", crate::workflow::instance::classify(e, Duration::ZERO)),
+                format!(
+                    "activity code trapped: {}",
+                    crate::workflow::instance::classify(
+                        e,
+                        crate::workflow::RunLimits {
+                            deadline: Duration::ZERO,
+                            memory_bytes: queue.activity_memory_bytes,
+                        },
+                    )
+                ),
                 "PolyworkerGuestTrap",
                 false,
             ),

@@ -2,9 +2,9 @@
 //! run, holding the guest's `workflow-run` resource.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use wasmtime::Store;
+use wasmtime::{Store, UpdateDeadline};
 use wasmtime::component::ResourceAny;
 
 use super::sandbox::WorkflowState;
@@ -34,9 +34,20 @@ pub struct RunLimits {
     pub memory_bytes: usize,
 }
 
-pub(crate) fn classify(e: wasmtime::Error, deadline: Duration) -> GuestFault {
+/// Turns a failed guest call into what happened, in words an operator can act on.
+pub(crate) fn classify(e: wasmtime::Error, limits: RunLimits) -> GuestFault {
+    let text = format!("{e:?}");
+    if text.contains("forcing trap when growing memory") {
+        return GuestFault::Trap(format!(
+            "memory limit exceeded: the guest tried to grow its linear memory past the {} MiB limit",
+            limits.memory_bytes >> 20
+        ));
+    }
+    if text.contains("forcing trap when growing table") {
+        return GuestFault::Trap("table limit exceeded".into());
+    }
     match e.downcast_ref::<wasmtime::Trap>() {
-        Some(wasmtime::Trap::Interrupt) => GuestFault::Deadline(deadline),
+        Some(wasmtime::Trap::Interrupt) => GuestFault::Deadline(limits.deadline),
         Some(wasmtime::Trap::StackOverflow) => {
             GuestFault::Trap("stack overflow (runaway recursion?)".into())
         }
@@ -44,7 +55,13 @@ pub(crate) fn classify(e: wasmtime::Error, deadline: Duration) -> GuestFault {
             "unreachable code reached (a panic or abort in the guest; see the guest's stderr above)"
                 .into(),
         ),
-        _ => GuestFault::Trap(format!("{e:?}").lines().next().unwrap_or_default().to_string()),
+        Some(wasmtime::Trap::MemoryOutOfBounds) => GuestFault::Trap(
+            "out of bounds memory access (in Rust and C guests usually a stack overflow: \
+             runaway recursion exhausted the stack in linear memory)"
+                .into(),
+        ),
+        Some(t) => GuestFault::Trap(t.to_string()),
+        None => GuestFault::Trap(text.lines().next().unwrap_or_default().to_string()),
     }
 }
 
@@ -80,8 +97,16 @@ impl RunInstance {
         );
         let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.limits);
-        store.epoch_deadline_trap();
-        store.set_epoch_deadline(crate::engine::ticks(limits.deadline));
+        // At every epoch tick: past the activation's deadline, interrupt;
+        // otherwise yield, so a busy guest never holds a runtime thread.
+        store.epoch_deadline_callback(|ctx| {
+            Ok(match ctx.data().deadline {
+                Some(d) if Instant::now() >= d => UpdateDeadline::Interrupt,
+                _ => UpdateDeadline::Yield(1),
+            })
+        });
+        store.set_epoch_deadline(1);
+        store.data_mut().deadline = Some(Instant::now() + limits.deadline);
         if let Some(start) = info.start_time {
             store.data().clock.set(start);
         }
@@ -98,7 +123,7 @@ impl RunInstance {
             .workflow_run()
             .call_create(&mut store, info)
             .await
-            .map_err(|e| classify(e, limits.deadline))?;
+            .map_err(|e| classify(e, limits))?;
         let run = match created {
             Ok(run) => run,
             Err(f) => return Ok(Err(f)),
@@ -120,18 +145,18 @@ impl RunInstance {
         activation: &Activation,
         new_seed: Option<u64>,
     ) -> Result<Result<Vec<Command>, Failure>, GuestFault> {
-        let data = self.store.data();
+        let data = self.store.data_mut();
+        data.deadline = Some(Instant::now() + self.limits.deadline);
         data.clock.set(activation.timestamp);
         data.log.set_replaying(activation.is_replaying);
         if let Some(seed) = new_seed {
             data.random.reseed(seed);
         }
-        self.store
-            .set_epoch_deadline(crate::engine::ticks(self.limits.deadline));
+        self.store.set_epoch_deadline(1);
         self.guest
             .workflow_run()
             .call_activate(&mut self.store, self.run, activation)
             .await
-            .map_err(|e| classify(e, self.limits.deadline))
+            .map_err(|e| classify(e, self.limits))
     }
 }

@@ -13,6 +13,7 @@ use temporalio_common::protos::coresdk::workflow_completion::{
     WorkflowActivationCompletion, workflow_activation_completion::Status,
 };
 use temporalio_common::protos::temporal::api::failure::v1::Failure as CoreFailure;
+use temporalio_common::protos::coresdk::workflow_activation::remove_from_cache::EvictionReason;
 use temporalio_sdk_core::{PollError, Worker};
 use tokio::task::JoinSet;
 use tracing::{Instrument, error, info_span, warn};
@@ -23,6 +24,16 @@ use crate::guest_log::LogTags;
 use crate::queue::Queue;
 
 type Slot = Arc<tokio::sync::Mutex<Option<RunInstance>>>;
+
+/// Learns what happens to runs; the replayer uses it to report per history.
+pub trait RunObserver: Send + Sync {
+    /// A run was created from its first activation.
+    fn started(&self, _run_id: &str, _workflow_id: &str) {}
+    /// A workflow task of the run failed (guest error, trap, garbage).
+    fn task_failed(&self, _run_id: &str, _message: &str) {}
+    /// Core evicted the run; `reason` is core's eviction reason.
+    fn evicted(&self, _run_id: &str, _reason: EvictionReason, _message: &str) {}
+}
 
 /// Runs known to this worker, by run id.
 #[derive(Default, Clone)]
@@ -124,12 +135,20 @@ async fn handle(
     queue: Arc<Queue>,
     runs: Runs,
     activation: temporalio_common::protos::coresdk::workflow_activation::WorkflowActivation,
+    observer: Option<Arc<dyn RunObserver>>,
 ) {
     let run_id = activation.run_id.clone();
+    let reason = activation.eviction_reason();
     let incoming = convert::activation_to_wit(activation, &queue.namespace, &queue.name);
-    let completion = if let Some(reason) = incoming.eviction {
-        tracing::debug!(%reason, "evicting run");
+    if let (Some(o), Some(info)) = (&observer, &incoming.init) {
+        o.started(&run_id, &info.workflow_id);
+    }
+    let completion = if let Some(message) = incoming.eviction {
+        tracing::debug!(%message, "evicting run");
         runs.remove(&run_id);
+        if let Some(o) = &observer {
+            o.evicted(&run_id, reason.unwrap_or(EvictionReason::Unspecified), &message);
+        }
         WorkflowActivationCompletion::empty(run_id.clone())
     } else {
         let slot = runs.slot(&run_id);
@@ -143,6 +162,9 @@ async fn handle(
             }
             Err(failure) => {
                 warn!(error = %failure.message, "workflow task failed");
+                if let Some(o) = &observer {
+                    o.task_failed(&run_id, &failure.message);
+                }
                 WorkflowActivationCompletion::fail(run_id.clone(), failure, None)
             }
         }
@@ -153,7 +175,11 @@ async fn handle(
 }
 
 /// Polls workflow activations until core reports shutdown.
-pub async fn run_workflows(worker: Arc<Worker>, queue: Arc<Queue>) {
+pub async fn run_workflows(
+    worker: Arc<Worker>,
+    queue: Arc<Queue>,
+    observer: Option<Arc<dyn RunObserver>>,
+) {
     let runs = Runs::default();
     let mut tasks = JoinSet::new();
     loop {
@@ -173,7 +199,8 @@ pub async fn run_workflows(worker: Arc<Worker>, queue: Arc<Queue>) {
             workflow_id = tracing::field::Empty,
         );
         tasks.spawn(
-            handle(worker.clone(), queue.clone(), runs.clone(), activation).instrument(span),
+            handle(worker.clone(), queue.clone(), runs.clone(), activation, observer.clone())
+                .instrument(span),
         );
         while tasks.try_join_next().is_some() {}
     }

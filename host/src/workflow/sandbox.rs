@@ -84,6 +84,8 @@ impl rand::TryRng for SeededRandom {
 
 /// The data of one workflow run's store.
 pub struct WorkflowState {
+    /// When the running guest call must end; checked at every epoch tick.
+    pub deadline: Option<std::time::Instant>,
     wasi: WasiCtx,
     table: ResourceTable,
     http: WasiHttpCtx,
@@ -110,6 +112,7 @@ impl WorkflowState {
             .allow_udp(false)
             .allow_ip_name_lookup(false);
         WorkflowState {
+            deadline: None,
             wasi: b.build(),
             table: ResourceTable::new(),
             http: WasiHttpCtx::new(),

@@ -1,0 +1,15 @@
+//! Embeds Temporal's protobuf descriptor set (exported by `temporalio-protos`
+//! through `links`) so the replayer can read histories written as proto JSON
+//! by `temporal workflow show --output json`.
+
+fn main() {
+    let out = std::env::var("OUT_DIR").expect("OUT_DIR");
+    let dest = std::path::Path::new(&out).join("temporal_descriptors.bin");
+    match std::env::var("DEP_TEMPORALIO_PROTOS_DESCRIPTOR_PATH") {
+        Ok(src) => {
+            println!("cargo:rerun-if-changed={src}");
+            std::fs::copy(&src, &dest).expect("copy the Temporal descriptor set");
+        }
+        Err(_) => panic!("temporalio-protos did not export its descriptor set"),
+    }
+}
