@@ -1,0 +1,147 @@
+//! Patching and replay: v1 histories replay on a patched v2, fail on an
+//! unguarded v2, and new runs on v2 take the new branch.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use polyworker_host::config::EngineConfig;
+use polyworker_host::replay::{self, ReplayInput};
+use polyworker_tests::{
+    config, guest, queue, repo_root, server, temporal_cli, unique, Outcome, Temporal, TestHost,
+};
+use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
+
+async fn run_to_completion(t: &Temporal, task_queue: &str, id: &str) -> serde_json::Value {
+    t.start(task_queue, "PatchedWorkflow", id, &[]).await;
+    match t.outcome(id, Duration::from_secs(30)).await {
+        Outcome::Completed(v) => v,
+        other => panic!("{id}: {other:?}"),
+    }
+}
+
+async fn fetch(t: &Temporal, id: &str) -> ReplayInput {
+    ReplayInput {
+        source: id.to_string(),
+        workflow_id: id.to_string(),
+        history: temporalio_common::protos::temporal::api::history::v1::History {
+            events: t.history(id).await,
+        },
+    }
+}
+
+fn engine() -> EngineConfig {
+    EngineConfig {
+        cache_dir: Some(repo_root().join("target/polyworker-cache").display().to_string()),
+        ..EngineConfig::default()
+    }
+}
+
+/// The `polyworker` binary that `cargo test --workspace` builds for the host's CLI tests.
+fn polyworker_bin() -> PathBuf {
+    let p = repo_root().join("target/debug/polyworker");
+    assert!(p.is_file(), "{} is missing: run the tests with scripts/test.sh", p.display());
+    p
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn patched_versions_replay_old_histories_and_take_the_new_branch() {
+    let task_queue = unique("patching");
+    let t = Temporal::connect().await;
+
+    // v1 runs two workflows to completion.
+    let v1 = TestHost::start(config(vec![queue(&task_queue, vec![guest("patch_v1")])])).await;
+    let ids = [unique("v1-a"), unique("v1-b")];
+    for id in &ids {
+        assert_eq!(run_to_completion(&t, &task_queue, id).await, "v1");
+    }
+    v1.stop().await.expect("v1 stops");
+    let mut inputs = Vec::new();
+    for id in &ids {
+        inputs.push(fetch(&t, id).await);
+    }
+
+    // Their histories replay on the guarded v2 ...
+    let reports = replay::replay(&guest("patch_v2"), &engine(), inputs.clone(), None)
+        .await
+        .expect("replay runs");
+    assert_eq!(reports.len(), 2);
+    for r in &reports {
+        assert_eq!(r.outcome, Ok(()), "{r:?}");
+    }
+    // ... and not on the unguarded one, with core's non-determinism report.
+    let reports = replay::replay(&guest("patch_v2_unguarded"), &engine(), inputs, None)
+        .await
+        .expect("replay runs");
+    for r in &reports {
+        let err = r.outcome.as_ref().expect_err("unguarded v2 must not replay v1 histories");
+        assert!(err.contains("Nondeterminism"), "{err}");
+        assert_eq!(r.workflow_id, r.source);
+    }
+
+    // New runs on v2 take the new branch and record the patch marker.
+    let v2 = TestHost::start(config(vec![queue(&task_queue, vec![guest("patch_v2")])])).await;
+    let id = unique("v2");
+    assert_eq!(run_to_completion(&t, &task_queue, &id).await, "v2");
+    let marker = t.history(&id).await.iter().any(|e| {
+        matches!(&e.attributes, Some(Attributes::MarkerRecordedEventAttributes(m)) if m.marker_name == "core_patch")
+    });
+    assert!(marker, "v2 records a patch marker");
+    // And v2's own history replays on v2.
+    let reports = replay::replay(&guest("patch_v2"), &engine(), vec![fetch(&t, &id).await], None)
+        .await
+        .expect("replay runs");
+    assert_eq!(reports[0].outcome, Ok(()));
+    v2.stop().await.expect("v2 stops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_replay_cli_reads_temporal_cli_json_and_sets_its_exit_status() {
+    let task_queue = unique("replay-cli");
+    let t = Temporal::connect().await;
+    let v1 = TestHost::start(config(vec![queue(&task_queue, vec![guest("patch_v1")])])).await;
+    let id = unique("json");
+    assert_eq!(run_to_completion(&t, &task_queue, &id).await, "v1");
+    v1.stop().await.expect("v1 stops");
+
+    let dir = std::env::temp_dir().join(unique("histories"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!("{id}.json"));
+    let out = std::process::Command::new(temporal_cli())
+        .args(["workflow", "show", "--address", &server().host_port(), "-w", &id, "-o", "json"])
+        .output()
+        .expect("temporal workflow show");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::write(&file, &out.stdout).unwrap();
+
+    let run = |module: &str| {
+        std::process::Command::new(polyworker_bin())
+            .args(["replay", "--module"])
+            .arg(guest(module))
+            .arg("--history")
+            .arg(&file)
+            .env("XDG_CACHE_HOME", repo_root().join("target"))
+            .output()
+            .expect("polyworker replay")
+    };
+    let ok = run("patch_v2");
+    let stdout = String::from_utf8_lossy(&ok.stdout);
+    assert!(ok.status.success(), "{stdout}{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(stdout.contains(&format!("ok    {id}")), "{stdout}");
+    assert!(stdout.contains("1 ok, 0 failed"), "{stdout}");
+
+    let bad = run("patch_v2_unguarded");
+    let stdout = String::from_utf8_lossy(&bad.stdout);
+    assert!(!bad.status.success(), "a failed replay exits non-zero: {stdout}");
+    assert!(stdout.contains(&format!("FAIL  {id}")), "{stdout}");
+    assert!(stdout.contains("Nondeterminism"), "{stdout}");
+
+    // The same history fetched from the server by workflow id.
+    let by_id = std::process::Command::new(polyworker_bin())
+        .args(["replay", "--module"])
+        .arg(guest("patch_v2"))
+        .args(["--workflow-id", &id, "--address", &server().address()])
+        .env("XDG_CACHE_HOME", repo_root().join("target"))
+        .output()
+        .expect("polyworker replay --workflow-id");
+    assert!(by_id.status.success(), "{}", String::from_utf8_lossy(&by_id.stdout));
+}
