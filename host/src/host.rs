@@ -117,7 +117,11 @@ impl Host {
                 crate::worker::start(&runtime, connection.clone(), cfg, &queue, &identity).await?;
             let mut loops = Vec::new();
             if !queue.workflows.is_empty() {
-                loops.push(tokio::spawn(run_workflows(worker.clone(), queue.clone(), None)));
+                loops.push(tokio::spawn(run_workflows(
+                    worker.clone(),
+                    queue.clone(),
+                    None,
+                )));
             }
             if !queue.activities.is_empty() {
                 loops.push(tokio::spawn(run_activities(worker.clone(), queue.clone())));

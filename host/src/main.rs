@@ -67,7 +67,11 @@ enum Cmd {
         #[arg(long, default_value_t = 100)]
         limit: usize,
         /// The server to fetch from.
-        #[arg(long, default_value = "http://127.0.0.1:7233", env = "TEMPORAL_ADDRESS")]
+        #[arg(
+            long,
+            default_value = "http://127.0.0.1:7233",
+            env = "TEMPORAL_ADDRESS"
+        )]
         address: String,
         #[arg(long, default_value = "default", env = "TEMPORAL_NAMESPACE")]
         namespace: String,
@@ -100,7 +104,10 @@ async fn replay_cmd(
         .await
         .map_err(|e| anyhow::anyhow!("cannot connect to {address}: {e}"))?;
         if let Some(id) = &workflow_id {
-            inputs.push(replay::fetch_history(&conn, &namespace, id, run_id.as_deref().unwrap_or("")).await?);
+            inputs.push(
+                replay::fetch_history(&conn, &namespace, id, run_id.as_deref().unwrap_or(""))
+                    .await?,
+            );
         }
         if let Some(q) = &query {
             for (id, run) in replay::list_executions(&conn, &namespace, q, limit).await? {
@@ -108,7 +115,10 @@ async fn replay_cmd(
             }
         }
     }
-    anyhow::ensure!(!inputs.is_empty(), "no histories to replay: give --history, --workflow-id or --query");
+    anyhow::ensure!(
+        !inputs.is_empty(),
+        "no histories to replay: give --history, --workflow-id or --query"
+    );
     let bar = indicatif::ProgressBar::new(inputs.len() as u64);
     if inputs.len() > 1 {
         bar.set_style(
@@ -182,8 +192,22 @@ async fn main_inner(cli: Cli) -> anyhow::Result<ExitCode> {
             address,
             namespace,
         } => {
-            let ok = replay_cmd(module, histories, workflow_id, run_id, query, limit, address, namespace).await?;
-            return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+            let ok = replay_cmd(
+                module,
+                histories,
+                workflow_id,
+                run_id,
+                query,
+                limit,
+                address,
+                namespace,
+            )
+            .await?;
+            return Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
         }
         Cmd::Run { config } => {
             let config = Config::from_file(&config)?;
@@ -250,7 +274,8 @@ async fn check(
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init(cli.log_json);
+    let quiet = matches!(cli.command, Cmd::Replay { .. } | Cmd::Check { .. });
+    telemetry::init(cli.log_json, quiet);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 
 use prost::Message;
 use prost_reflect::{DescriptorPool, DynamicMessage};
-use temporalio_client::grpc::WorkflowService;
 use temporalio_client::Connection;
+use temporalio_client::grpc::WorkflowService;
 use temporalio_common::protos::coresdk::workflow_activation::remove_from_cache::EvictionReason;
 use temporalio_common::protos::temporal::api::common::v1::WorkflowExecution;
 use temporalio_common::protos::temporal::api::history::v1::History;
@@ -21,13 +21,13 @@ use temporalio_common::protos::temporal::api::workflowservice::v1::{
 };
 use temporalio_common::worker::WorkerTaskTypes;
 use temporalio_sdk_core::replay::{HistoryForReplay, ReplayWorkerInput};
-use temporalio_sdk_core::{init_replay_worker, WorkerConfig, WorkerVersioningStrategy};
+use temporalio_sdk_core::{WorkerConfig, WorkerVersioningStrategy, init_replay_worker};
 
 use crate::config::{EngineConfig, TaskQueueConfig};
 use crate::engine::{Capacity, WasmEngine};
 use crate::module::{LoadError, Loader};
 use crate::queue::Queue;
-use crate::workflow::{run_workflows, RunObserver};
+use crate::workflow::{RunObserver, run_workflows};
 
 static DESCRIPTORS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/temporal_descriptors.bin"));
 
@@ -36,7 +36,10 @@ static DESCRIPTORS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/temporal_d
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
     #[error("cannot read history {source_name}: {message}")]
-    History { source_name: String, message: String },
+    History {
+        source_name: String,
+        message: String,
+    },
     #[error(transparent)]
     Load(#[from] LoadError),
     #[error("{0} implements no workflows")]
@@ -73,13 +76,16 @@ pub fn history_from_json(source_name: &str, text: &str) -> Result<History, Repla
         source_name: source_name.to_string(),
         message,
     };
-    let pool = DescriptorPool::decode(DESCRIPTORS).map_err(|e| err(format!("descriptor set: {e}")))?;
+    let pool =
+        DescriptorPool::decode(DESCRIPTORS).map_err(|e| err(format!("descriptor set: {e}")))?;
     let desc = pool
         .get_message_by_name("temporal.api.history.v1.History")
         .ok_or_else(|| err("the descriptor set has no History message".into()))?;
     let mut de = serde_json::Deserializer::from_str(text);
-    let dynamic = DynamicMessage::deserialize(desc, &mut de).map_err(|e| err(format!("not a history in proto JSON: {e}")))?;
-    let history = History::decode(dynamic.encode_to_vec().as_slice()).map_err(|e| err(e.to_string()))?;
+    let dynamic = DynamicMessage::deserialize(desc, &mut de)
+        .map_err(|e| err(format!("not a history in proto JSON: {e}")))?;
+    let history =
+        History::decode(dynamic.encode_to_vec().as_slice()).map_err(|e| err(e.to_string()))?;
     if history.events.is_empty() {
         return Err(err("the history has no events".into()));
     }
@@ -126,10 +132,11 @@ pub async fn fetch_history(
             ..Default::default()
         };
         let mut c = conn.clone();
-        let resp = WorkflowService::get_workflow_execution_history(&mut c, tonic::Request::new(req))
-            .await
-            .map_err(|e| ReplayError::Fetch(format!("{workflow_id}: {}", e.message())))?
-            .into_inner();
+        let resp =
+            WorkflowService::get_workflow_execution_history(&mut c, tonic::Request::new(req))
+                .await
+                .map_err(|e| ReplayError::Fetch(format!("{workflow_id}: {}", e.message())))?
+                .into_inner();
         events.extend(resp.history.map(|h| h.events).unwrap_or_default());
         if resp.next_page_token.is_empty() {
             break;
@@ -188,8 +195,18 @@ struct Collector {
     on_done: Option<Box<dyn Fn() + Send + Sync>>,
 }
 
+/// Core reports non-determinism inside a Debug-printed failure; keep its message.
+fn core_message(message: &str) -> &str {
+    message
+        .split_once("message: \"")
+        .and_then(|(_, rest)| rest.split_once("\", "))
+        .map(|(m, _)| m)
+        .unwrap_or(message)
+}
+
 impl Collector {
     fn fail(&self, run_id: &str, message: &str) {
+        let message = core_message(message);
         self.failures
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -204,7 +221,10 @@ impl RunObserver for Collector {
     }
 
     fn evicted(&self, run_id: &str, reason: EvictionReason, message: &str) {
-        if matches!(reason, EvictionReason::Nondeterminism | EvictionReason::Fatal) {
+        if matches!(
+            reason,
+            EvictionReason::Nondeterminism | EvictionReason::Fatal
+        ) {
             self.fail(run_id, message);
         }
         if let Some(f) = &self.on_done {
@@ -253,12 +273,17 @@ pub async fn replay(
         env: Default::default(),
     };
     let queue = Arc::new(
-        Queue::new(&qcfg, "default", &engine_cfg, &[m]).map_err(|e| ReplayError::Worker(e.to_string()))?,
+        Queue::new(&qcfg, "default", &engine_cfg, &[m])
+            .map_err(|e| ReplayError::Worker(e.to_string()))?,
     );
     let runs: Vec<(String, ReplayInput)> = inputs
         .into_iter()
         .map(|i| {
-            let run_id = i.history.extract_run_id_from_start().unwrap_or_default().to_string();
+            let run_id = i
+                .history
+                .extract_run_id_from_start()
+                .unwrap_or_default()
+                .to_string();
             (run_id, i)
         })
         .collect();
@@ -289,7 +314,11 @@ pub async fn replay(
     if let Ok(w) = Arc::try_unwrap(worker) {
         w.finalize_shutdown().await;
     }
-    let failures = collector.failures.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let failures = collector
+        .failures
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
     Ok(runs
         .into_iter()
         .map(|(run_id, i)| ReplayReport {
@@ -319,6 +348,16 @@ mod tests {
         assert_eq!(h.events.len(), 1);
         assert_eq!(h.events[0].event_id, 1);
         assert_eq!(h.extract_run_id_from_start().unwrap(), "run-1");
+    }
+
+    #[test]
+    fn core_messages_are_unwrapped() {
+        let raw = r#"Workflow activation completion failed: Failure { failure: Some(Failure { message: "[TMPRL1100] Nondeterminism error: HistoryEvent(id: 5, TimerStarted)", source: "" }) }"#;
+        assert_eq!(
+            core_message(raw),
+            "[TMPRL1100] Nondeterminism error: HistoryEvent(id: 5, TimerStarted)"
+        );
+        assert_eq!(core_message("plain"), "plain");
     }
 
     #[test]

@@ -2,14 +2,16 @@
 
 use tracing_subscriber::EnvFilter;
 
-/// Installs the global subscriber. `RUST_LOG` overrides the default filter.
-/// Calling it twice is harmless (the second call keeps the first subscriber).
-pub fn init(json: bool) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new(
-            "info,temporalio_sdk_core=warn,temporalio_client=warn,wasmtime=warn,cranelift=warn",
-        )
-    });
+/// Installs the global subscriber. `RUST_LOG` overrides the default filter;
+/// `quiet` keeps only warnings of our own (for commands whose output is a
+/// report). Calling it twice is harmless (the first subscriber stays).
+pub fn init(json: bool, quiet: bool) {
+    let default = if quiet {
+        "warn,temporalio_sdk_core=error,polyworker_host::workflow=error"
+    } else {
+        "info,temporalio_sdk_core=warn,temporalio_client=warn,wasmtime=warn,cranelift=warn"
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false);

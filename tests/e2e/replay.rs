@@ -7,7 +7,7 @@ use std::time::Duration;
 use polyworker_host::config::EngineConfig;
 use polyworker_host::replay::{self, ReplayInput};
 use polyworker_tests::{
-    config, guest, queue, repo_root, server, temporal_cli, unique, Outcome, Temporal, TestHost,
+    Outcome, Temporal, TestHost, config, guest, queue, repo_root, server, temporal_cli, unique,
 };
 use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
 
@@ -31,7 +31,12 @@ async fn fetch(t: &Temporal, id: &str) -> ReplayInput {
 
 fn engine() -> EngineConfig {
     EngineConfig {
-        cache_dir: Some(repo_root().join("target/polyworker-cache").display().to_string()),
+        cache_dir: Some(
+            repo_root()
+                .join("target/polyworker-cache")
+                .display()
+                .to_string(),
+        ),
         ..EngineConfig::default()
     }
 }
@@ -39,7 +44,11 @@ fn engine() -> EngineConfig {
 /// The `polyworker` binary that `cargo test --workspace` builds for the host's CLI tests.
 fn polyworker_bin() -> PathBuf {
     let p = repo_root().join("target/debug/polyworker");
-    assert!(p.is_file(), "{} is missing: run the tests with scripts/test.sh", p.display());
+    assert!(
+        p.is_file(),
+        "{} is missing: run the tests with scripts/test.sh",
+        p.display()
+    );
     p
 }
 
@@ -73,7 +82,10 @@ async fn patched_versions_replay_old_histories_and_take_the_new_branch() {
         .await
         .expect("replay runs");
     for r in &reports {
-        let err = r.outcome.as_ref().expect_err("unguarded v2 must not replay v1 histories");
+        let err = r
+            .outcome
+            .as_ref()
+            .expect_err("unguarded v2 must not replay v1 histories");
         assert!(err.contains("Nondeterminism"), "{err}");
         assert_eq!(r.workflow_id, r.source);
     }
@@ -87,9 +99,14 @@ async fn patched_versions_replay_old_histories_and_take_the_new_branch() {
     });
     assert!(marker, "v2 records a patch marker");
     // And v2's own history replays on v2.
-    let reports = replay::replay(&guest("patch_v2"), &engine(), vec![fetch(&t, &id).await], None)
-        .await
-        .expect("replay runs");
+    let reports = replay::replay(
+        &guest("patch_v2"),
+        &engine(),
+        vec![fetch(&t, &id).await],
+        None,
+    )
+    .await
+    .expect("replay runs");
     assert_eq!(reports[0].outcome, Ok(()));
     v2.stop().await.expect("v2 stops");
 }
@@ -107,10 +124,23 @@ async fn the_replay_cli_reads_temporal_cli_json_and_sets_its_exit_status() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join(format!("{id}.json"));
     let out = std::process::Command::new(temporal_cli())
-        .args(["workflow", "show", "--address", &server().host_port(), "-w", &id, "-o", "json"])
+        .args([
+            "workflow",
+            "show",
+            "--address",
+            &server().host_port(),
+            "-w",
+            &id,
+            "-o",
+            "json",
+        ])
         .output()
         .expect("temporal workflow show");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     std::fs::write(&file, &out.stdout).unwrap();
 
     let run = |module: &str| {
@@ -125,13 +155,20 @@ async fn the_replay_cli_reads_temporal_cli_json_and_sets_its_exit_status() {
     };
     let ok = run("patch_v2");
     let stdout = String::from_utf8_lossy(&ok.stdout);
-    assert!(ok.status.success(), "{stdout}{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     assert!(stdout.contains(&format!("ok    {id}")), "{stdout}");
     assert!(stdout.contains("1 ok, 0 failed"), "{stdout}");
 
     let bad = run("patch_v2_unguarded");
     let stdout = String::from_utf8_lossy(&bad.stdout);
-    assert!(!bad.status.success(), "a failed replay exits non-zero: {stdout}");
+    assert!(
+        !bad.status.success(),
+        "a failed replay exits non-zero: {stdout}"
+    );
     assert!(stdout.contains(&format!("FAIL  {id}")), "{stdout}");
     assert!(stdout.contains("Nondeterminism"), "{stdout}");
 
@@ -143,5 +180,9 @@ async fn the_replay_cli_reads_temporal_cli_json_and_sets_its_exit_status() {
         .env("XDG_CACHE_HOME", repo_root().join("target"))
         .output()
         .expect("polyworker replay --workflow-id");
-    assert!(by_id.status.success(), "{}", String::from_utf8_lossy(&by_id.stdout));
+    assert!(
+        by_id.status.success(),
+        "{}",
+        String::from_utf8_lossy(&by_id.stdout)
+    );
 }

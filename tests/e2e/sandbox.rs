@@ -3,14 +3,17 @@
 
 use std::time::{Duration, Instant};
 
-use polyworker_tests::{config, guest, queue, unique, Outcome, Temporal, TestHost};
+use polyworker_tests::{Outcome, Temporal, TestHost, config, guest, queue, unique};
 use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
 
 /// Waits for the first failed workflow task of `id` and returns its message.
 async fn task_failure(t: &Temporal, id: &str) -> String {
     let e = t
         .wait_for_event(id, Duration::from_secs(30), |e| {
-            matches!(e.attributes, Some(Attributes::WorkflowTaskFailedEventAttributes(_)))
+            matches!(
+                e.attributes,
+                Some(Attributes::WorkflowTaskFailedEventAttributes(_))
+            )
         })
         .await;
     match e.attributes {
@@ -24,7 +27,10 @@ async fn task_failure(t: &Temporal, id: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_guests_fail_their_tasks_and_healthy_workflows_run_on() {
     let task_queue = unique("hostile");
-    let mut cfg = config(vec![queue(&task_queue, vec![guest("hostile"), guest("garbage")])]);
+    let mut cfg = config(vec![queue(
+        &task_queue,
+        vec![guest("hostile"), guest("garbage")],
+    )]);
     cfg.engine.workflow_deadline_ms = 1000;
     cfg.engine.workflow_memory_mib = 32;
     let host = TestHost::start(cfg).await;
@@ -35,7 +41,10 @@ async fn hostile_guests_fail_their_tasks_and_healthy_workflows_run_on() {
         let started = Instant::now();
         t.start(task_queue, "Healthy", &id, &[]).await;
         let outcome = t.outcome(&id, Duration::from_secs(30)).await;
-        assert!(matches!(&outcome, Outcome::Completed(v) if v == "ok"), "{outcome:?}");
+        assert!(
+            matches!(&outcome, Outcome::Completed(v) if v == "ok"),
+            "{outcome:?}"
+        );
         started.elapsed()
     }
     // The dev server fires timers with about 1 s granularity; measure what
@@ -44,7 +53,10 @@ async fn hostile_guests_fail_their_tasks_and_healthy_workflows_run_on() {
     let baseline = healthy_run(&t, &task_queue).await;
 
     let cases = [
-        ("InfiniteLoop", "exceeded its 1s deadline and was interrupted"),
+        (
+            "InfiniteLoop",
+            "exceeded its 1s deadline and was interrupted",
+        ),
         ("MemoryBomb", "memory limit exceeded"),
         ("DeepRecursion", "stack overflow"),
         ("Panic", "unreachable code reached"),
@@ -70,12 +82,17 @@ async fn hostile_guests_fail_their_tasks_and_healthy_workflows_run_on() {
     }
     for ((wf_type, expected), id) in cases.iter().zip(&ids) {
         let message = task_failure(&t, id).await;
-        assert!(message.contains(expected), "{wf_type}: {message:?} lacks {expected:?}");
+        assert!(
+            message.contains(expected),
+            "{wf_type}: {message:?} lacks {expected:?}"
+        );
     }
     for id in &ids {
         t.terminate(id).await;
     }
-    host.stop().await.expect("the host shuts down cleanly after all that");
+    host.stop()
+        .await
+        .expect("the host shuts down cleanly after all that");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -107,18 +124,34 @@ async fn workflow_clocks_read_the_time_the_history_records() {
     assert_eq!(n("before"), n("ctx_before"));
     assert_eq!(n("after"), n("ctx_after"));
     assert!(n("after") - n("before") >= 2_000_000_000, "{v}");
-    assert!(v["monotonic_elapsed_ms"].as_u64().unwrap_or(0) >= 2000, "{v}");
+    assert!(
+        v["monotonic_elapsed_ms"].as_u64().unwrap_or(0) >= 2000,
+        "{v}"
+    );
     // Workflow time is the time of a workflow task in the history.
     let task_times: Vec<u64> = t
         .history(&id)
         .await
         .iter()
-        .filter(|e| matches!(e.attributes, Some(Attributes::WorkflowTaskStartedEventAttributes(_))))
+        .filter(|e| {
+            matches!(
+                e.attributes,
+                Some(Attributes::WorkflowTaskStartedEventAttributes(_))
+            )
+        })
         .filter_map(|e| e.event_time.as_ref())
         .map(|ts| ts.seconds as u64 * 1_000_000_000 + ts.nanos as u64)
         .collect();
-    assert!(task_times.contains(&n("before")), "{} not in {task_times:?}", n("before"));
-    assert!(task_times.contains(&n("after")), "{} not in {task_times:?}", n("after"));
+    assert!(
+        task_times.contains(&n("before")),
+        "{} not in {task_times:?}",
+        n("before")
+    );
+    assert!(
+        task_times.contains(&n("after")),
+        "{} not in {task_times:?}",
+        n("after")
+    );
     host.stop().await.expect("clean shutdown");
 }
 

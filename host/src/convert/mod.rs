@@ -10,6 +10,8 @@ mod activation;
 mod activity;
 mod commands;
 mod failure;
+#[cfg(test)]
+mod fuzz;
 mod payload;
 
 pub use activation::{Incoming, activation_to_wit, workflow_info};

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wasmtime::{Store, UpdateDeadline};
 use wasmtime::component::ResourceAny;
+use wasmtime::{Store, UpdateDeadline};
 
 use super::sandbox::WorkflowState;
 use crate::bindings::exports::polyworker::worker::workflows;

@@ -9,5 +9,5 @@ pub mod runner;
 pub mod sandbox;
 
 pub use instance::{GuestFault, RunInstance, RunLimits};
-pub use runner::{run_workflows, RunObserver};
+pub use runner::{RunObserver, run_workflows};
 pub use sandbox::WorkflowState;

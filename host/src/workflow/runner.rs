@@ -9,11 +9,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use temporalio_common::protos::coresdk::workflow_activation::remove_from_cache::EvictionReason;
 use temporalio_common::protos::coresdk::workflow_completion::{
     WorkflowActivationCompletion, workflow_activation_completion::Status,
 };
 use temporalio_common::protos::temporal::api::failure::v1::Failure as CoreFailure;
-use temporalio_common::protos::coresdk::workflow_activation::remove_from_cache::EvictionReason;
 use temporalio_sdk_core::{PollError, Worker};
 use tokio::task::JoinSet;
 use tracing::{Instrument, error, info_span, warn};
@@ -147,7 +147,11 @@ async fn handle(
         tracing::debug!(%message, "evicting run");
         runs.remove(&run_id);
         if let Some(o) = &observer {
-            o.evicted(&run_id, reason.unwrap_or(EvictionReason::Unspecified), &message);
+            o.evicted(
+                &run_id,
+                reason.unwrap_or(EvictionReason::Unspecified),
+                &message,
+            );
         }
         WorkflowActivationCompletion::empty(run_id.clone())
     } else {
@@ -199,8 +203,14 @@ pub async fn run_workflows(
             workflow_id = tracing::field::Empty,
         );
         tasks.spawn(
-            handle(worker.clone(), queue.clone(), runs.clone(), activation, observer.clone())
-                .instrument(span),
+            handle(
+                worker.clone(),
+                queue.clone(),
+                runs.clone(),
+                activation,
+                observer.clone(),
+            )
+            .instrument(span),
         );
         while tasks.try_join_next().is_some() {}
     }
