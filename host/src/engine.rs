@@ -63,9 +63,20 @@ fn cache_dir(cfg: &EngineConfig) -> Option<PathBuf> {
 
 impl WasmEngine {
     pub fn new(cfg: &EngineConfig, capacity: Capacity) -> Result<WasmEngine, EngineError> {
+        Self::with_epochs(cfg, capacity, true)
+    }
+
+    /// Like [`WasmEngine::new`]; `epochs: false` compiles guests without
+    /// interruption checks. Only for measuring what those checks cost: such
+    /// an engine cannot enforce workflow deadlines.
+    pub fn with_epochs(
+        cfg: &EngineConfig,
+        capacity: Capacity,
+        epochs: bool,
+    ) -> Result<WasmEngine, EngineError> {
         let mut c = Config::new();
         c.wasm_component_model(true)
-            .epoch_interruption(true)
+            .epoch_interruption(epochs)
             .cranelift_nan_canonicalization(true)
             .relaxed_simd_deterministic(true)
             .wasm_threads(false)

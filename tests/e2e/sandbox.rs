@@ -174,7 +174,7 @@ async fn random_values_are_the_same_on_replay() {
         .await
         .iter()
         .find_map(|e| match &e.attributes {
-            Some(Attributes::TimerStartedEventAttributes(a)) => a.start_to_fire_timeout.clone(),
+            Some(Attributes::TimerStartedEventAttributes(a)) => a.start_to_fire_timeout,
             _ => None,
         })
         .map(|d| d.seconds as u64 * 1000 + d.nanos as u64 / 1_000_000)

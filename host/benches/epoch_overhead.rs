@@ -1,0 +1,144 @@
+//! What epoch interruption costs a CPU-bound workflow.
+//!
+//! Runs the `Spin` workflow of the `hostile` test fixture (a xorshift loop)
+//! in one activation, on an engine with epoch interruption (as polyworker
+//! runs workflows) and on one without, alternating, and prints the medians.
+//!
+//!     scripts/build-guests.sh
+//!     cargo bench -p polyworker-host --bench epoch_overhead --profile dev
+//!
+//! The guest code is compiled by Cranelift at its own optimisation level
+//! whatever the host's profile, so the dev profile measures the same thing.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use polyworker_host::bindings::polyworker::worker::types::Payload;
+use polyworker_host::bindings::polyworker::worker::workflow_types::{Activation, WorkflowInfo};
+use polyworker_host::config::EngineConfig;
+use polyworker_host::engine::{Capacity, WasmEngine};
+use polyworker_host::guest_log::LogTags;
+use polyworker_host::module::{Loader, Module};
+use polyworker_host::workflow::{RunInstance, RunLimits};
+
+const ITERATIONS: u64 = 300_000_000;
+const ROUNDS: usize = 5;
+
+fn info(iterations: u64) -> WorkflowInfo {
+    WorkflowInfo {
+        workflow_type: "Spin".into(),
+        workflow_id: "bench".into(),
+        run_id: "bench-run".into(),
+        namespace: "default".into(),
+        task_queue: "bench".into(),
+        arguments: vec![Payload {
+            metadata: vec![("encoding".into(), b"json/plain".to_vec())],
+            data: iterations.to_string().into_bytes(),
+        }],
+        headers: vec![],
+        randomness_seed: 1,
+        attempt: 1,
+        first_execution_run_id: "bench-run".into(),
+        continued_from_run_id: None,
+        parent: None,
+        cron_schedule: None,
+        workflow_execution_timeout: None,
+        workflow_run_timeout: None,
+        workflow_task_timeout: None,
+        start_time: Some(0),
+        last_completion_result: vec![],
+    }
+}
+
+async fn load(epochs: bool, path: &PathBuf) -> (WasmEngine, Arc<Module>) {
+    let cfg = EngineConfig {
+        cache_dir: Some("none".into()),
+        pooling: false,
+        ..EngineConfig::default()
+    };
+    let cap = Capacity {
+        workflow_instances: 4,
+        activity_instances: 1,
+    };
+    let engine = WasmEngine::with_epochs(&cfg, cap, epochs).expect("engine");
+    let loader = Loader {
+        engine: engine.engine.clone(),
+        workflow_linker: polyworker_host::workflow::sandbox::linker(&engine.engine)
+            .expect("linker"),
+        activity_linker: polyworker_host::activity::sandbox::linker(&engine.engine)
+            .expect("linker"),
+    };
+    let module = loader.load(path).await.expect("load the hostile fixture");
+    (engine, module)
+}
+
+async fn once(module: &Arc<Module>) -> Duration {
+    let limits = RunLimits {
+        deadline: Duration::from_secs(60),
+        memory_bytes: 64 << 20,
+    };
+    let mut run = RunInstance::create(
+        module.clone(),
+        &info(ITERATIONS),
+        LogTags::default(),
+        limits,
+    )
+    .await
+    .expect("instantiate")
+    .expect("create");
+    let activation = Activation {
+        timestamp: 0,
+        is_replaying: false,
+        history_length: 3,
+        history_size_bytes: 0,
+        continue_as_new_suggested: false,
+        jobs: vec![],
+    };
+    let started = Instant::now();
+    let commands = run
+        .activate(&activation, None)
+        .await
+        .expect("no trap")
+        .expect("no failure");
+    let took = started.elapsed();
+    assert_eq!(
+        commands.len(),
+        1,
+        "the workflow completes in one activation"
+    );
+    took
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/guests/wasm32-wasip2/release/hostile.wasm");
+    assert!(
+        path.is_file(),
+        "{} missing: run scripts/build-guests.sh",
+        path.display()
+    );
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let (_e1, with) = load(true, &path).await;
+        let (_e2, without) = load(false, &path).await;
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for _ in 0..ROUNDS {
+            a.push(once(&with).await);
+            b.push(once(&without).await);
+        }
+        let (a, b) = (median(a), median(b));
+        println!("Spin({ITERATIONS}) in one activation, median of {ROUNDS} alternating rounds:");
+        println!("  epoch interruption on : {a:?}");
+        println!("  epoch interruption off: {b:?}");
+        println!(
+            "  overhead: {:+.1}%",
+            (a.as_secs_f64() / b.as_secs_f64() - 1.0) * 100.0
+        );
+    });
+}
