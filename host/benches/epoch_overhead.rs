@@ -10,7 +10,7 @@
 //! The guest code is compiled by Cranelift at its own optimisation level
 //! whatever the host's profile, so the dev profile measures the same thing.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -51,7 +51,7 @@ fn info(iterations: u64) -> WorkflowInfo {
     }
 }
 
-async fn load(epochs: bool, path: &PathBuf) -> (WasmEngine, Arc<Module>) {
+async fn load(epochs: bool, path: &Path) -> (WasmEngine, Arc<Module>) {
     let cfg = EngineConfig {
         cache_dir: Some("none".into()),
         pooling: false,
