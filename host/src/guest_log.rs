@@ -164,3 +164,77 @@ impl AsyncWrite for LineWriter {
         Poll::Ready(Ok(()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use tokio::io::AsyncWriteExt;
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn captured<F: FnOnce()>(f: F) -> String {
+        let out = Captured::default();
+        let sink = out.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || sink.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, f);
+        String::from_utf8(out.0.lock().unwrap().clone()).unwrap()
+    }
+
+    fn tags() -> LogTags {
+        LogTags {
+            task_queue: "q".into(),
+            workflow_type: "W".into(),
+            workflow_id: "wf-1".into(),
+            run_id: "run-1".into(),
+            ..LogTags::default()
+        }
+    }
+
+    #[test]
+    fn log_lines_carry_the_tags_and_are_dropped_while_replaying() {
+        let log = GuestLog::new(tags());
+        let text = captured(|| {
+            log.log(LogLevel::Info, "first");
+            log.set_replaying(true);
+            log.log(LogLevel::Info, "during replay");
+            log.set_replaying(false);
+            log.log(LogLevel::Warn, "after");
+        });
+        assert!(text.contains("first") && text.contains("after"), "{text}");
+        assert!(!text.contains("during replay"), "{text}");
+        assert!(text.contains("workflow_id=wf-1") && text.contains("run_id=run-1"), "{text}");
+    }
+
+    #[test]
+    fn stdout_is_logged_by_line_and_also_replay_aware() {
+        let log = GuestLog::new(tags());
+        let text = captured(|| {
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            rt.block_on(async {
+                let mut w = Box::into_pin(log.stream(LogLevel::Info).async_stream());
+                w.write_all(b"hello ").await.unwrap();
+                w.write_all(b"world\nsecond line\n").await.unwrap();
+                log.set_replaying(true);
+                w.write_all(b"replayed line\n").await.unwrap();
+            });
+        });
+        assert!(text.contains("hello world"), "{text}");
+        assert!(text.contains("second line"), "{text}");
+        assert!(!text.contains("replayed line"), "{text}");
+    }
+}
