@@ -217,14 +217,19 @@ mod tests {
         });
         assert!(text.contains("first") && text.contains("after"), "{text}");
         assert!(!text.contains("during replay"), "{text}");
-        assert!(text.contains("workflow_id=wf-1") && text.contains("run_id=run-1"), "{text}");
+        assert!(
+            text.contains("workflow_id=wf-1") && text.contains("run_id=run-1"),
+            "{text}"
+        );
     }
 
     #[test]
     fn stdout_is_logged_by_line_and_also_replay_aware() {
         let log = GuestLog::new(tags());
         let text = captured(|| {
-            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
             rt.block_on(async {
                 let mut w = Box::into_pin(log.stream(LogLevel::Info).async_stream());
                 w.write_all(b"hello ").await.unwrap();
