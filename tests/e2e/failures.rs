@@ -71,3 +71,21 @@ async fn files_that_are_not_components_are_refused_at_start() {
         assert!(err.to_string().contains(expected), "{name}: {err}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_component_importing_what_the_host_does_not_provide_is_refused_by_name() {
+    let err =
+        polyworker_host::Host::start(config(vec![queue(&unique("rogue"), vec![guest("rogue")])]))
+            .await
+            .err()
+            .expect("a component with an unknown import must be refused");
+    let text = err.to_string();
+    assert!(
+        text.contains("test:rogue/smuggle"),
+        "names the import: {text}"
+    );
+    assert!(
+        text.contains("cannot run as a workflow component"),
+        "{text}"
+    );
+}
