@@ -95,6 +95,13 @@ impl ToPayloads for () {
     }
 }
 
+/// Already-encoded arguments, passed through as they are.
+impl ToPayloads for Vec<Payload> {
+    fn to_payloads(&self) -> Result<Vec<Payload>, PayloadError> {
+        Ok(self.clone())
+    }
+}
+
 macro_rules! tuple_payloads {
     ($($name:ident : $idx:tt),+) => {
         impl<$($name: DeserializeOwned),+> FromPayloads for ($($name,)+) {

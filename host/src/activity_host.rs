@@ -19,7 +19,7 @@ impl activity_host::Host for ActivityState {
             .map(|p| payload_to_core(p, &limits))
             .collect::<Result<Vec<_>, _>>()
         {
-            Ok(details) => (self.control.heartbeat)(details),
+            Ok(details) => self.control.beat(details),
             // A bad heartbeat is the guest's problem, not a reason to stop it:
             // drop it and say so where the operator looks.
             Err(e) => self

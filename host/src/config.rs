@@ -124,6 +124,28 @@ pub struct TaskQueueConfig {
     /// Environment variables activities see (workflows never see any).
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// Host directories activities may use; nothing else of the host's
+    /// filesystem is reachable (`..`, absolute paths and symlinks that lead
+    /// out are refused).
+    #[serde(default, rename = "preopen")]
+    pub preopens: Vec<Preopen>,
+}
+
+/// One directory granted to a task queue's activities.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Preopen {
+    /// The host directory, relative to the config file.
+    pub host: PathBuf,
+    /// Where the guest sees it, e.g. `/data`.
+    pub guest: String,
+    /// Read-only unless set to false.
+    #[serde(default = "yes")]
+    pub read_only: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_cached() -> usize {
@@ -161,6 +183,11 @@ impl Config {
             for m in &mut q.modules {
                 if m.is_relative() {
                     *m = base.join(&*m);
+                }
+            }
+            for p in &mut q.preopens {
+                if p.host.is_relative() {
+                    p.host = base.join(&p.host);
                 }
             }
         }
@@ -245,6 +272,21 @@ impl Config {
                 AllowRule::parse(rule)
                     .map_err(|m| invalid(format!("task_queue[{i}].http_allowlist[{j}]"), m))?;
             }
+            for (j, p) in q.preopens.iter().enumerate() {
+                let key = format!("task_queue[{i}].preopen[{j}]");
+                if !p.host.is_dir() {
+                    return Err(invalid(
+                        format!("{key}.host"),
+                        format!("{} is not a directory", p.host.display()),
+                    ));
+                }
+                if !p.guest.starts_with('/') || p.guest.contains("..") {
+                    return Err(invalid(
+                        format!("{key}.guest"),
+                        format!("{:?} must be an absolute guest path without `..`", p.guest),
+                    ));
+                }
+            }
             for k in q.env.keys() {
                 if k.is_empty() || k.contains('=') || k.contains('\0') {
                     return Err(invalid(
@@ -280,6 +322,26 @@ mod tests {
         assert_eq!(c.task_queues[0].max_cached_workflows, 1000);
         assert!(c.task_queues[0].modules[0].is_absolute());
         assert!(c.task_queues[0].http_allowlist.is_empty());
+        assert!(c.task_queues[0].preopens.is_empty());
+    }
+
+    #[test]
+    fn preopens_resolve_and_validate() {
+        let c = with_module("[[task_queue.preopen]]\nhost = \".\"\nguest = \"/data\"\n").unwrap();
+        let p = &c.task_queues[0].preopens[0];
+        assert!(p.host.is_absolute() && p.read_only && p.guest == "/data");
+        let e = with_module("[[task_queue.preopen]]\nhost = \"missing\"\nguest = \"/data\"\n")
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("task_queue[0].preopen[0].host"),
+            "{e}"
+        );
+        let e =
+            with_module("[[task_queue.preopen]]\nhost = \".\"\nguest = \"data\"\n").unwrap_err();
+        assert!(
+            e.to_string().contains("task_queue[0].preopen[0].guest"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -29,6 +29,7 @@ pub struct Queue {
     pub activities: BTreeMap<String, Arc<Module>>,
     pub allowlist: Allowlist,
     pub env: Vec<(String, String)>,
+    pub preopens: Vec<crate::config::Preopen>,
     pub run_limits: RunLimits,
     pub activity_memory_bytes: usize,
     pub limits: Limits,
@@ -83,6 +84,7 @@ impl Queue {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
+            preopens: cfg.preopens.clone(),
             run_limits: RunLimits {
                 deadline: Duration::from_millis(engine.workflow_deadline_ms),
                 memory_bytes: (engine.workflow_memory_mib as usize) << 20,

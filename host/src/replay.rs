@@ -271,6 +271,7 @@ pub async fn replay(
         max_concurrent_activities: 1,
         http_allowlist: Vec::new(),
         env: Default::default(),
+        preopens: Vec::new(),
     };
     let queue = Arc::new(
         Queue::new(&qcfg, "default", &engine_cfg, &[m])

@@ -150,6 +150,7 @@ pub fn queue(name: &str, modules: Vec<PathBuf>) -> TaskQueueConfig {
         max_concurrent_activities: 10,
         http_allowlist: Vec::new(),
         env: Default::default(),
+        preopens: Vec::new(),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use temporalio_common::protos::coresdk::activity_result::ActivityExecutionResult;
 use temporalio_common::protos::coresdk::activity_task::{
@@ -49,6 +49,12 @@ async fn attempt(
     control: Arc<AttemptControl>,
 ) -> ActivityExecutionResult {
     let (info, input) = convert::activity_info(task_token, start, &queue.name);
+    let started = Instant::now();
+    let start_to_close = info.start_to_close_timeout.map(Duration::from_nanos);
+    let heartbeat_timeout = info
+        .heartbeat_timeout
+        .filter(|n| *n > 0)
+        .map(Duration::from_nanos);
     let Some(module) = queue.activities.get(&info.activity_type) else {
         return failed(
             format!(
@@ -70,6 +76,7 @@ async fn attempt(
     };
     let state = ActivityState::new(ActivitySandbox {
         env: &queue.env,
+        preopens: &queue.preopens,
         allowlist: queue.allowlist.clone(),
         memory_bytes: queue.activity_memory_bytes,
         tags: LogTags {
@@ -83,6 +90,10 @@ async fn attempt(
         control: control.clone(),
         max_payload_bytes: queue.limits.max_payload_bytes,
     });
+    let state = match state {
+        Ok(s) => s,
+        Err(e) => return failed(e, "PolyworkerSandbox", false),
+    };
     let mut store = Store::new(role.pre.engine(), state);
     store.limiter(|s| &mut s.limits);
     // Yield to tokio every epoch tick so a CPU-bound activity cannot starve
@@ -95,9 +106,47 @@ async fn attempt(
     };
     let interrupted = async {
         control.cancelled.notified().await;
-        tokio::time::sleep(CANCEL_GRACE).await;
+        // A cancelled activity may clean up; one whose time is up (or that
+        // the server forgot) has nothing left to report, so stop it at once.
+        if matches!(
+            control.reason(),
+            Some(CancelReason::Cancelled | CancelReason::WorkerShutdown)
+        ) {
+            tokio::time::sleep(CANCEL_GRACE).await;
+        }
+    };
+    // The server times the attempt out; the guest must not run on unseen.
+    let watchdog = async {
+        loop {
+            let mut next = start_to_close.map(|d| (started + d, "start-to-close"));
+            if let Some(hb) = heartbeat_timeout {
+                let at = control.last_heartbeat() + hb;
+                if next.is_none_or(|(t, _)| at < t) {
+                    next = Some((at, "heartbeat"));
+                }
+            }
+            let Some((at, which)) = next else {
+                return std::future::pending::<&str>().await;
+            };
+            tokio::time::sleep_until(at.into()).await;
+            if Instant::now() >= at
+                && (which != "heartbeat"
+                    || control.last_heartbeat() + heartbeat_timeout.unwrap_or_default()
+                        <= Instant::now())
+            {
+                return which;
+            }
+        }
     };
     tokio::select! {
+        which = watchdog => {
+            warn!(timeout = which, "activity interrupted: its {which} timeout passed");
+            failed(
+                format!("activity interrupted: its {which} timeout passed"),
+                "PolyworkerActivityTimeout",
+                false,
+            )
+        }
         r = call => match r {
             Ok(outcome) => activity_result(outcome, &queue.limits),
             Err(e) => failed(
@@ -117,11 +166,11 @@ async fn attempt(
         },
         _ = interrupted => {
             let reason = control.reason();
-            warn!(?reason, "activity ignored its cancellation for {CANCEL_GRACE:?}; interrupted");
+            warn!(?reason, "activity interrupted");
             match reason {
                 Some(CancelReason::Cancelled) => ActivityExecutionResult::cancel_from_details(None),
                 _ => failed(
-                    format!("activity interrupted after {reason:?}: it did not stop within {CANCEL_GRACE:?}"),
+                    format!("activity interrupted ({reason:?})"),
                     "PolyworkerActivityInterrupted",
                     false,
                 ),

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use temporalio_common::protos::temporal::api::common::v1::Payload as CorePayload;
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{Engine, StoreLimits, StoreLimitsBuilder};
-use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::http::{Allowlist, AllowlistHooks};
@@ -25,6 +25,7 @@ pub struct AttemptControl {
     pub heartbeat: HeartbeatFn,
     cancel: Mutex<Option<CancelReason>>,
     pub cancelled: tokio::sync::Notify,
+    last_heartbeat: Mutex<std::time::Instant>,
 }
 
 impl AttemptControl {
@@ -33,7 +34,24 @@ impl AttemptControl {
             heartbeat,
             cancel: Mutex::new(None),
             cancelled: tokio::sync::Notify::new(),
+            last_heartbeat: Mutex::new(std::time::Instant::now()),
         })
+    }
+
+    /// Called on every guest heartbeat.
+    pub fn beat(&self, details: Vec<CorePayload>) {
+        *self
+            .last_heartbeat
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = std::time::Instant::now();
+        (self.heartbeat)(details);
+    }
+
+    pub fn last_heartbeat(&self) -> std::time::Instant {
+        *self
+            .last_heartbeat
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn cancel(&self, reason: CancelReason) {
@@ -50,6 +68,7 @@ impl AttemptControl {
 /// How to build one attempt's store.
 pub struct ActivitySandbox<'a> {
     pub env: &'a [(String, String)],
+    pub preopens: &'a [crate::config::Preopen],
     pub allowlist: Allowlist,
     pub memory_bytes: usize,
     pub tags: LogTags,
@@ -70,7 +89,8 @@ pub struct ActivityState {
 }
 
 impl ActivityState {
-    pub fn new(s: ActivitySandbox<'_>) -> Self {
+    /// Builds the store data; fails only if a granted directory cannot be opened.
+    pub fn new(s: ActivitySandbox<'_>) -> Result<Self, String> {
         let log = GuestLog::new(s.tags.clone());
         let mut b = WasiCtxBuilder::new();
         b.envs(s.env)
@@ -79,7 +99,17 @@ impl ActivityState {
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false);
-        ActivityState {
+        for p in s.preopens {
+            let perms = if p.read_only {
+                FsPerms::ReadOnly
+            } else {
+                FsPerms::ReadWrite
+            };
+            // cap-std underneath: paths resolve only beneath the directory.
+            b.preopened_dir(&p.host, &p.guest, perms)
+                .map_err(|e| format!("cannot open {}: {e}", p.host.display()))?;
+        }
+        Ok(ActivityState {
             wasi: b.build(),
             table: ResourceTable::new(),
             http: WasiHttpCtx::new(),
@@ -97,19 +127,21 @@ impl ActivityState {
             log,
             control: s.control,
             max_payload_bytes: s.max_payload_bytes,
-        }
+        })
     }
 
     /// A store for asking a component which types it has: no grants at all.
     pub fn for_inspection(_engine: &Engine) -> Self {
         ActivityState::new(ActivitySandbox {
             env: &[],
+            preopens: &[],
             allowlist: Allowlist::default(),
             memory_bytes: 64 << 20,
             tags: LogTags::default(),
             control: AttemptControl::new(Box::new(|_| {})),
             max_payload_bytes: 0,
         })
+        .unwrap_or_else(|_| unreachable!("no directories to open"))
     }
 }
 
