@@ -117,7 +117,7 @@ async fn local_activities_run_in_wasm_too() {
 
 fn scratch(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(unique(name));
-    std::fs::create_dir_all(&d).unwrap();
+    std::fs::create_dir_all(&d).expect("scratch dir");
     d
 }
 
