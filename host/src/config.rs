@@ -117,6 +117,10 @@ pub struct TaskQueueConfig {
     pub max_concurrent_workflow_tasks: usize,
     #[serde(default = "default_slots")]
     pub max_concurrent_activities: usize,
+    /// How long a cancelled activity may run on to clean up before it is
+    /// interrupted.
+    #[serde(default = "default_grace_ms")]
+    pub activity_cancel_grace_ms: u64,
     /// Hosts activities may call over `wasi:http`: `host`, `host:port`,
     /// `*.domain`, optionally with `http://` or `https://`. Empty denies all.
     #[serde(default)]
@@ -154,6 +158,10 @@ fn default_cached() -> usize {
 
 fn default_slots() -> usize {
     100
+}
+
+fn default_grace_ms() -> u64 {
+    5_000
 }
 
 impl Config {

@@ -32,6 +32,7 @@ pub struct Queue {
     pub preopens: Vec<crate::config::Preopen>,
     pub run_limits: RunLimits,
     pub activity_memory_bytes: usize,
+    pub cancel_grace: Duration,
     pub limits: Limits,
 }
 
@@ -90,6 +91,7 @@ impl Queue {
                 memory_bytes: (engine.workflow_memory_mib as usize) << 20,
             },
             activity_memory_bytes: (engine.activity_memory_mib as usize) << 20,
+            cancel_grace: Duration::from_millis(cfg.activity_cancel_grace_ms),
             limits: Limits::default(),
         })
     }

@@ -185,3 +185,113 @@ async fn the_filesystem_grant_cannot_be_escaped() {
     );
     host.stop().await.expect("clean shutdown");
 }
+
+/// A queue with a read-write grant at `/work`; returns the host directory.
+fn with_work_dir(task_queue: &str, name: &str) -> (TaskQueueConfig, PathBuf) {
+    let dir = scratch(name);
+    let mut q = queue(task_queue, vec![guest("activities")]);
+    q.preopens = vec![Preopen {
+        host: dir.clone(),
+        guest: "/work".into(),
+        read_only: false,
+    }];
+    (q, dir)
+}
+
+/// Asserts `file` does not appear before `until` (an absence needs a window).
+async fn never_appears(file: PathBuf, until: Instant) {
+    while Instant::now() < until {
+        assert!(
+            !file.exists(),
+            "{} appeared: the guest kept running",
+            file.display()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_activity_sees_it_cleans_up_and_reports_cancelled() {
+    let task_queue = unique("cancel");
+    let (q, dir) = with_work_dir(&task_queue, "cancel");
+    let host = host_with(q).await;
+    let t = Temporal::connect().await;
+    let (_, v) = call(
+        &t,
+        &task_queue,
+        json!({"activity_type": "WaitForCancel", "args": ["/work/cleanup"],
+               "heartbeat_timeout_ms": 1000, "cancel_after_ms": 200}),
+    )
+    .await;
+    assert_eq!(v["cancelled"], true, "{v}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("cleanup")).ok().as_deref(),
+        Some("cleaned up"),
+        "the activity saw its cancellation and cleaned up"
+    );
+    host.stop().await.expect("clean shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_activity_that_ignores_cancellation_is_interrupted_after_the_grace_period() {
+    let task_queue = unique("ignore-cancel");
+    let (mut q, dir) = with_work_dir(&task_queue, "ignore");
+    q.activity_cancel_grace_ms = 300;
+    let host = host_with(q).await;
+    let t = Temporal::connect().await;
+    let started = Instant::now();
+    let (_, v) = call(
+        &t,
+        &task_queue,
+        json!({"activity_type": "IgnoreCancel", "args": [6000, "/work/marker"],
+               "heartbeat_timeout_ms": 1000, "cancel_after_ms": 200}),
+    )
+    .await;
+    assert_eq!(v["cancelled"], true, "{v}");
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "it was not left to finish"
+    );
+    never_appears(dir.join("marker"), started + Duration::from_millis(6500)).await;
+    host.stop().await.expect("clean shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeat_and_schedule_to_close_timeouts_interrupt_the_guest() {
+    let task_queue = unique("timeouts");
+    let (q, dir) = with_work_dir(&task_queue, "timeouts");
+    let host = host_with(q).await;
+    let t = Temporal::connect().await;
+    for (name, extra) in [
+        ("heartbeat", json!({"heartbeat_timeout_ms": 1000})),
+        ("schedule-to-close", json!({"schedule_to_close_ms": 1000})),
+    ] {
+        let mut spec = json!({"activity_type": "SleepThenWrite",
+                              "args": [2500, format!("/work/{name}")],
+                              "start_to_close_ms": 10000});
+        for (k, v) in extra.as_object().unwrap() {
+            spec[k] = v.clone();
+        }
+        let started = Instant::now();
+        let (_, v) = call(&t, &task_queue, spec).await;
+        assert_eq!(v["timeout"], true, "{name}: {v}");
+        never_appears(dir.join(name), started + Duration::from_millis(3500)).await;
+    }
+    host.stop().await.expect("clean shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedule_to_start_times_out_when_nobody_polls_the_queue() {
+    let task_queue = unique("sched-to-start");
+    let host = host_with(queue(&task_queue, vec![guest("activities")])).await;
+    let t = Temporal::connect().await;
+    let (_, v) = call(
+        &t,
+        &task_queue,
+        json!({"activity_type": "Echo", "args": [1], "task_queue": unique("nobody-polls"),
+               "schedule_to_start_ms": 1000}),
+    )
+    .await;
+    assert_eq!(v["timeout"], true, "{v}");
+    host.stop().await.expect("clean shutdown");
+}

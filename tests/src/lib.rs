@@ -148,6 +148,7 @@ pub fn queue(name: &str, modules: Vec<PathBuf>) -> TaskQueueConfig {
         max_cached_workflows: 100,
         max_concurrent_workflow_tasks: 10,
         max_concurrent_activities: 10,
+        activity_cancel_grace_ms: 5_000,
         http_allowlist: Vec::new(),
         env: Default::default(),
         preopens: Vec::new(),

@@ -91,12 +91,22 @@ impl WorkflowContext {
     ///
     /// The error is Temporal's activity failure: its `causes` hold the
     /// activity's own error (see [`Failure::root_message`]).
-    pub fn activity<R: DeserializeOwned>(
+    pub fn activity<R: DeserializeOwned + 'static>(
         &self,
         activity_type: &str,
         args: impl ToPayloads,
         options: ActivityOptions,
     ) -> impl Future<Output = Result<R, Failure>> + 'static {
+        self.start_activity(activity_type, args, options).result()
+    }
+
+    /// Schedules an activity and returns a handle to await or cancel it.
+    pub fn start_activity(
+        &self,
+        activity_type: &str,
+        args: impl ToPayloads,
+        options: ActivityOptions,
+    ) -> ActivityHandle {
         let scheduled = args.to_payloads().map(|arguments| {
             let seq = self.state.borrow_mut().next_seq(SeqKind::Activity);
             self.push(Command::ScheduleActivity(ScheduleActivity {
@@ -118,11 +128,9 @@ impl WorkflowContext {
             }));
             seq
         });
-        let state = self.state.clone();
-        async move {
-            let seq = scheduled?;
-            let r = Resolve::new(state, SeqKind::Activity, seq).await;
-            decode_activity(r)
+        ActivityHandle {
+            state: self.state.clone(),
+            scheduled,
         }
     }
 
@@ -375,6 +383,40 @@ pub(crate) fn decode_optional<R: DeserializeOwned>(p: Option<&Payload>) -> Resul
         Some(p) => p.decode(),
         None => serde_json::from_slice(b"null")
             .map_err(|e| PayloadError(format!("no result to decode: {e}"))),
+    }
+}
+
+/// A scheduled activity: await its result with [`ActivityHandle::result`],
+/// or ask for it to stop with [`ActivityHandle::cancel`].
+pub struct ActivityHandle {
+    state: SharedState,
+    scheduled: Result<u32, PayloadError>,
+}
+
+impl ActivityHandle {
+    /// Requests cancellation. How the activity resolves depends on the
+    /// options' cancellation type: at once as cancelled (`TryCancel`,
+    /// `Abandon`) or when the activity reports it stopped
+    /// (`WaitCancellationCompleted`).
+    pub fn cancel(&self) {
+        if let Ok(seq) = self.scheduled {
+            self.state
+                .borrow_mut()
+                .commands
+                .push(Command::RequestCancelActivity(seq));
+        }
+    }
+
+    /// Waits for the activity's result, decoded as `R`.
+    pub fn result<R: DeserializeOwned + 'static>(
+        &self,
+    ) -> impl Future<Output = Result<R, Failure>> + use<R> {
+        let state = self.state.clone();
+        let scheduled = self.scheduled.clone();
+        async move {
+            let seq = scheduled?;
+            decode_activity(Resolve::new(state, SeqKind::Activity, seq).await)
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use temporalio_common::protos::coresdk::activity_result::ActivityExecutionResult;
 use temporalio_common::protos::coresdk::activity_task::{
@@ -51,6 +51,19 @@ async fn attempt(
     let (info, input) = convert::activity_info(task_token, start, &queue.name);
     let started = Instant::now();
     let start_to_close = info.start_to_close_timeout.map(Duration::from_nanos);
+    // Schedule-to-close counts from when the first attempt was scheduled.
+    let schedule_to_close = info
+        .schedule_to_close_timeout
+        .filter(|n| *n > 0)
+        .zip(info.scheduled_time)
+        .map(|(timeout, scheduled)| {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_nanos() as u64;
+            let left = scheduled.saturating_add(timeout).saturating_sub(now);
+            started + Duration::from_nanos(left)
+        });
     let heartbeat_timeout = info
         .heartbeat_timeout
         .filter(|n| *n > 0)
@@ -112,13 +125,18 @@ async fn attempt(
             control.reason(),
             Some(CancelReason::Cancelled | CancelReason::WorkerShutdown)
         ) {
-            tokio::time::sleep(CANCEL_GRACE).await;
+            tokio::time::sleep(queue.cancel_grace).await;
         }
     };
     // The server times the attempt out; the guest must not run on unseen.
     let watchdog = async {
         loop {
             let mut next = start_to_close.map(|d| (started + d, "start-to-close"));
+            if let Some(at) = schedule_to_close
+                && next.is_none_or(|(t, _)| at < t)
+            {
+                next = Some((at, "schedule-to-close"));
+            }
             if let Some(hb) = heartbeat_timeout {
                 let at = control.last_heartbeat() + hb;
                 if next.is_none_or(|(t, _)| at < t) {
