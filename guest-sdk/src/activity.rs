@@ -33,6 +33,12 @@ impl ActivityContext {
         &self.info.task_token
     }
 
+    /// The task token in standard base64, the form `polyworker activity
+    /// complete --task-token` and most tools take.
+    pub fn task_token_base64(&self) -> String {
+        base64(&self.info.task_token)
+    }
+
     /// Records progress; a retry sees the last details in `info().heartbeat_details`.
     pub fn heartbeat(&self, details: Vec<Payload>) {
         activity_host::heartbeat(&details);
@@ -54,6 +60,25 @@ impl ActivityContext {
     }
 }
 
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 struct NoopWake;
 
 impl Wake for NoopWake {
@@ -70,5 +95,19 @@ pub(crate) fn block_on<F: Future>(f: F) -> F::Output {
         if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
             return v;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::base64;
+
+    #[test]
+    fn base64_matches_the_standard_alphabet() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(&[0xfb, 0xff]), "+/8=");
     }
 }

@@ -24,6 +24,7 @@
 //! - [`queue`]: which module serves which type on a task queue.
 //! - [`bindings`]: the one `bindgen!` for `polyworker:worker`.
 //! - [`workflow_host`], [`activity_host`]: host glue per WIT interface.
+//! - [`async_completion`]: completing pending activities by task token.
 //! - [`guest_log`]: guest logs and stdio, replay-aware.
 //! - [`convert`]: core protos ⇄ WIT types, pure and unit-tested.
 //! - [`workflow`]: the workflow sandbox, run instances and poll loop.
@@ -35,6 +36,7 @@
 
 pub mod activity;
 pub mod activity_host;
+pub mod async_completion;
 pub mod bindings;
 pub mod config;
 pub mod convert;

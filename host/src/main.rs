@@ -76,6 +76,113 @@ enum Cmd {
         #[arg(long, default_value = "default", env = "TEMPORAL_NAMESPACE")]
         namespace: String,
     },
+    /// Complete, fail or heartbeat an activity that returned "pending".
+    Activity {
+        #[command(subcommand)]
+        action: ActivityCmd,
+    },
+}
+
+/// Completes, fails or heartbeats a pending activity by its task token.
+#[derive(Subcommand)]
+enum ActivityCmd {
+    /// Complete the activity with a JSON result.
+    Complete {
+        #[command(flatten)]
+        target: TokenTarget,
+        /// The result as JSON (default: no result).
+        #[arg(long)]
+        result: Option<String>,
+    },
+    /// Fail the activity; Temporal retries it per its retry policy unless
+    /// --non-retryable is given.
+    Fail {
+        #[command(flatten)]
+        target: TokenTarget,
+        #[arg(long)]
+        message: String,
+        /// The error type (matched by retry policies).
+        #[arg(long = "type", default_value = "PolyworkerCliFailure")]
+        error_type: String,
+        #[arg(long)]
+        non_retryable: bool,
+    },
+    /// Record a heartbeat with JSON details; prints whether cancellation was requested.
+    Heartbeat {
+        #[command(flatten)]
+        target: TokenTarget,
+        #[arg(long)]
+        details: Option<String>,
+    },
+}
+
+#[derive(clap::Args)]
+struct TokenTarget {
+    /// The activity's task token, base64 (`ActivityContext::task_token_base64`).
+    #[arg(long)]
+    task_token: String,
+    #[arg(
+        long,
+        default_value = "http://127.0.0.1:7233",
+        env = "TEMPORAL_ADDRESS"
+    )]
+    address: String,
+    #[arg(long, default_value = "default", env = "TEMPORAL_NAMESPACE")]
+    namespace: String,
+}
+
+async fn connect(address: &str, identity: &str) -> anyhow::Result<temporalio_client::Connection> {
+    let url = url::Url::parse(address)?;
+    temporalio_client::Connection::connect(
+        temporalio_client::ConnectionOptions::new(url)
+            .identity(identity.to_string())
+            .build(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("cannot connect to {address}: {e}"))
+}
+
+async fn activity_cmd(cmd: ActivityCmd) -> anyhow::Result<()> {
+    use polyworker_host::async_completion as ac;
+    match cmd {
+        ActivityCmd::Complete { target, result } => {
+            let conn = connect(&target.address, "polyworker-cli").await?;
+            ac::complete(
+                &conn,
+                &target.namespace,
+                ac::decode_token(&target.task_token)?,
+                result.as_deref(),
+            )
+            .await?;
+            println!("completed");
+        }
+        ActivityCmd::Fail {
+            target,
+            message,
+            error_type,
+            non_retryable,
+        } => {
+            let conn = connect(&target.address, "polyworker-cli").await?;
+            let token = ac::decode_token(&target.task_token)?;
+            ac::fail(
+                &conn,
+                &target.namespace,
+                token,
+                &message,
+                &error_type,
+                non_retryable,
+            )
+            .await?;
+            println!("failed");
+        }
+        ActivityCmd::Heartbeat { target, details } => {
+            let conn = connect(&target.address, "polyworker-cli").await?;
+            let token = ac::decode_token(&target.task_token)?;
+            let cancel = ac::heartbeat(&conn, &target.namespace, token, details.as_deref()).await?;
+            println!("recorded; cancel requested: {cancel}");
+        }
+    }
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -95,14 +202,7 @@ async fn replay_cmd(
         inputs.push(replay::history_file(h)?);
     }
     if workflow_id.is_some() || query.is_some() {
-        let url = url::Url::parse(&address)?;
-        let conn = temporalio_client::Connection::connect(
-            temporalio_client::ConnectionOptions::new(url)
-                .identity("polyworker-replay".to_string())
-                .build(),
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot connect to {address}: {e}"))?;
+        let conn = connect(&address, "polyworker-replay").await?;
         if let Some(id) = &workflow_id {
             inputs.push(
                 replay::fetch_history(&conn, &namespace, id, run_id.as_deref().unwrap_or(""))
@@ -182,6 +282,7 @@ async fn shutdown_signal() {
 
 async fn main_inner(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Cmd::Activity { action } => activity_cmd(action).await?,
         Cmd::Replay {
             module,
             histories,
@@ -274,7 +375,10 @@ async fn check(
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let quiet = matches!(cli.command, Cmd::Replay { .. } | Cmd::Check { .. });
+    let quiet = matches!(
+        cli.command,
+        Cmd::Replay { .. } | Cmd::Check { .. } | Cmd::Activity { .. }
+    );
     telemetry::init(cli.log_json, quiet);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -295,3 +295,81 @@ async fn schedule_to_start_times_out_when_nobody_polls_the_queue() {
     assert_eq!(v["timeout"], true, "{v}");
     host.stop().await.expect("clean shutdown");
 }
+
+/// The `polyworker` binary that `cargo test --workspace` builds.
+fn polyworker_bin() -> PathBuf {
+    let p = polyworker_tests::repo_root().join("target/debug/polyworker");
+    assert!(
+        p.is_file(),
+        "{} is missing: run the tests with scripts/test.sh",
+        p.display()
+    );
+    p
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_complete_and_fail_pending_activities_by_task_token() {
+    let task_queue = unique("async-completion");
+    let (q, dir) = with_work_dir(&task_queue, "tokens");
+    let host = host_with(q).await;
+    let t = Temporal::connect().await;
+    let address = polyworker_tests::server().address();
+    for (n, action) in ["complete", "fail"].iter().enumerate() {
+        let token_file = dir.join(format!("token-{n}"));
+        let id = unique("pending");
+        t.start(
+            &task_queue,
+            "CallActivity",
+            &id,
+            &[
+                json!({"activity_type": "Pending", "args": [format!("/work/token-{n}")],
+                     "start_to_close_ms": 60000}),
+            ],
+        )
+        .await;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !token_file.exists() {
+            assert!(
+                Instant::now() < deadline,
+                "the activity never handed out its token"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let token = std::fs::read_to_string(&token_file).unwrap();
+        let cli = |args: &[&str]| {
+            let out = std::process::Command::new(polyworker_bin())
+                .arg("activity")
+                .args(args)
+                .args(["--task-token", &token, "--address", &address])
+                .output()
+                .expect("polyworker activity");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let hb = cli(&["heartbeat", "--details", "{\"progress\": 1}"]);
+        assert!(hb.contains("cancel requested: false"), "{hb}");
+        if *action == "complete" {
+            cli(&["complete", "--result", "\"done by operator\""]);
+        } else {
+            cli(&[
+                "fail",
+                "--message",
+                "rejected by operator",
+                "--non-retryable",
+            ]);
+        }
+        let Outcome::Completed(v) = t.outcome(&id, Duration::from_secs(30)).await else {
+            panic!("workflow did not complete");
+        };
+        if *action == "complete" {
+            assert_eq!(v["ok"], "done by operator", "{v}");
+        } else {
+            assert_eq!(v["root"], "rejected by operator", "{v}");
+        }
+    }
+    host.stop().await.expect("clean shutdown");
+}

@@ -79,7 +79,7 @@ pub async fn transmit(ctx: ActivityContext, (packet,): (Packet,)) -> Result<(), 
     })?;
     let body = serde_json::to_vec(&TransmitRequest {
         packet: &packet,
-        task_token: base64(ctx.task_token()),
+        task_token: ctx.task_token_base64(),
     })
     .map_err(|e| ActivityError::non_retryable(e.to_string(), "EncodingError"))?;
     let url = format!("{}/transmit", base.trim_end_matches('/'));
@@ -100,37 +100,4 @@ pub async fn transmit(ctx: ActivityContext, (packet,): (Packet,)) -> Result<(), 
         packet.id, packet.current_route_provider
     ));
     Err(ActivityError::CompleteAsync)
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::base64;
-
-    #[test]
-    fn base64_matches_the_standard_alphabet() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(&[0xfb, 0xff]), "+/8=");
-    }
 }
