@@ -104,7 +104,7 @@ impl Default for EngineConfig {
 }
 
 /// One task queue: which components serve it and what its activities may reach.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TaskQueueConfig {
     pub name: String,
@@ -150,6 +150,33 @@ pub struct Preopen {
 
 fn yes() -> bool {
     true
+}
+
+/// Environment values are often secrets: debug output shows their names only.
+impl std::fmt::Debug for TaskQueueConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskQueueConfig")
+            .field("name", &self.name)
+            .field("modules", &self.modules)
+            .field("max_cached_workflows", &self.max_cached_workflows)
+            .field(
+                "max_concurrent_workflow_tasks",
+                &self.max_concurrent_workflow_tasks,
+            )
+            .field("max_concurrent_activities", &self.max_concurrent_activities)
+            .field("activity_cancel_grace_ms", &self.activity_cancel_grace_ms)
+            .field("http_allowlist", &self.http_allowlist)
+            .field(
+                "env",
+                &self
+                    .env
+                    .keys()
+                    .map(|k| format!("{k}=<redacted>"))
+                    .collect::<Vec<_>>(),
+            )
+            .field("preopens", &self.preopens)
+            .finish()
+    }
 }
 
 fn default_cached() -> usize {
@@ -331,6 +358,14 @@ mod tests {
         assert!(c.task_queues[0].modules[0].is_absolute());
         assert!(c.task_queues[0].http_allowlist.is_empty());
         assert!(c.task_queues[0].preopens.is_empty());
+    }
+
+    #[test]
+    fn debug_output_never_shows_environment_values() {
+        let c = with_module("env = { API_KEY = \"s3cr3t\" }").unwrap();
+        let text = format!("{c:?}");
+        assert!(text.contains("API_KEY=<redacted>"), "{text}");
+        assert!(!text.contains("s3cr3t"), "{text}");
     }
 
     #[test]

@@ -373,3 +373,86 @@ async fn operators_complete_and_fail_pending_activities_by_task_token() {
     }
     host.stop().await.expect("clean shutdown");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn environment_is_granted_to_activities_and_never_to_workflows() {
+    let task_queue = unique("env");
+    let mut q = queue(&task_queue, vec![guest("activities")]);
+    q.env.insert("API_KEY".into(), "s3cr3t".into());
+    let host = host_with(q).await;
+    let t = Temporal::connect().await;
+    let (_, v) = call(
+        &t,
+        &task_queue,
+        json!({"activity_type": "ReadEnv", "args": ["API_KEY"]}),
+    )
+    .await;
+    assert_eq!(v["ok"], json!({"value": "s3cr3t", "count": 1}), "{v}");
+    let id = unique("env-wf");
+    t.start(&task_queue, "EnvInWorkflow", &id, &[json!("API_KEY")])
+        .await;
+    let Outcome::Completed(v) = t.outcome(&id, Duration::from_secs(30)).await else {
+        panic!("workflow did not complete");
+    };
+    assert_eq!(
+        v,
+        json!({"value": null, "count": 0}),
+        "workflows see no environment"
+    );
+    host.stop().await.expect("clean shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cpu_bound_activities_do_not_starve_the_host() {
+    let task_queue = unique("burn");
+    let host = host_with(queue(&task_queue, vec![guest("activities")])).await;
+    let t = Temporal::connect().await;
+    // More CPU-bound activities than this host has cores (2) and runtime threads.
+    let mut burners = Vec::new();
+    for _ in 0..6 {
+        let id = unique("burn");
+        t.start(
+            &task_queue,
+            "CallActivity",
+            &id,
+            &[json!({"activity_type": "Burn", "args": [4000]})],
+        )
+        .await;
+        burners.push(id);
+    }
+    // Wait until the burners run, then time a trivial workflow beside them.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let running = t.history(&burners[5]).await.iter().any(|e| {
+            matches!(
+                e.attributes,
+                Some(Attributes::ActivityTaskStartedEventAttributes(_))
+            )
+        });
+        if running {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the burners never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let started = Instant::now();
+    let (_, v) = call(
+        &t,
+        &task_queue,
+        json!({"activity_type": "Echo", "args": ["still here"]}),
+    )
+    .await;
+    let took = started.elapsed();
+    assert_eq!(v["ok"], "still here");
+    assert!(
+        took < Duration::from_secs(3),
+        "an Echo beside six CPU-bound activities took {took:?}"
+    );
+    for id in &burners {
+        assert!(matches!(
+            t.outcome(id, Duration::from_secs(60)).await,
+            Outcome::Completed(_)
+        ));
+    }
+    host.stop().await.expect("clean shutdown");
+}
