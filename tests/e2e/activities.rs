@@ -456,3 +456,30 @@ async fn cpu_bound_activities_do_not_starve_the_host() {
     }
     host.stop().await.expect("clean shutdown");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_guest_sees_the_attempt_as_temporal_describes_it() {
+    let task_queue = unique("info");
+    let host = host_with(queue(&task_queue, vec![guest("activities")])).await;
+    let t = Temporal::connect().await;
+    let (id, v) = call(
+        &t,
+        &task_queue,
+        json!({"activity_type": "Info", "start_to_close_ms": 7000}),
+    )
+    .await;
+    let i = &v["ok"];
+    assert_eq!(i["activity_type"], "Info", "{v}");
+    assert_eq!(i["workflow_type"], "CallActivity");
+    assert_eq!(i["workflow_id"], id.as_str());
+    assert_eq!(i["task_queue"], task_queue.as_str());
+    assert_eq!(i["attempt"], 1);
+    assert_eq!(i["start_to_close"], 7_000_000_000u64);
+    assert!(i["token_len"].as_u64().unwrap_or(0) > 0);
+    let (scheduled, started) = (
+        i["scheduled"].as_u64().unwrap(),
+        i["started"].as_u64().unwrap(),
+    );
+    assert!(scheduled > 0 && scheduled <= started, "{v}");
+    host.stop().await.expect("clean shutdown");
+}
