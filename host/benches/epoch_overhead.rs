@@ -62,13 +62,7 @@ async fn load(epochs: bool, path: &Path) -> (WasmEngine, Arc<Module>) {
         activity_instances: 1,
     };
     let engine = WasmEngine::with_epochs(&cfg, cap, epochs).expect("engine");
-    let loader = Loader {
-        engine: engine.engine.clone(),
-        workflow_linker: polyworker_host::workflow::sandbox::linker(&engine.engine)
-            .expect("linker"),
-        activity_linker: polyworker_host::activity::sandbox::linker(&engine.engine)
-            .expect("linker"),
-    };
+    let loader = Loader::new(&engine.engine).expect("linkers");
     let module = loader.load(path).await.expect("load the hostile fixture");
     (engine, module)
 }

@@ -68,13 +68,7 @@ impl Host {
                 .max(16),
         };
         let engine = WasmEngine::new(&config.engine, capacity)?;
-        let loader = Loader {
-            engine: engine.engine.clone(),
-            workflow_linker: crate::workflow::sandbox::linker(&engine.engine)
-                .map_err(|e| HostError::Internal(format!("{e:?}")))?,
-            activity_linker: crate::activity::sandbox::linker(&engine.engine)
-                .map_err(|e| HostError::Internal(format!("{e:?}")))?,
-        };
+        let loader = Loader::new(&engine.engine).map_err(HostError::Internal)?;
         let mut loaded: HashMap<PathBuf, Arc<Module>> = HashMap::new();
         let mut queues = Vec::new();
         for q in &config.task_queues {

@@ -67,14 +67,8 @@ enum Cmd {
         #[arg(long, default_value_t = 100)]
         limit: usize,
         /// The server to fetch from.
-        #[arg(
-            long,
-            default_value = "http://127.0.0.1:7233",
-            env = "TEMPORAL_ADDRESS"
-        )]
-        address: String,
-        #[arg(long, default_value = "default", env = "TEMPORAL_NAMESPACE")]
-        namespace: String,
+        #[command(flatten)]
+        server: ServerArgs,
     },
     /// Complete, fail or heartbeat an activity that returned "pending".
     Activity {
@@ -116,11 +110,9 @@ enum ActivityCmd {
     },
 }
 
+/// Which Temporal server and namespace to talk to.
 #[derive(clap::Args)]
-struct TokenTarget {
-    /// The activity's task token, base64 (`ActivityContext::task_token_base64`).
-    #[arg(long)]
-    task_token: String,
+struct ServerArgs {
     #[arg(
         long,
         default_value = "http://127.0.0.1:7233",
@@ -129,6 +121,15 @@ struct TokenTarget {
     address: String,
     #[arg(long, default_value = "default", env = "TEMPORAL_NAMESPACE")]
     namespace: String,
+}
+
+#[derive(clap::Args)]
+struct TokenTarget {
+    /// The activity's task token, base64 (`ActivityContext::task_token_base64`).
+    #[arg(long)]
+    task_token: String,
+    #[command(flatten)]
+    server: ServerArgs,
 }
 
 async fn connect(address: &str, identity: &str) -> anyhow::Result<temporalio_client::Connection> {
@@ -146,10 +147,10 @@ async fn activity_cmd(cmd: ActivityCmd) -> anyhow::Result<()> {
     use polyworker_host::async_completion as ac;
     match cmd {
         ActivityCmd::Complete { target, result } => {
-            let conn = connect(&target.address, "polyworker-cli").await?;
+            let conn = connect(&target.server.address, "polyworker-cli").await?;
             ac::complete(
                 &conn,
-                &target.namespace,
+                &target.server.namespace,
                 ac::decode_token(&target.task_token)?,
                 result.as_deref(),
             )
@@ -162,11 +163,11 @@ async fn activity_cmd(cmd: ActivityCmd) -> anyhow::Result<()> {
             error_type,
             non_retryable,
         } => {
-            let conn = connect(&target.address, "polyworker-cli").await?;
+            let conn = connect(&target.server.address, "polyworker-cli").await?;
             let token = ac::decode_token(&target.task_token)?;
             ac::fail(
                 &conn,
-                &target.namespace,
+                &target.server.namespace,
                 token,
                 &message,
                 &error_type,
@@ -176,9 +177,10 @@ async fn activity_cmd(cmd: ActivityCmd) -> anyhow::Result<()> {
             println!("failed");
         }
         ActivityCmd::Heartbeat { target, details } => {
-            let conn = connect(&target.address, "polyworker-cli").await?;
+            let conn = connect(&target.server.address, "polyworker-cli").await?;
             let token = ac::decode_token(&target.task_token)?;
-            let cancel = ac::heartbeat(&conn, &target.namespace, token, details.as_deref()).await?;
+            let cancel =
+                ac::heartbeat(&conn, &target.server.namespace, token, details.as_deref()).await?;
             println!("recorded; cancel requested: {cancel}");
         }
     }
@@ -290,8 +292,7 @@ async fn main_inner(cli: Cli) -> anyhow::Result<ExitCode> {
             run_id,
             query,
             limit,
-            address,
-            namespace,
+            server,
         } => {
             let ok = replay_cmd(
                 module,
@@ -300,8 +301,8 @@ async fn main_inner(cli: Cli) -> anyhow::Result<ExitCode> {
                 run_id,
                 query,
                 limit,
-                address,
-                namespace,
+                server.address,
+                server.namespace,
             )
             .await?;
             return Ok(if ok {
@@ -356,13 +357,8 @@ async fn check(
             activity_instances: 1,
         },
     )?;
-    let loader = polyworker_host::module::Loader {
-        engine: engine.engine.clone(),
-        workflow_linker: polyworker_host::workflow::sandbox::linker(&engine.engine)
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?,
-        activity_linker: polyworker_host::activity::sandbox::linker(&engine.engine)
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?,
-    };
+    let loader =
+        polyworker_host::module::Loader::new(&engine.engine).map_err(|e| anyhow::anyhow!(e))?;
     let mut out = Vec::new();
     for q in &config.task_queues {
         for m in &q.modules {

@@ -116,6 +116,17 @@ pub struct Loader {
 }
 
 impl Loader {
+    /// Builds both roles' linkers on `engine`.
+    pub fn new(engine: &Engine) -> Result<Loader, String> {
+        Ok(Loader {
+            engine: engine.clone(),
+            workflow_linker: crate::workflow::sandbox::linker(engine)
+                .map_err(|e| format!("workflow linker: {e:?}"))?,
+            activity_linker: crate::activity::sandbox::linker(engine)
+                .map_err(|e| format!("activity linker: {e:?}"))?,
+        })
+    }
+
     /// Reads, compiles and links `path`, then asks it for its types.
     pub async fn load(&self, path: &Path) -> Result<Arc<Module>, LoadError> {
         let bytes = std::fs::read(path).map_err(|source| LoadError::Read {

@@ -251,13 +251,7 @@ pub async fn replay(
         },
     )
     .map_err(|e| ReplayError::Worker(e.to_string()))?;
-    let loader = Loader {
-        engine: wasm.engine.clone(),
-        workflow_linker: crate::workflow::sandbox::linker(&wasm.engine)
-            .map_err(|e| ReplayError::Worker(format!("{e:?}")))?,
-        activity_linker: crate::activity::sandbox::linker(&wasm.engine)
-            .map_err(|e| ReplayError::Worker(format!("{e:?}")))?,
-    };
+    let loader = Loader::new(&wasm.engine).map_err(ReplayError::Worker)?;
     let m = loader.load(module).await?;
     if m.workflow.is_none() {
         return Err(ReplayError::NoWorkflows(module.display().to_string()));

@@ -14,6 +14,13 @@ async fn host_with(q: TaskQueueConfig) -> TestHost {
     TestHost::start(config(vec![q])).await
 }
 
+/// A host serving the activities fixture on a fresh queue, and a client.
+async fn setup(name: &str) -> (String, TestHost, Temporal) {
+    let task_queue = unique(name);
+    let host = host_with(queue(&task_queue, vec![guest("activities")])).await;
+    (task_queue, host, Temporal::connect().await)
+}
+
 /// Runs `CallActivity` with `call` and returns its report.
 async fn call(t: &Temporal, task_queue: &str, call: Value) -> (String, Value) {
     let id = unique("call");
@@ -37,9 +44,7 @@ async fn started_attempts(t: &Temporal, id: &str) -> Vec<i32> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retries_follow_the_policy_and_non_retryable_errors_stop_them() {
-    let task_queue = unique("retries");
-    let host = host_with(queue(&task_queue, vec![guest("activities")])).await;
-    let t = Temporal::connect().await;
+    let (task_queue, host, t) = setup("retries").await;
 
     let (id, v) = call(
         &t,
@@ -77,9 +82,7 @@ async fn retries_follow_the_policy_and_non_retryable_errors_stop_them() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retry_resumes_from_the_last_heartbeat() {
-    let task_queue = unique("heartbeat");
-    let host = host_with(queue(&task_queue, vec![guest("activities")])).await;
-    let t = Temporal::connect().await;
+    let (task_queue, host, t) = setup("heartbeat").await;
     let (_, v) = call(
         &t,
         &task_queue,
@@ -95,9 +98,7 @@ async fn a_retry_resumes_from_the_last_heartbeat() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_activities_run_in_wasm_too() {
-    let task_queue = unique("local");
-    let host = host_with(queue(&task_queue, vec![guest("activities")])).await;
-    let t = Temporal::connect().await;
+    let (task_queue, host, t) = setup("local").await;
     let (id, v) = call(
         &t,
         &task_queue,
@@ -282,9 +283,7 @@ async fn heartbeat_and_schedule_to_close_timeouts_interrupt_the_guest() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schedule_to_start_times_out_when_nobody_polls_the_queue() {
-    let task_queue = unique("sched-to-start");
-    let host = host_with(queue(&task_queue, vec![guest("activities")])).await;
-    let t = Temporal::connect().await;
+    let (task_queue, host, t) = setup("sched-to-start").await;
     let (_, v) = call(
         &t,
         &task_queue,
@@ -404,9 +403,7 @@ async fn environment_is_granted_to_activities_and_never_to_workflows() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cpu_bound_activities_do_not_starve_the_host() {
-    let task_queue = unique("burn");
-    let host = host_with(queue(&task_queue, vec![guest("activities")])).await;
-    let t = Temporal::connect().await;
+    let (task_queue, host, t) = setup("burn").await;
     // More CPU-bound activities than this host has cores (2) and runtime threads.
     let mut burners = Vec::new();
     for _ in 0..6 {
@@ -459,9 +456,7 @@ async fn cpu_bound_activities_do_not_starve_the_host() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_guest_sees_the_attempt_as_temporal_describes_it() {
-    let task_queue = unique("info");
-    let host = host_with(queue(&task_queue, vec![guest("activities")])).await;
-    let t = Temporal::connect().await;
+    let (task_queue, host, t) = setup("info").await;
     let (id, v) = call(
         &t,
         &task_queue,
