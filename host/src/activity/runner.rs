@@ -26,6 +26,10 @@ pub const CANCEL_GRACE: Duration = Duration::from_secs(5);
 
 type Running = Arc<Mutex<HashMap<Vec<u8>, Arc<AttemptControl>>>>;
 
+/// How long an attempt interrupted by its own timeout waits for core to
+/// confirm the timeout (core's local timeout buffer is 5 s) before reporting.
+const TIMEOUT_REPORT_WAIT: Duration = Duration::from_secs(10);
+
 fn cancel_reason(r: i32) -> CancelReason {
     match ActivityCancelReason::try_from(r) {
         Ok(ActivityCancelReason::Cancelled) => CancelReason::Cancelled,
@@ -158,7 +162,14 @@ async fn attempt(
     };
     tokio::select! {
         which = watchdog => {
+            // The guest has stopped: its call is dropped with this branch.
+            // Report only once the server has timed the attempt out (core
+            // passes that on as a cancel), so the history records a timeout
+            // rather than a failure that raced ahead of it.
             warn!(timeout = which, "activity interrupted: its {which} timeout passed");
+            if control.reason().is_none() {
+                let _ = tokio::time::timeout(TIMEOUT_REPORT_WAIT, control.cancelled.notified()).await;
+            }
             failed(
                 format!("activity interrupted: its {which} timeout passed"),
                 "PolyworkerActivityTimeout",
