@@ -121,6 +121,10 @@ pub struct TaskQueueConfig {
     /// interrupted.
     #[serde(default = "default_grace_ms")]
     pub activity_cancel_grace_ms: u64,
+    /// On shutdown, how long in-flight activities may finish before core
+    /// cancels them (they then get `activity_cancel_grace_ms` more).
+    #[serde(default = "default_shutdown_ms")]
+    pub graceful_shutdown_ms: u64,
     /// Hosts activities may call over `wasi:http`: `host`, `host:port`,
     /// `*.domain`, optionally with `http://` or `https://`. Empty denies all.
     #[serde(default)]
@@ -165,6 +169,7 @@ impl std::fmt::Debug for TaskQueueConfig {
             )
             .field("max_concurrent_activities", &self.max_concurrent_activities)
             .field("activity_cancel_grace_ms", &self.activity_cancel_grace_ms)
+            .field("graceful_shutdown_ms", &self.graceful_shutdown_ms)
             .field("http_allowlist", &self.http_allowlist)
             .field(
                 "env",
@@ -189,6 +194,10 @@ fn default_slots() -> usize {
 
 fn default_grace_ms() -> u64 {
     5_000
+}
+
+fn default_shutdown_ms() -> u64 {
+    10_000
 }
 
 impl Config {

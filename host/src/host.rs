@@ -35,6 +35,27 @@ pub enum HostError {
     Internal(String),
 }
 
+/// The runtime activity attempts run on. Dropping a runtime inside async
+/// code would block (and panics), so it is let go in the background.
+struct ActivityRuntime(Option<tokio::runtime::Runtime>);
+
+impl ActivityRuntime {
+    fn handle(&self) -> tokio::runtime::Handle {
+        match &self.0 {
+            Some(rt) => rt.handle().clone(),
+            None => tokio::runtime::Handle::current(),
+        }
+    }
+}
+
+impl Drop for ActivityRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
 struct Running {
     worker: Arc<Worker>,
     loops: Vec<JoinHandle<()>>,
@@ -43,6 +64,8 @@ struct Running {
 /// A started host: workers polling every configured task queue.
 pub struct Host {
     running: Vec<Running>,
+    /// Where activity attempts run (see `activity::runner`).
+    activity_runtime: ActivityRuntime,
     /// Loaded modules by path, for introspection.
     pub modules: Vec<Arc<Module>>,
     _runtime: CoreRuntime,
@@ -101,6 +124,15 @@ impl Host {
                 )?),
             ));
         }
+        let activity_runtime = ActivityRuntime(Some(
+            tokio::runtime::Builder::new_multi_thread()
+                .thread_name("polyworker-activity")
+                .enable_all()
+                .build()
+                .map_err(|e| {
+                    HostError::Internal(format!("cannot start the activity runtime: {e}"))
+                })?,
+        ));
         let runtime = CoreRuntime::new_assume_tokio(RuntimeOptions::default())
             .map_err(|e| HostError::Internal(format!("cannot start Temporal core: {e:#}")))?;
         let identity = crate::worker::identity(&config.server);
@@ -118,7 +150,11 @@ impl Host {
                 )));
             }
             if !queue.activities.is_empty() {
-                loops.push(tokio::spawn(run_activities(worker.clone(), queue.clone())));
+                loops.push(tokio::spawn(run_activities(
+                    worker.clone(),
+                    queue.clone(),
+                    activity_runtime.handle(),
+                )));
             }
             info!(
                 task_queue = %queue.name,
@@ -130,6 +166,7 @@ impl Host {
         }
         Ok(Host {
             running,
+            activity_runtime,
             modules: loaded.into_values().collect(),
             _runtime: runtime,
             _engine: engine,
@@ -150,6 +187,7 @@ impl Host {
                 Err(w) => w.shutdown().await,
             }
         }
+        drop(self.activity_runtime);
         info!("shut down");
     }
 }

@@ -264,6 +264,7 @@ pub async fn replay(
         max_concurrent_workflow_tasks: 2,
         max_concurrent_activities: 1,
         activity_cancel_grace_ms: 0,
+        graceful_shutdown_ms: 0,
         http_allowlist: Vec::new(),
         env: Default::default(),
         preopens: Vec::new(),

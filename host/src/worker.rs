@@ -81,6 +81,7 @@ pub async fn start(
         .max_outstanding_workflow_tasks(cfg.max_concurrent_workflow_tasks)
         .max_outstanding_activities(cfg.max_concurrent_activities)
         .max_outstanding_local_activities(cfg.max_concurrent_activities)
+        .graceful_shutdown_period(std::time::Duration::from_millis(cfg.graceful_shutdown_ms))
         .build()
         .map_err(err)?;
     let worker = init_worker(runtime, config, connection).map_err(|e| err(format!("{e:#}")))?;

@@ -417,20 +417,10 @@ async fn cpu_bound_activities_do_not_starve_the_host() {
         .await;
         burners.push(id);
     }
-    // Wait until the burners run, then time a trivial workflow beside them.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let running = t.history(&burners[5]).await.iter().any(|e| {
-            matches!(
-                e.attributes,
-                Some(Attributes::ActivityTaskStartedEventAttributes(_))
-            )
-        });
-        if running {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the burners never started");
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    // Wait until every burner runs, then time a trivial workflow beside them.
+    for id in &burners {
+        t.wait_for_started_activity(id, Duration::from_secs(20))
+            .await;
     }
     let started = Instant::now();
     let (_, v) = call(
@@ -477,4 +467,35 @@ async fn the_guest_sees_the_attempt_as_temporal_describes_it() {
     );
     assert!(scheduled > 0 && scheduled <= started, "{v}");
     host.stop().await.expect("clean shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_does_not_wait_forever_for_a_long_activity() {
+    let task_queue = unique("shutdown");
+    let (mut q, _dir) = with_work_dir(&task_queue, "shutdown");
+    q.graceful_shutdown_ms = 500;
+    q.activity_cancel_grace_ms = 300;
+    let host = host_with(q).await;
+    let t = Temporal::connect().await;
+    let id = unique("long");
+    t.start(
+        &task_queue,
+        "CallActivity",
+        &id,
+        &[
+            json!({"activity_type": "IgnoreCancel", "args": [60000, "/work/never"],
+                 "start_to_close_ms": 120000, "heartbeat_timeout_ms": 5000}),
+        ],
+    )
+    .await;
+    t.wait_for_started_activity(&id, Duration::from_secs(20))
+        .await;
+    let started = Instant::now();
+    host.stop().await.expect("clean shutdown");
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(10),
+        "shutdown took {took:?} with a 60 s activity in flight"
+    );
+    t.terminate(&id).await;
 }

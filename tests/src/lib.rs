@@ -149,6 +149,7 @@ pub fn queue(name: &str, modules: Vec<PathBuf>) -> TaskQueueConfig {
         max_concurrent_workflow_tasks: 10,
         max_concurrent_activities: 10,
         activity_cancel_grace_ms: 5_000,
+        graceful_shutdown_ms: 2_000,
         http_allowlist: Vec::new(),
         env: Default::default(),
         preopens: Vec::new(),
@@ -414,6 +415,41 @@ impl Temporal {
             assert!(
                 Instant::now() < deadline,
                 "no matching event in {workflow_id} within {within:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until the workflow has a pending activity a worker has started
+    /// (history records the start only when the activity closes).
+    pub async fn wait_for_started_activity(&self, workflow_id: &str, within: Duration) {
+        use temporalio_common::protos::temporal::api::enums::v1::PendingActivityState;
+        use temporalio_common::protos::temporal::api::workflowservice::v1::DescribeWorkflowExecutionRequest;
+        let deadline = Instant::now() + within;
+        loop {
+            let req = DescribeWorkflowExecutionRequest {
+                namespace: "default".into(),
+                execution: Some(WorkflowExecution {
+                    workflow_id: workflow_id.into(),
+                    run_id: String::new(),
+                }),
+            };
+            let mut c = self.conn.clone();
+            if let Ok(resp) =
+                WorkflowService::describe_workflow_execution(&mut c, tonic::Request::new(req)).await
+            {
+                let started = resp
+                    .into_inner()
+                    .pending_activities
+                    .iter()
+                    .any(|a| a.state == PendingActivityState::Started as i32);
+                if started {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no started activity in {workflow_id} within {within:?}"
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

@@ -208,8 +208,14 @@ async fn attempt(
     }
 }
 
-/// Polls activity tasks until core reports shutdown.
-pub async fn run_activities(worker: Arc<Worker>, queue: Arc<Queue>) {
+/// Polls activity tasks until core reports shutdown. Attempts run on
+/// `executor`: a runtime of their own, so guests busy with CPU share the
+/// machine's cores with the pollers instead of queueing in front of them.
+pub async fn run_activities(
+    worker: Arc<Worker>,
+    queue: Arc<Queue>,
+    executor: tokio::runtime::Handle,
+) {
     let running: Running = Arc::default();
     let mut tasks = JoinSet::new();
     loop {
@@ -247,9 +253,22 @@ pub async fn run_activities(worker: Arc<Worker>, queue: Arc<Queue>) {
                     .unwrap_or_else(|e| e.into_inner())
                     .insert(token.clone(), control.clone());
                 let (worker, queue, running) = (worker.clone(), queue.clone(), running.clone());
+                let executor = executor.clone();
                 tasks.spawn(
                     async move {
-                        let result = attempt(&queue, token.clone(), start, control).await;
+                        let q = queue.clone();
+                        let t = token.clone();
+                        let result = match executor
+                            .spawn(async move { attempt(&q, t, start, control).await })
+                            .await
+                        {
+                            Ok(r) => r,
+                            Err(e) => failed(
+                                format!("activity task ended abnormally: {e}"),
+                                "PolyworkerBug",
+                                false,
+                            ),
+                        };
                         running
                             .lock()
                             .unwrap_or_else(|e| e.into_inner())
