@@ -32,12 +32,14 @@
 //! - [`replay`]: replaying histories against a module (`polyworker replay`).
 //! - [`worker`]: core workers and the connection to the server.
 //! - [`devserver`]: starting a local Temporal dev server (`polyworker dev`).
+//! - [`cli`]: the `polyworker` command line (the binary is a thin wrapper).
 //! - [`telemetry`]: logging setup.
 
 pub mod activity;
 pub mod activity_host;
 pub mod async_completion;
 pub mod bindings;
+pub mod cli;
 pub mod config;
 pub mod convert;
 pub mod devserver;

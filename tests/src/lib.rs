@@ -455,6 +455,57 @@ impl Temporal {
         }
     }
 
+    /// Sends a signal with one JSON argument.
+    pub async fn signal(&self, workflow_id: &str, name: &str, arg: serde_json::Value) {
+        use temporalio_common::protos::temporal::api::workflowservice::v1::SignalWorkflowExecutionRequest;
+        let req = SignalWorkflowExecutionRequest {
+            namespace: "default".into(),
+            workflow_execution: Some(WorkflowExecution {
+                workflow_id: workflow_id.into(),
+                run_id: String::new(),
+            }),
+            signal_name: name.into(),
+            input: Some(Payloads {
+                payloads: vec![json_payload(&arg)],
+            }),
+            identity: "polyworker-tests-client".into(),
+            request_id: unique("signal"),
+            ..Default::default()
+        };
+        let mut c = self.conn.clone();
+        WorkflowService::signal_workflow_execution(&mut c, tonic::Request::new(req))
+            .await
+            .expect("signal");
+    }
+
+    /// Runs a query and decodes its JSON answer.
+    pub async fn query(&self, workflow_id: &str, query_type: &str) -> serde_json::Value {
+        use temporalio_common::protos::temporal::api::query::v1::WorkflowQuery;
+        use temporalio_common::protos::temporal::api::workflowservice::v1::QueryWorkflowRequest;
+        let req = QueryWorkflowRequest {
+            namespace: "default".into(),
+            execution: Some(WorkflowExecution {
+                workflow_id: workflow_id.into(),
+                run_id: String::new(),
+            }),
+            query: Some(WorkflowQuery {
+                query_type: query_type.into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let mut c = self.conn.clone();
+        let resp = WorkflowService::query_workflow(&mut c, tonic::Request::new(req))
+            .await
+            .expect("query")
+            .into_inner();
+        let p = resp
+            .query_result
+            .and_then(|p| p.payloads.into_iter().next())
+            .expect("a query answer");
+        serde_json::from_slice(&p.data).expect("JSON answer")
+    }
+
     pub async fn terminate(&self, workflow_id: &str) {
         let req = TerminateWorkflowExecutionRequest {
             namespace: "default".into(),

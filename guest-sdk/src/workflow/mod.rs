@@ -6,12 +6,14 @@
 //! polls the workflow until it waits on something, and returns the commands
 //! it issued meanwhile.
 
+mod child;
 mod context;
 mod executor;
 mod options;
 pub(crate) mod state;
 
-pub use context::{ChildWorkflowOptions, SignalChannel, WorkflowContext, is_cancellation};
+pub use child::ChildWorkflowOptions;
+pub use context::{ActivityHandle, SignalChannel, WorkflowContext, is_cancellation};
 pub use executor::continue_as_new;
 pub(crate) use executor::{Run, WorkflowFn};
 pub use options::{ActivityOptions, CancellationType, LocalActivityOptions, RetryPolicy};

@@ -1,0 +1,234 @@
+//! The `polyworker` command line: argument parsing and the commands, kept in
+//! the library so that `main.rs` stays a few lines.
+//!
+//! - this module: `Cli`, the `run` / `dev` / `check` commands, and dispatch;
+//! - [`replay`]: `polyworker replay`;
+//! - [`activity`]: `polyworker activity complete|fail|heartbeat`.
+
+mod activity;
+mod replay;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::{Config, devserver};
+pub use activity::ActivityCmd;
+
+#[derive(Parser)]
+#[command(
+    name = "polyworker",
+    version,
+    about = "Run Temporal workflows and activities compiled to WebAssembly components"
+)]
+pub struct Cli {
+    /// Log as JSON lines instead of human-readable text.
+    #[arg(long, global = true)]
+    pub log_json: bool,
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Subcommand)]
+pub enum Cmd {
+    /// Connect to the server in the config and serve its task queues until
+    /// SIGINT/SIGTERM, then shut down gracefully.
+    Run {
+        /// The TOML config file (see README "Configuration").
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Like `run`, but first start a local Temporal dev server (`temporal
+    /// server start-dev`) on the config's server port unless one answers there.
+    Dev {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// The `temporal` CLI to use (default: $TEMPORAL_CLI, ./.venv/bin, $PATH).
+        #[arg(long)]
+        temporal: Option<PathBuf>,
+    },
+    /// Validate the config and load every module without connecting; print
+    /// the workflow and activity types each module implements.
+    Check {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Replay workflow histories against a module and report non-determinism.
+    /// Exits 0 only when every history replays cleanly.
+    Replay {
+        /// The workflow component to check.
+        #[arg(long)]
+        module: PathBuf,
+        /// History files, as written by `temporal workflow show --output json`.
+        #[arg(long = "history")]
+        histories: Vec<PathBuf>,
+        /// Fetch this workflow's history from the server.
+        #[arg(long)]
+        workflow_id: Option<String>,
+        /// With --workflow-id: this run instead of the latest.
+        #[arg(long, requires = "workflow_id")]
+        run_id: Option<String>,
+        /// Fetch the histories of the executions matching this visibility
+        /// query, e.g. "WorkflowType='DataRoutingWorkflow'".
+        #[arg(long)]
+        query: Option<String>,
+        /// With --query: at most this many executions.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// The server to fetch from.
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Complete, fail or heartbeat an activity that returned "pending".
+    Activity {
+        #[command(subcommand)]
+        action: ActivityCmd,
+    },
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("shutdown requested; finishing in-flight tasks (signal again to exit at once)");
+    tokio::spawn(async {
+        let _ = tokio::signal::ctrl_c().await;
+        std::process::exit(130);
+    });
+}
+
+/// Runs a parsed command line.
+pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Cmd::Activity { action } => activity::execute(action).await?,
+        Cmd::Replay {
+            module,
+            histories,
+            workflow_id,
+            run_id,
+            query,
+            limit,
+            server,
+        } => {
+            let ok = replay::execute(
+                module,
+                histories,
+                workflow_id,
+                run_id,
+                query,
+                limit,
+                server.address,
+                server.namespace,
+            )
+            .await?;
+            return Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
+        }
+        Cmd::Run { config } => {
+            let config = Config::from_file(&config)?;
+            crate::run(config, shutdown_signal()).await?;
+        }
+        Cmd::Dev { config, temporal } => {
+            let config = Config::from_file(&config)?;
+            let url = url::Url::parse(&config.server.address)?;
+            let port = url.port().unwrap_or(7233);
+            let _server = if devserver::is_listening(([127, 0, 0, 1], port).into()).await {
+                tracing::info!(address = %config.server.address, "using the Temporal server already running");
+                None
+            } else {
+                tracing::info!(port, "starting a local Temporal dev server");
+                Some(devserver::start(port, temporal).await?)
+            };
+            crate::run(config, shutdown_signal()).await?;
+        }
+        Cmd::Check { config } => {
+            let config = Config::from_file(&config)?;
+            let mut offline = config.clone();
+            offline.engine.pooling = false;
+            let host = check(offline).await?;
+            for m in host {
+                println!("{}  sha256:{}", m.path.display(), m.digest);
+                if let Some(w) = &m.workflow {
+                    println!("  workflows:  {}", w.types.join(", "));
+                }
+                if let Some(a) = &m.activity {
+                    println!("  activities: {}", a.types.join(", "));
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn check(config: Config) -> anyhow::Result<Vec<std::sync::Arc<crate::module::Module>>> {
+    let engine = crate::engine::WasmEngine::new(
+        &config.engine,
+        crate::engine::Capacity {
+            workflow_instances: 1,
+            activity_instances: 1,
+        },
+    )?;
+    let loader = crate::module::Loader::new(&engine.engine).map_err(|e| anyhow::anyhow!(e))?;
+    let mut out = Vec::new();
+    for q in &config.task_queues {
+        for m in &q.modules {
+            out.push(loader.load(m).await?);
+        }
+    }
+    Ok(out)
+}
+
+/// Which Temporal server and namespace to talk to.
+#[derive(clap::Args)]
+pub struct ServerArgs {
+    #[arg(
+        long,
+        default_value = "http://127.0.0.1:7233",
+        env = "TEMPORAL_ADDRESS"
+    )]
+    pub address: String,
+    #[arg(long, default_value = "default", env = "TEMPORAL_NAMESPACE")]
+    pub namespace: String,
+}
+
+pub(crate) async fn connect(
+    address: &str,
+    identity: &str,
+) -> anyhow::Result<temporalio_client::Connection> {
+    let url = url::Url::parse(address)?;
+    temporalio_client::Connection::connect(
+        temporalio_client::ConnectionOptions::new(url)
+            .identity(identity.to_string())
+            .build(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("cannot connect to {address}: {e}"))
+}
+
+/// Whether the command's output is a report, so logs should stay quiet.
+pub fn is_report(cmd: &Cmd) -> bool {
+    matches!(
+        cmd,
+        Cmd::Replay { .. } | Cmd::Check { .. } | Cmd::Activity { .. }
+    )
+}
