@@ -50,3 +50,40 @@ async fn signals_are_received_in_order_and_queries_see_the_state() {
     }
     host.stop().await.expect("clean shutdown");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workflow_sees_its_cancellation_and_ends_cancelled() {
+    let task_queue = unique("wf-cancel");
+    let host = TestHost::start(config(vec![queue(&task_queue, vec![guest("workflows")])])).await;
+    let t = Temporal::connect().await;
+    let id = unique("cancellable");
+    t.start(&task_queue, "Cancellable", &id, &[]).await;
+    t.cancel(&id).await;
+    assert!(matches!(
+        t.outcome(&id, Duration::from_secs(30)).await,
+        Outcome::Cancelled
+    ));
+    // The same workflow, signalled instead, takes the other branch.
+    let id = unique("signalled");
+    t.start(&task_queue, "Cancellable", &id, &[]).await;
+    t.signal(&id, "go", json!(null)).await;
+    match t.outcome(&id, Duration::from_secs(30)).await {
+        Outcome::Completed(v) => assert_eq!(v, "went"),
+        other => panic!("{other:?}"),
+    }
+    host.stop().await.expect("clean shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn continue_as_new_starts_fresh_runs_with_new_arguments() {
+    let task_queue = unique("can");
+    let host = TestHost::start(config(vec![queue(&task_queue, vec![guest("workflows")])])).await;
+    let t = Temporal::connect().await;
+    let id = unique("countdown");
+    t.start(&task_queue, "Countdown", &id, &[json!(3)]).await;
+    match t.outcome(&id, Duration::from_secs(60)).await {
+        Outcome::Completed(v) => assert_eq!(v, json!(4), "runs for n = 3, 2, 1, 0"),
+        other => panic!("{other:?}"),
+    }
+    host.stop().await.expect("clean shutdown");
+}

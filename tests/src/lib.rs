@@ -264,6 +264,7 @@ pub struct Temporal {
 pub enum Outcome {
     Completed(serde_json::Value),
     Failed(String),
+    Cancelled,
     Other(String),
 }
 
@@ -388,6 +389,17 @@ impl Temporal {
                     Some(history_event::Attributes::WorkflowExecutionFailedEventAttributes(a)) => {
                         Outcome::Failed(a.failure.map(|f| f.message).unwrap_or_default())
                     }
+                    Some(history_event::Attributes::WorkflowExecutionCanceledEventAttributes(
+                        _,
+                    )) => Outcome::Cancelled,
+                    // A new run continues the workflow: wait for the latest.
+                    Some(
+                        history_event::Attributes::WorkflowExecutionContinuedAsNewEventAttributes(
+                            _,
+                        ),
+                    ) => {
+                        continue;
+                    }
                     other => Outcome::Other(format!("{other:?}")),
                 };
             }
@@ -504,6 +516,26 @@ impl Temporal {
             .and_then(|p| p.payloads.into_iter().next())
             .expect("a query answer");
         serde_json::from_slice(&p.data).expect("JSON answer")
+    }
+
+    /// Requests cancellation of the workflow.
+    pub async fn cancel(&self, workflow_id: &str) {
+        use temporalio_common::protos::temporal::api::workflowservice::v1::RequestCancelWorkflowExecutionRequest;
+        let req = RequestCancelWorkflowExecutionRequest {
+            namespace: "default".into(),
+            workflow_execution: Some(WorkflowExecution {
+                workflow_id: workflow_id.into(),
+                run_id: String::new(),
+            }),
+            identity: "polyworker-tests-client".into(),
+            request_id: unique("cancel"),
+            reason: "test".into(),
+            ..Default::default()
+        };
+        let mut c = self.conn.clone();
+        WorkflowService::request_cancel_workflow_execution(&mut c, tonic::Request::new(req))
+            .await
+            .expect("cancel");
     }
 
     pub async fn terminate(&self, workflow_id: &str) {

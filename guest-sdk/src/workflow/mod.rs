@@ -7,12 +7,14 @@
 //! it issued meanwhile.
 
 mod child;
+mod combinators;
 mod context;
 mod executor;
 mod options;
 pub(crate) mod state;
 
 pub use child::ChildWorkflowOptions;
+pub use combinators::{Either, Select, select};
 pub use context::{ActivityHandle, SignalChannel, WorkflowContext, is_cancellation};
 pub use executor::continue_as_new;
 pub(crate) use executor::{Run, WorkflowFn};
