@@ -21,7 +21,7 @@ async fn child_workflows_return_their_results_to_the_parent() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn signals_are_received_in_order_and_queries_see_the_state() {
+async fn signals_queries_and_updates_reach_the_workflow() {
     let task_queue = unique("signals");
     let host = TestHost::start(config(vec![queue(&task_queue, vec![guest("workflows")])])).await;
     let t = Temporal::connect().await;
@@ -43,9 +43,18 @@ async fn signals_are_received_in_order_and_queries_see_the_state() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    t.signal(&id, "add", json!(12)).await;
+    // Updates: validated, accepted, handled (the handler waits on a timer)
+    // and answered with the new state.
+    assert_eq!(t.update(&id, "add", json!(5)).await, Ok(json!(35)));
+    let refused = t.update(&id, "add", json!(5000)).await;
+    assert!(
+        matches!(&refused, Err(m) if m.contains("5000 is too large")),
+        "{refused:?}"
+    );
+    assert!(t.update(&id, "no-such-update", json!(1)).await.is_err());
+    t.signal(&id, "add", json!(7)).await;
     match t.outcome(&id, Duration::from_secs(30)).await {
-        Outcome::Completed(v) => assert_eq!(v, json!(42)),
+        Outcome::Completed(v) => assert_eq!(v, json!(42), "10 + 20 + 5 (update) + 7"),
         other => panic!("{other:?}"),
     }
     host.stop().await.expect("clean shutdown");

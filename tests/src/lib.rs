@@ -518,6 +518,60 @@ impl Temporal {
         serde_json::from_slice(&p.data).expect("JSON answer")
     }
 
+    /// Runs an update with one JSON argument and waits for its outcome:
+    /// `Ok(value)` or `Err(failure message)` (rejected or failed).
+    pub async fn update(
+        &self,
+        workflow_id: &str,
+        name: &str,
+        arg: serde_json::Value,
+    ) -> Result<serde_json::Value, String> {
+        use temporalio_common::protos::temporal::api::enums::v1::UpdateWorkflowExecutionLifecycleStage;
+        use temporalio_common::protos::temporal::api::update::v1::{
+            Input, Meta, Request, WaitPolicy, outcome,
+        };
+        use temporalio_common::protos::temporal::api::workflowservice::v1::UpdateWorkflowExecutionRequest;
+        let req = UpdateWorkflowExecutionRequest {
+            namespace: "default".into(),
+            workflow_execution: Some(WorkflowExecution {
+                workflow_id: workflow_id.into(),
+                run_id: String::new(),
+            }),
+            wait_policy: Some(WaitPolicy {
+                lifecycle_stage: UpdateWorkflowExecutionLifecycleStage::Completed as i32,
+            }),
+            request: Some(Request {
+                meta: Some(Meta {
+                    update_id: unique("update"),
+                    identity: "polyworker-tests-client".into(),
+                }),
+                input: Some(Input {
+                    name: name.into(),
+                    args: Some(Payloads {
+                        payloads: vec![json_payload(&arg)],
+                    }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let mut c = self.conn.clone();
+        let resp = WorkflowService::update_workflow_execution(&mut c, tonic::Request::new(req))
+            .await
+            .map_err(|e| e.message().to_string())?
+            .into_inner();
+        match resp.outcome.and_then(|o| o.value) {
+            Some(outcome::Value::Success(p)) => Ok(p
+                .payloads
+                .first()
+                .map(|p| serde_json::from_slice(&p.data).expect("JSON"))
+                .unwrap_or(serde_json::Value::Null)),
+            Some(outcome::Value::Failure(f)) => Err(f.message),
+            None => Err("no outcome".into()),
+        }
+    }
+
     /// Requests cancellation of the workflow.
     pub async fn cancel(&self, workflow_id: &str) {
         use temporalio_common::protos::temporal::api::workflowservice::v1::RequestCancelWorkflowExecutionRequest;

@@ -15,8 +15,8 @@ use super::state::{Resolution, RunState, SeqKind};
 use crate::failure::Failure;
 use crate::payload::Payload;
 use crate::wit::polyworker::worker::workflow_types::{
-    Activation, Command, ContinueAsNew, Job, Query, QueryAnswer, RespondToQuery, UpdateOutcome,
-    UpdateResponse, WorkflowInfo,
+    Activation, Command, ContinueAsNew, Job, Query, QueryAnswer, RespondToQuery, Update,
+    UpdateOutcome, UpdateResponse, WorkflowInfo,
 };
 
 pub(crate) type WorkflowFuture =
@@ -37,6 +37,8 @@ impl Wake for WakeFlag {
 pub struct Run {
     ctx: WorkflowContext,
     main: Option<WorkflowFuture>,
+    /// Running update handlers, polled after `main`, in the order accepted.
+    tasks: Vec<Pin<Box<dyn Future<Output = ()>>>>,
     flag: Arc<WakeFlag>,
     waker: Waker,
 }
@@ -56,6 +58,7 @@ impl Run {
         Run {
             ctx,
             main: Some(main),
+            tasks: Vec::new(),
             waker: Waker::from(flag.clone()),
             flag,
         }
@@ -63,6 +66,7 @@ impl Run {
 
     pub(crate) fn activate(&mut self, activation: Activation) -> Result<Vec<Command>, Failure> {
         let mut queries = Vec::new();
+        let mut updates = Vec::new();
         {
             let mut s = self.ctx.state.borrow_mut();
             s.now_nanos = activation.timestamp;
@@ -71,9 +75,21 @@ impl Run {
             s.continue_as_new_suggested = activation.continue_as_new_suggested;
         }
         for job in activation.jobs {
-            self.apply(job, &mut queries)?;
+            match job {
+                Job::Update(u) => updates.push(u),
+                job => self.apply(job, &mut queries)?,
+            }
         }
         self.poll_main()?;
+        // Updates go after the first poll, so that handlers the workflow
+        // registers when it starts see updates delivered with its start.
+        if !updates.is_empty() {
+            for u in updates {
+                self.start_update(u);
+            }
+            self.flag.0.store(true, Ordering::SeqCst);
+            self.poll_main()?;
+        }
         for q in queries {
             self.answer_query(q);
         }
@@ -124,18 +140,7 @@ impl Run {
                 s.notified_patches.insert(id);
                 return Ok(());
             }
-            Job::Update(u) => {
-                // Update handlers are not part of this SDK yet: reject, so the
-                // caller gets an answer instead of a hanging update.
-                s.commands.push(Command::UpdateResponse(UpdateResponse {
-                    protocol_instance_id: u.protocol_instance_id,
-                    outcome: UpdateOutcome::Rejected(Failure::application(
-                        format!("workflow has no update handler named {:?}", u.name),
-                        "UnknownUpdate",
-                    )),
-                }));
-                return Ok(());
-            }
+            Job::Update(_) => return Ok(()),
             Job::UpdateRandomSeed(_) => return Ok(()),
         };
         if s.resolve(kind, seq, r) {
@@ -151,17 +156,22 @@ impl Run {
     fn poll_main(&mut self) -> Result<(), Failure> {
         let mut polls = 0;
         while self.flag.0.swap(false, Ordering::SeqCst) {
-            let Some(main) = self.main.as_mut() else {
-                return Ok(());
-            };
             polls += 1;
+            let mut cx = Context::from_waker(&self.waker);
+            self.tasks
+                .retain_mut(|t| t.as_mut().poll(&mut cx).is_pending());
+            let Some(main) = self.main.as_mut() else {
+                if self.tasks.is_empty() {
+                    return Ok(());
+                }
+                continue;
+            };
             if polls > MAX_POLLS_PER_ACTIVATION {
                 return Err(Failure::application(
                     "workflow keeps waking itself without making progress",
                     "WorkflowBusyLoop",
                 ));
             }
-            let mut cx = Context::from_waker(&self.waker);
             if let Poll::Ready(result) = main.as_mut().poll(&mut cx) {
                 self.main = None;
                 let command = match result {
@@ -177,6 +187,57 @@ impl Run {
         // next activation polls first thing.
         self.flag.0.store(true, Ordering::SeqCst);
         Ok(())
+    }
+
+    /// Validates (unless replaying), accepts and starts one update.
+    fn start_update(&mut self, u: Update) {
+        let handler = self.ctx.state.borrow().updates.get(&u.name).cloned();
+        let respond = |state: &super::state::SharedState, id: &str, outcome| {
+            state
+                .borrow_mut()
+                .commands
+                .push(Command::UpdateResponse(UpdateResponse {
+                    protocol_instance_id: id.to_string(),
+                    outcome,
+                }));
+        };
+        let Some(h) = handler else {
+            respond(
+                &self.ctx.state,
+                &u.protocol_instance_id,
+                UpdateOutcome::Rejected(Failure::application(
+                    format!("workflow has no update handler named {:?}", u.name),
+                    "UnknownUpdate",
+                )),
+            );
+            return;
+        };
+        if u.run_validator
+            && let Some(v) = &h.validator
+            && let Err(f) = v(&u.input)
+        {
+            respond(
+                &self.ctx.state,
+                &u.protocol_instance_id,
+                UpdateOutcome::Rejected(f),
+            );
+            return;
+        }
+        respond(
+            &self.ctx.state,
+            &u.protocol_instance_id,
+            UpdateOutcome::Accepted,
+        );
+        let state = self.ctx.state.clone();
+        let fut = (h.handler)(self.ctx.clone(), u.input);
+        let id = u.protocol_instance_id;
+        self.tasks.push(Box::pin(async move {
+            let outcome = match fut.await {
+                Ok(p) => UpdateOutcome::Completed(p),
+                Err(f) => UpdateOutcome::Rejected(f),
+            };
+            respond(&state, &id, outcome);
+        }));
     }
 
     fn answer_query(&mut self, q: Query) {

@@ -12,6 +12,7 @@ mod context;
 mod executor;
 mod options;
 pub(crate) mod state;
+mod update;
 
 pub use child::ChildWorkflowOptions;
 pub use combinators::{Either, Select, select};
