@@ -12,12 +12,14 @@ use crate::failure::Failure;
 use crate::payload::{FromPayloads, Payload};
 
 pub(crate) type UpdateFuture = Pin<Box<dyn Future<Output = Result<Payload, Failure>>>>;
+type Validator = Rc<dyn Fn(&[Payload]) -> Result<(), Failure>>;
+type Handler = Rc<dyn Fn(WorkflowContext, Vec<Payload>) -> UpdateFuture>;
 
 /// A registered update: its validator and handler, type-erased.
 #[derive(Clone)]
 pub(crate) struct UpdateHandler {
-    pub validator: Option<Rc<dyn Fn(&[Payload]) -> Result<(), Failure>>>,
-    pub handler: Rc<dyn Fn(WorkflowContext, Vec<Payload>) -> UpdateFuture>,
+    pub validator: Option<Validator>,
+    pub handler: Handler,
 }
 
 impl WorkflowContext {
@@ -47,34 +49,29 @@ impl WorkflowContext {
         F: Fn(WorkflowContext, I) -> Fut + 'static,
         Fut: Future<Output = Result<O, Failure>> + 'static,
     {
-        let validator: Rc<dyn Fn(&[Payload]) -> Result<(), Failure>> = Rc::new(move |args| {
+        let validator: Validator = Rc::new(move |args| {
             let input = I::from_payloads(args)?;
             validator(&input)
         });
         self.register_update(name, Some(validator), handler);
     }
 
-    fn register_update<I, O, F, Fut>(
-        &self,
-        name: &str,
-        validator: Option<Rc<dyn Fn(&[Payload]) -> Result<(), Failure>>>,
-        handler: F,
-    ) where
+    fn register_update<I, O, F, Fut>(&self, name: &str, validator: Option<Validator>, handler: F)
+    where
         I: FromPayloads + 'static,
         O: Serialize + 'static,
         F: Fn(WorkflowContext, I) -> Fut + 'static,
         Fut: Future<Output = Result<O, Failure>> + 'static,
     {
         let handler = Rc::new(handler);
-        let erased: Rc<dyn Fn(WorkflowContext, Vec<Payload>) -> UpdateFuture> =
-            Rc::new(move |ctx, args| {
-                let handler = handler.clone();
-                Box::pin(async move {
-                    let input = I::from_payloads(&args)?;
-                    let out = handler(ctx, input).await?;
-                    Ok(Payload::json(&out)?)
-                })
-            });
+        let erased: Handler = Rc::new(move |ctx, args| {
+            let handler = handler.clone();
+            Box::pin(async move {
+                let input = I::from_payloads(&args)?;
+                let out = handler(ctx, input).await?;
+                Ok(Payload::json(&out)?)
+            })
+        });
         self.state.borrow_mut().updates.insert(
             name.to_string(),
             UpdateHandler {
