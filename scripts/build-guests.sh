@@ -11,3 +11,15 @@ done
 args=()
 for g in "${guests[@]}"; do args+=(-p "$g"); done
 cargo build --quiet --release --target wasm32-wasip2 --target-dir target/guests "${args[@]}" >&2
+
+# JavaScript fixtures (QuickJS through componentize-qjs from npm).
+for d in tests/fixtures-js/*/; do
+  name=$(basename "$d")
+  out="target/guests/js/${name}.wasm"
+  if [ ! -f "$out" ] || [ -n "$(find "$d" -maxdepth 1 -name '*.js' -newer "$out")" ]; then
+    (cd "$d" && npm install --silent --no-audit --no-fund >&2)
+    mkdir -p target/guests/js
+    "$d/node_modules/.bin/componentize-qjs" --sync --wit wit \
+      --world polyworker:worker/activity-module --js "$d/activities.js" -o "$out" >/dev/null
+  fi
+done

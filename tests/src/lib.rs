@@ -59,6 +59,18 @@ pub fn guest(name: &str) -> PathBuf {
     p
 }
 
+/// The JavaScript component built from `tests/fixtures-js/<name>`.
+pub fn js_guest(name: &str) -> PathBuf {
+    guest("data_routing"); // builds every fixture, JavaScript ones included
+    let p = repo_root().join(format!("target/guests/js/{name}.wasm"));
+    assert!(
+        p.is_file(),
+        "{} was not built (is npm installed?)",
+        p.display()
+    );
+    p
+}
+
 pub fn temporal_cli() -> PathBuf {
     polyworker_host::devserver::find_temporal()
         .or_else(|| Some(repo_root().join(".venv/bin/temporal")).filter(|p| p.is_file()))
