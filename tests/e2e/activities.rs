@@ -16,9 +16,7 @@ async fn host_with(q: TaskQueueConfig) -> TestHost {
 
 /// A host serving the activities fixture on a fresh queue, and a client.
 async fn setup(name: &str) -> (String, TestHost, Temporal) {
-    let task_queue = unique(name);
-    let host = host_with(queue(&task_queue, vec![guest("activities")])).await;
-    (task_queue, host, Temporal::connect().await)
+    polyworker_tests::serve(name, vec![guest("activities")]).await
 }
 
 /// Runs `CallActivity` with `call` and returns its report.

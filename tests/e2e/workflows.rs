@@ -3,14 +3,12 @@
 
 use std::time::Duration;
 
-use polyworker_tests::{Outcome, Temporal, TestHost, config, guest, queue, unique};
+use polyworker_tests::{Outcome, guest, serve, unique};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn child_workflows_return_their_results_to_the_parent() {
-    let task_queue = unique("children");
-    let host = TestHost::start(config(vec![queue(&task_queue, vec![guest("workflows")])])).await;
-    let t = Temporal::connect().await;
+    let (task_queue, host, t) = serve("children", vec![guest("workflows")]).await;
     let id = unique("parent");
     t.start(&task_queue, "Parent", &id, &[json!(5)]).await;
     match t.outcome(&id, Duration::from_secs(60)).await {
@@ -22,9 +20,7 @@ async fn child_workflows_return_their_results_to_the_parent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signals_queries_and_updates_reach_the_workflow() {
-    let task_queue = unique("signals");
-    let host = TestHost::start(config(vec![queue(&task_queue, vec![guest("workflows")])])).await;
-    let t = Temporal::connect().await;
+    let (task_queue, host, t) = serve("signals", vec![guest("workflows")]).await;
     let id = unique("accumulate");
     t.start(&task_queue, "Accumulate", &id, &[json!(3)]).await;
     t.signal(&id, "add", json!(10)).await;
@@ -62,9 +58,7 @@ async fn signals_queries_and_updates_reach_the_workflow() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_workflow_sees_its_cancellation_and_ends_cancelled() {
-    let task_queue = unique("wf-cancel");
-    let host = TestHost::start(config(vec![queue(&task_queue, vec![guest("workflows")])])).await;
-    let t = Temporal::connect().await;
+    let (task_queue, host, t) = serve("wf-cancel", vec![guest("workflows")]).await;
     let id = unique("cancellable");
     t.start(&task_queue, "Cancellable", &id, &[]).await;
     t.cancel(&id).await;
@@ -85,9 +79,7 @@ async fn a_workflow_sees_its_cancellation_and_ends_cancelled() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn continue_as_new_starts_fresh_runs_with_new_arguments() {
-    let task_queue = unique("can");
-    let host = TestHost::start(config(vec![queue(&task_queue, vec![guest("workflows")])])).await;
-    let t = Temporal::connect().await;
+    let (task_queue, host, t) = serve("can", vec![guest("workflows")]).await;
     let id = unique("countdown");
     t.start(&task_queue, "Countdown", &id, &[json!(3)]).await;
     match t.outcome(&id, Duration::from_secs(60)).await {

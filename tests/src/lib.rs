@@ -231,6 +231,14 @@ fn init_logging() {
         .try_init();
 }
 
+/// A host serving `modules` on a fresh task queue named after `prefix`, and
+/// a client: the setup most tests start with.
+pub async fn serve(prefix: &str, modules: Vec<PathBuf>) -> (String, TestHost, Temporal) {
+    let task_queue = unique(prefix);
+    let host = TestHost::start(config(vec![queue(&task_queue, modules)])).await;
+    (task_queue, host, Temporal::connect().await)
+}
+
 /// Starts the example's transmit service on a free port; returns its URL.
 pub async fn transmit_service(
     max_delay_ms: u64,

@@ -56,30 +56,7 @@ pub enum Cmd {
     },
     /// Replay workflow histories against a module and report non-determinism.
     /// Exits 0 only when every history replays cleanly.
-    Replay {
-        /// The workflow component to check.
-        #[arg(long)]
-        module: PathBuf,
-        /// History files, as written by `temporal workflow show --output json`.
-        #[arg(long = "history")]
-        histories: Vec<PathBuf>,
-        /// Fetch this workflow's history from the server.
-        #[arg(long)]
-        workflow_id: Option<String>,
-        /// With --workflow-id: this run instead of the latest.
-        #[arg(long, requires = "workflow_id")]
-        run_id: Option<String>,
-        /// Fetch the histories of the executions matching this visibility
-        /// query, e.g. "WorkflowType='DataRoutingWorkflow'".
-        #[arg(long)]
-        query: Option<String>,
-        /// With --query: at most this many executions.
-        #[arg(long, default_value_t = 100)]
-        limit: usize,
-        /// The server to fetch from.
-        #[command(flatten)]
-        server: ServerArgs,
-    },
+    Replay(replay::ReplayArgs),
     /// Complete, fail or heartbeat an activity that returned "pending".
     Activity {
         #[command(subcommand)]
@@ -118,26 +95,8 @@ async fn shutdown_signal() {
 pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Cmd::Activity { action } => activity::execute(action).await?,
-        Cmd::Replay {
-            module,
-            histories,
-            workflow_id,
-            run_id,
-            query,
-            limit,
-            server,
-        } => {
-            let ok = replay::execute(
-                module,
-                histories,
-                workflow_id,
-                run_id,
-                query,
-                limit,
-                server.address,
-                server.namespace,
-            )
-            .await?;
+        Cmd::Replay(args) => {
+            let ok = replay::execute(args).await?;
             return Ok(if ok {
                 ExitCode::SUCCESS
             } else {
@@ -229,6 +188,6 @@ pub(crate) async fn connect(
 pub fn is_report(cmd: &Cmd) -> bool {
     matches!(
         cmd,
-        Cmd::Replay { .. } | Cmd::Check { .. } | Cmd::Activity { .. }
+        Cmd::Replay(_) | Cmd::Check { .. } | Cmd::Activity { .. }
     )
 }

@@ -2,20 +2,47 @@
 
 use std::path::PathBuf;
 
-use super::connect;
+use super::{ServerArgs, connect};
 
-#[allow(clippy::too_many_arguments)]
+/// What `polyworker replay` takes.
+#[derive(clap::Args)]
+pub struct ReplayArgs {
+    /// The workflow component to check.
+    #[arg(long)]
+    pub module: PathBuf,
+    /// History files, as written by `temporal workflow show --output json`.
+    #[arg(long = "history")]
+    pub histories: Vec<PathBuf>,
+    /// Fetch this workflow's history from the server.
+    #[arg(long)]
+    pub workflow_id: Option<String>,
+    /// With --workflow-id: this run instead of the latest.
+    #[arg(long, requires = "workflow_id")]
+    pub run_id: Option<String>,
+    /// Fetch the histories of the executions matching this visibility
+    /// query, e.g. "WorkflowType='DataRoutingWorkflow'".
+    #[arg(long)]
+    pub query: Option<String>,
+    /// With --query: at most this many executions.
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
+    /// The server to fetch from.
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
 /// Replays the histories given on the command line; true when all replay.
-pub async fn execute(
-    module: PathBuf,
-    histories: Vec<PathBuf>,
-    workflow_id: Option<String>,
-    run_id: Option<String>,
-    query: Option<String>,
-    limit: usize,
-    address: String,
-    namespace: String,
-) -> anyhow::Result<bool> {
+pub async fn execute(args: ReplayArgs) -> anyhow::Result<bool> {
+    let ReplayArgs {
+        module,
+        histories,
+        workflow_id,
+        run_id,
+        query,
+        limit,
+        server,
+    } = args;
+    let (address, namespace) = (server.address, server.namespace);
     use crate::replay;
     let mut inputs = Vec::new();
     for h in &histories {
