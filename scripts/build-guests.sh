@@ -12,7 +12,26 @@ args=()
 for g in "${guests[@]}"; do args+=(-p "$g"); done
 cargo build --quiet --release --target wasm32-wasip2 --target-dir target/guests "${args[@]}" >&2
 
-# JavaScript fixtures (QuickJS through componentize-qjs from npm).
+# Newer than $1, any of the files under the other arguments?
+stale() {
+  local out=$1; shift
+  [ ! -f "$out" ] || [ -n "$(find "$@" -name node_modules -prune -o -type f -newer "$out" -print | head -1)" ]
+}
+
+# JavaScript examples, through the JavaScript SDK (esbuild + componentize-qjs).
+js_sdk=guest-sdk/js
+for d in examples/*-js/; do
+  name=$(basename "$d")
+  out="target/guests/js/${name}.wasm"
+  if stale "$out" "$d/src" "$js_sdk/src" "$js_sdk/bin" wit guest-sdk/wit; then
+    [ -d "$js_sdk/node_modules" ] || (cd "$js_sdk" && npm install --silent --no-audit --no-fund >&2)
+    (cd "$d" && npm install --silent --no-audit --no-fund >&2)
+    mkdir -p target/guests/js
+    node "$js_sdk/bin/polyworker-js.mjs" build "$d/src/index.js" -o "$out"
+  fi
+done
+
+# JavaScript fixtures written without an SDK (componentize-qjs directly).
 for d in tests/fixtures-js/*/; do
   name=$(basename "$d")
   out="target/guests/js/${name}.wasm"

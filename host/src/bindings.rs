@@ -8,7 +8,11 @@
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "polyworker:worker/worker-module",
-    imports: { default: trappable },
+    imports: {
+        // The one import that waits on the network.
+        "polyworker:worker/http-client.send": async | trappable,
+        default: trappable,
+    },
     exports: { default: async },
     additional_derives: [PartialEq],
 });

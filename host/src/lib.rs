@@ -23,7 +23,7 @@
 //! - [`module`]: loading and validating components; their workflow/activity types.
 //! - [`queue`]: which module serves which type on a task queue.
 //! - [`bindings`]: the one `bindgen!` for `polyworker:worker`.
-//! - [`workflow_host`], [`activity_host`]: host glue per WIT interface.
+//! - [`workflow_host`], [`activity_host`], [`http_client`]: host glue per WIT interface.
 //! - [`async_completion`]: completing pending activities by task token.
 //! - [`guest_log`]: guest logs and stdio, replay-aware.
 //! - [`convert`]: core protos ⇄ WIT types, pure and unit-tested.
@@ -45,6 +45,7 @@ pub mod convert;
 pub mod devserver;
 pub mod engine;
 pub mod guest_log;
+pub mod http_client;
 pub mod module;
 pub mod queue;
 pub mod replay;

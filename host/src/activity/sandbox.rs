@@ -13,7 +13,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 use super::http::{Allowlist, AllowlistHooks};
 use crate::bindings::polyworker::worker::activity_types::CancelReason;
 use crate::bindings::polyworker::worker::types::LogLevel;
-use crate::bindings::polyworker::worker::{activity_host, workflow_host};
+use crate::bindings::polyworker::worker::{activity_host, http_client, workflow_host};
 use crate::guest_log::{GuestLog, LogTags};
 
 /// Sends a heartbeat for the running attempt.
@@ -130,6 +130,11 @@ impl ActivityState {
         })
     }
 
+    /// The task queue's HTTP allowlist (shared by `wasi:http` and `http-client`).
+    pub fn allowlist(&self) -> &Allowlist {
+        &self.hooks.allowlist
+    }
+
     /// A store for asking a component which types it has: no grants at all.
     pub fn for_inspection(_engine: &Engine) -> Self {
         ActivityState::new(ActivitySandbox {
@@ -173,5 +178,6 @@ pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<ActivityState>> {
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut l)?;
     activity_host::add_to_linker::<_, HasSelf<_>>(&mut l, |s| s)?;
     workflow_host::add_to_linker::<_, HasSelf<_>>(&mut l, |s| s)?;
+    http_client::add_to_linker::<_, HasSelf<_>>(&mut l, |s| s)?;
     Ok(l)
 }

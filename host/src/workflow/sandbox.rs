@@ -20,7 +20,9 @@ use wasmtime_wasi::{
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::activity::http::DenyAllHttp;
-use crate::bindings::polyworker::worker::{activity_host, types::LogLevel, workflow_host};
+use crate::bindings::polyworker::worker::{
+    activity_host, http_client, types::LogLevel, workflow_host,
+};
 use crate::guest_log::GuestLog;
 
 /// Workflow time in nanoseconds since the epoch, set before each activation.
@@ -162,6 +164,7 @@ pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<WorkflowState>> {
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut l)?;
     workflow_host::add_to_linker::<_, HasSelf<_>>(&mut l, |s| s)?;
     activity_host::add_to_linker::<_, HasSelf<_>>(&mut l, |s| s)?;
+    http_client::add_to_linker::<_, HasSelf<_>>(&mut l, |s| s)?;
     Ok(l)
 }
 
