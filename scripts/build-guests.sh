@@ -18,26 +18,23 @@ stale() {
   [ ! -f "$out" ] || [ -n "$(find "$@" -name node_modules -prune -o -type f -newer "$out" -print | head -1)" ]
 }
 
-# JavaScript examples, through the JavaScript SDK (esbuild + componentize-qjs).
+# JavaScript components: examples and fixtures with a src/index.js use the
+# JavaScript SDK (esbuild + componentize-qjs); a fixture with activities.js
+# implements the WIT interface directly, with no SDK (componentize-qjs alone).
 js_sdk=guest-sdk/js
-for d in examples/*-js/; do
+mkdir -p target/guests/js
+for d in examples/*-js/ tests/fixtures-js/*/; do
+  d=${d%/}
   name=$(basename "$d")
   out="target/guests/js/${name}.wasm"
-  if stale "$out" "$d/src" "$js_sdk/src" "$js_sdk/bin" wit guest-sdk/wit; then
-    [ -d "$js_sdk/node_modules" ] || (cd "$js_sdk" && npm install --silent --no-audit --no-fund >&2)
+  if [ -f "$d/src/index.js" ]; then
+    if stale "$out" "$d/src" "$js_sdk/src" "$js_sdk/bin" wit guest-sdk/wit; then
+      [ -d "$js_sdk/node_modules" ] || (cd "$js_sdk" && npm install --silent --no-audit --no-fund >&2)
+      (cd "$d" && npm install --silent --no-audit --no-fund >&2)
+      node "$js_sdk/bin/polyworker-js.mjs" build "$d/src/index.js" -o "$out"
+    fi
+  elif stale "$out" "$d/activities.js" wit; then
     (cd "$d" && npm install --silent --no-audit --no-fund >&2)
-    mkdir -p target/guests/js
-    node "$js_sdk/bin/polyworker-js.mjs" build "$d/src/index.js" -o "$out"
-  fi
-done
-
-# JavaScript fixtures written without an SDK (componentize-qjs directly).
-for d in tests/fixtures-js/*/; do
-  name=$(basename "$d")
-  out="target/guests/js/${name}.wasm"
-  if [ ! -f "$out" ] || [ -n "$(find "$d" -maxdepth 1 -name '*.js' -newer "$out")" ]; then
-    (cd "$d" && npm install --silent --no-audit --no-fund >&2)
-    mkdir -p target/guests/js
     "$d/node_modules/.bin/componentize-qjs" --sync --wit wit \
       --world polyworker:worker/activity-module --js "$d/activities.js" -o "$out" >/dev/null
   fi

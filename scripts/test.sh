@@ -5,4 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# The JavaScript SDK's own unit tests (node's built-in runner).
+node --test guest-sdk/js/test/
 cargo test --workspace --no-fail-fast "$@"

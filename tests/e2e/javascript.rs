@@ -1,0 +1,237 @@
+//! The JavaScript SDK end to end: determinism (clocks, randomness, replay),
+//! signals, queries, updates, conditions, patching, cancellation, failures,
+//! continue-as-new and activities (heartbeat resume, async functions, errors),
+//! all written in JavaScript (`tests/fixtures-js/sdk`).
+
+use std::time::Duration;
+
+use polyworker_host::config::EngineConfig;
+use polyworker_host::replay::{self, ReplayInput};
+use polyworker_tests::{
+    Outcome, Temporal, TestHost, config, js_guest, queue, repo_root, serve, unique,
+};
+use serde_json::{Value, json};
+use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+async fn completed(t: &Temporal, id: &str) -> Value {
+    match t.outcome(id, WAIT).await {
+        Outcome::Completed(v) => v,
+        other => panic!("{id}: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clocks_and_randomness_replay_identically() {
+    // No sticky cache: every workflow task replays the run from the start in
+    // a fresh instance, so the final result holds values recomputed by a replay.
+    let task_queue = unique("js-determinism");
+    let mut q = queue(&task_queue, vec![js_guest("sdk")]);
+    q.max_cached_workflows = 0;
+    let host = TestHost::start(config(vec![q])).await;
+    let t = Temporal::connect().await;
+    let id = unique("js-det");
+    t.start(&task_queue, "JsDeterminism", &id, &[]).await;
+    let other = unique("js-det");
+    t.start(&task_queue, "JsDeterminism", &other, &[]).await;
+    let result = completed(&t, &id).await;
+    // Each run has its own seed.
+    let other = completed(&t, &other).await;
+    assert_ne!(result["before"]["rand"], other["before"]["rand"]);
+
+    let history = t.history(&id).await;
+    let recorded: Value = history
+        .iter()
+        .find_map(|e| match &e.attributes {
+            Some(Attributes::ActivityTaskScheduledEventAttributes(a)) => a
+                .input
+                .as_ref()
+                .and_then(|p| p.payloads.first())
+                .map(|p| serde_json::from_slice(&p.data).expect("JSON input")),
+            _ => None,
+        })
+        .expect("JsEcho was scheduled");
+    let before = &result["before"];
+    assert_eq!(before, &recorded, "a replay recomputed different values");
+    let after = &result["after"];
+    assert_ne!(before["rand"], after["rand"]);
+    assert_ne!(before["uuid"], after["uuid"]);
+    // Date.now() is workflow time: the first task's time at the start, and
+    // at least the timer's second later after it.
+    let (b, a) = (
+        before["now"].as_f64().unwrap(),
+        after["now"].as_f64().unwrap(),
+    );
+    assert!(a - b >= 1000.0, "{result}");
+    let start = result["start"].as_f64().unwrap();
+    assert!((b - start).abs() < 5_000.0, "{result}");
+    host.stop().await.expect("clean shutdown");
+
+    // The history replays against the module without a non-determinism error.
+    let engine = EngineConfig {
+        cache_dir: Some(
+            repo_root()
+                .join("target/polyworker-cache")
+                .display()
+                .to_string(),
+        ),
+        ..EngineConfig::default()
+    };
+    let input = ReplayInput {
+        source: id.clone(),
+        workflow_id: id.clone(),
+        history: temporalio_common::protos::temporal::api::history::v1::History { events: history },
+    };
+    let reports = replay::replay(&js_guest("sdk"), &engine, vec![input], None)
+        .await
+        .expect("replay runs");
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].outcome, Ok(()), "{:?}", reports[0]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signals_queries_updates_conditions_and_patches() {
+    let (task_queue, host, t) = serve("js-features", vec![js_guest("sdk")]).await;
+    let id = unique("js-features");
+    t.start(&task_queue, "JsFeatures", &id, &[]).await;
+    assert_eq!(
+        t.query(&id, "status").await,
+        json!({"approvedBy": null, "counter": 0})
+    );
+    let rejected = t.update(&id, "bump", json!(-1)).await;
+    assert!(
+        rejected
+            .as_ref()
+            .is_err_and(|m| m.contains("n must be positive")),
+        "{rejected:?}"
+    );
+    assert_eq!(t.update(&id, "bump", json!(2)).await, Ok(json!(2)));
+    assert_eq!(t.update(&id, "bump", json!(3)).await, Ok(json!(5)));
+    t.signal(&id, "approve", json!("ann")).await;
+    let result = completed(&t, &id).await;
+    assert_eq!(
+        result,
+        json!({"approved": true, "approvedBy": "ann", "counter": 5, "shouted": ["AA", "BB"], "v2": true})
+    );
+    let marker = t.history(&id).await.iter().any(|e| {
+        matches!(e.attributes, Some(Attributes::MarkerRecordedEventAttributes(ref m)) if m.marker_name == "core_patch")
+    });
+    assert!(marker, "patched() records a marker on a new run");
+
+    let id = unique("js-cond");
+    t.start(&task_queue, "JsConditionTimeout", &id, &[]).await;
+    assert_eq!(completed(&t, &id).await, json!({"met": false}));
+    host.stop().await.expect("clean shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancellation_failures_and_continue_as_new() {
+    let (task_queue, host, t) = serve("js-lifecycle", vec![js_guest("sdk")]).await;
+
+    let id = unique("js-cancel");
+    t.start(&task_queue, "JsCancellable", &id, &[]).await;
+    t.wait_for_event(&id, WAIT, |e| {
+        matches!(
+            e.attributes,
+            Some(Attributes::TimerStartedEventAttributes(_))
+        )
+    })
+    .await;
+    t.cancel(&id).await;
+    assert!(matches!(t.outcome(&id, WAIT).await, Outcome::Cancelled));
+    let cleaned = t.history(&id).await.iter().any(|e| {
+        matches!(
+            e.attributes,
+            Some(Attributes::ActivityTaskCompletedEventAttributes(_))
+        )
+    });
+    assert!(
+        cleaned,
+        "the workflow ran its cleanup activity after the cancel"
+    );
+
+    let id = unique("js-fail");
+    t.start(&task_queue, "JsFail", &id, &[json!("application")])
+        .await;
+    match t.outcome(&id, WAIT).await {
+        Outcome::Failed(m) => assert_eq!(m, "the JS workflow gives up"),
+        other => panic!("{other:?}"),
+    }
+
+    // A TypeError is a bug: the workflow task fails (and would be retried
+    // once fixed); the workflow itself stays open.
+    let id = unique("js-bug");
+    t.start(&task_queue, "JsFail", &id, &[json!("bug")]).await;
+    let failed = t
+        .wait_for_event(&id, WAIT, |e| {
+            matches!(
+                e.attributes,
+                Some(Attributes::WorkflowTaskFailedEventAttributes(_))
+            )
+        })
+        .await;
+    let Some(Attributes::WorkflowTaskFailedEventAttributes(f)) = failed.attributes else {
+        unreachable!()
+    };
+    let message = f.failure.map(|f| f.message).unwrap_or_default();
+    assert!(message.contains("null"), "{message}");
+    t.terminate(&id).await;
+
+    let id = unique("js-can");
+    t.start(&task_queue, "JsContinue", &id, &[json!(0)]).await;
+    assert_eq!(completed(&t, &id).await, json!({"n": 2, "firstRun": true}));
+    host.stop().await.expect("clean shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activities_heartbeat_resume_await_and_fail() {
+    let (task_queue, host, t) = serve("js-activities", vec![js_guest("sdk")]).await;
+
+    let id = unique("js-resume");
+    t.start(
+        &task_queue,
+        "JsCallActivity",
+        &id,
+        &[json!("JsResume"), json!([5]), json!(2)],
+    )
+    .await;
+    assert_eq!(
+        completed(&t, &id).await,
+        json!({"attempt": 2, "resumedFrom": 3})
+    );
+
+    let id = unique("js-async");
+    t.start(
+        &task_queue,
+        "JsCallActivity",
+        &id,
+        &[json!("JsAsync"), json!([20])],
+    )
+    .await;
+    assert_eq!(completed(&t, &id).await, json!(41));
+
+    let id = unique("js-throws");
+    t.start(
+        &task_queue,
+        "JsCallActivity",
+        &id,
+        &[json!("JsThrows"), json!([])],
+    )
+    .await;
+    match t.outcome(&id, WAIT).await {
+        Outcome::Failed(m) => assert!(m.contains("Activity task failed"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    let failure = t
+        .history(&id)
+        .await
+        .into_iter()
+        .find_map(|e| match e.attributes {
+            Some(Attributes::ActivityTaskFailedEventAttributes(a)) => a.failure,
+            _ => None,
+        })
+        .expect("the activity failed");
+    assert_eq!(failure.message, "a plain JS error");
+    host.stop().await.expect("clean shutdown");
+}

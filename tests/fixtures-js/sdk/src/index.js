@@ -1,0 +1,136 @@
+// Workflows and activities that exercise the JavaScript SDK end to end
+// (tests/e2e/javascript.rs).
+import {
+  ApplicationFailure,
+  CancelledFailure,
+  defineWorker,
+} from "@polyworker/sdk";
+import {
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  executeActivity,
+  patched,
+  setHandler,
+  sleep,
+  uuid4,
+  workflowInfo,
+} from "@polyworker/sdk/workflow";
+import { activityInfo, heartbeat } from "@polyworker/sdk/activity";
+
+const quick = { startToCloseTimeout: "10s", retry: { maximumAttempts: 1 } };
+
+function sample() {
+  return { now: Date.now(), rand: Math.random(), uuid: uuid4() };
+}
+
+const workflowFns = {
+  // Clock and randomness values before and after a timer. The first sample is
+  // also recorded in history (as an activity's input), so the test can check
+  // that a replay computed the very same values.
+  async JsDeterminism() {
+    const before = sample();
+    await executeActivity("JsEcho", [before], quick);
+    await sleep("1s");
+    const after = sample();
+    return { before, after, start: workflowInfo().startTime.getTime() };
+  },
+
+  async JsFeatures() {
+    let approvedBy;
+    let counter = 0;
+    setHandler(defineSignal("approve"), (who) => {
+      approvedBy = who;
+    });
+    setHandler(defineQuery("status"), () => ({ approvedBy: approvedBy ?? null, counter }));
+    setHandler(
+      defineUpdate("bump"),
+      async (n) => {
+        await sleep(10);
+        counter += n;
+        return counter;
+      },
+      {
+        validator: (n) => {
+          if (!(n > 0)) throw ApplicationFailure.nonRetryable("n must be positive", "BadBump");
+        },
+      },
+    );
+    const approved = await condition(() => approvedBy !== undefined, "60s");
+    const v2 = patched("js-shout-twice");
+    const shouted = await Promise.all(
+      ["a", "b"].map((s) => executeActivity("JsShout", [s, v2 ? 2 : 1], quick)),
+    );
+    return { approved, approvedBy, counter, shouted, v2 };
+  },
+
+  async JsConditionTimeout() {
+    const met = await condition(() => false, "1s");
+    return { met };
+  },
+
+  async JsCancellable() {
+    try {
+      await sleep("1h");
+      return "slept";
+    } catch (e) {
+      if (!(e instanceof CancelledFailure)) throw e;
+      await executeActivity("JsEcho", ["cleaned up"], quick);
+      throw e;
+    }
+  },
+
+  async JsFail(kind) {
+    if (kind === "application") {
+      throw ApplicationFailure.nonRetryable("the JS workflow gives up", "JsGiveUp");
+    }
+    // A plain error is a bug in the workflow: the task fails and is retried.
+    null.boom();
+  },
+
+  async JsContinue(n) {
+    if (n < 2) return continueAsNew(n + 1);
+    return { n, firstRun: workflowInfo().continuedFromRunId !== undefined };
+  },
+
+  async JsCallActivity(type, args, maxAttempts) {
+    return executeActivity(type, args, {
+      startToCloseTimeout: "10s",
+      retry: { initialInterval: "100ms", maximumAttempts: maxAttempts ?? 1 },
+    });
+  },
+};
+
+const activityFns = {
+  JsEcho(x) {
+    return x;
+  },
+  JsShout(s, times) {
+    return s.toUpperCase().repeat(times);
+  },
+  // Heartbeats progress, then fails its first attempt; the retry resumes
+  // from the last heartbeat.
+  JsResume(total) {
+    const { attempt, heartbeatDetails } = activityInfo();
+    let done = heartbeatDetails[0] ?? 0;
+    for (; done < total; done++) {
+      heartbeat(done + 1);
+      if (attempt === 1 && done === 2) throw ApplicationFailure.retryable("crashed", "Crash");
+    }
+    return { attempt, resumedFrom: heartbeatDetails[0] ?? 0 };
+  },
+  async JsAsync(x) {
+    const doubled = await Promise.resolve(x * 2);
+    return doubled + 1;
+  },
+  JsThrows() {
+    throw new TypeError("a plain JS error");
+  },
+};
+
+export const { workflows, activities } = defineWorker({
+  workflows: workflowFns,
+  activities: activityFns,
+});
