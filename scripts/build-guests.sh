@@ -15,7 +15,7 @@ cargo build --quiet --release --target wasm32-wasip2 --target-dir target/guests 
 # Newer than $1, any of the files under the other arguments?
 stale() {
   local out=$1; shift
-  [ ! -f "$out" ] || [ -n "$(find "$@" -name node_modules -prune -o -type f -newer "$out" -print | head -1)" ]
+  [ ! -f "$out" ] || [ -n "$(find "$@" \( -name node_modules -o -name __pycache__ \) -prune -o -type f -newer "$out" -print | head -1)" ]
 }
 
 # JavaScript components: examples and fixtures with a src/index.js use the
@@ -37,5 +37,17 @@ for d in examples/*-js/ tests/fixtures-js/*/; do
     (cd "$d" && npm install --silent --no-audit --no-fund >&2)
     "$d/node_modules/.bin/componentize-qjs" --sync --wit wit \
       --world polyworker:worker/activity-module --js "$d/activities.js" -o "$out" >/dev/null
+  fi
+done
+
+# Python components: examples and fixtures with an app.py, through the Python
+# SDK (componentize-py from .venv; scripts/setup.sh installs it).
+mkdir -p target/guests/py
+for d in examples/*-py/ tests/fixtures-py/*/; do
+  d=${d%/}
+  [ -f "$d/app.py" ] || continue
+  out="target/guests/py/$(basename "$d").wasm"
+  if stale "$out" "$d" guest-sdk/python wit guest-sdk/wit; then
+    guest-sdk/python/polyworker-py build "$d" -o "$out"
   fi
 done

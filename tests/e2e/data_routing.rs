@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use polyworker_tests::{
-    Outcome, Temporal, TestHost, config, guest, js_guest, queue, server, temporal_cli,
+    Outcome, Temporal, TestHost, config, guest, js_guest, py_guest, queue, server, temporal_cli,
     transmit_service, unique,
 };
 use serde_json::{Value, json};
@@ -19,6 +19,7 @@ use temporalio_common::protos::temporal::api::history::v1::{
 enum Example {
     Rust,
     Js,
+    Python,
 }
 
 impl Example {
@@ -26,6 +27,7 @@ impl Example {
         match self {
             Example::Rust => guest("data_routing"),
             Example::Js => js_guest("data-routing-js"),
+            Example::Python => py_guest("data-routing-py"),
         }
     }
 }
@@ -61,7 +63,7 @@ macro_rules! suite {
     )*};
 }
 
-suite!(rust => Example::Rust, js => Example::Js);
+suite!(rust => Example::Rust, js => Example::Js, python => Example::Python);
 
 /// A host serving the example on a fresh queue, talking to a transmit service.
 async fn start(example: Example, env: &[(&str, &str)], transmit_url: &str) -> (String, TestHost) {

@@ -59,13 +59,25 @@ pub fn guest(name: &str) -> PathBuf {
     p
 }
 
-/// The JavaScript component built from `tests/fixtures-js/<name>`.
+/// The JavaScript component built from `examples/<name>` or `tests/fixtures-js/<name>`.
 pub fn js_guest(name: &str) -> PathBuf {
     guest("data_routing"); // builds every fixture, JavaScript ones included
     let p = repo_root().join(format!("target/guests/js/{name}.wasm"));
     assert!(
         p.is_file(),
         "{} was not built (is npm installed?)",
+        p.display()
+    );
+    p
+}
+
+/// The Python component built from `examples/<name>` or `tests/fixtures-py/<name>`.
+pub fn py_guest(name: &str) -> PathBuf {
+    guest("data_routing"); // builds every component, Python ones included
+    let p = repo_root().join(format!("target/guests/py/{name}.wasm"));
+    assert!(
+        p.is_file(),
+        "{} was not built (is componentize-py in .venv?)",
         p.display()
     );
     p
