@@ -1,5 +1,5 @@
 // Workflows and activities that exercise the JavaScript SDK end to end
-// (tests/e2e/javascript.rs).
+// (tests/e2e/sdks.rs runs the same suite against every language's version).
 import {
   ApplicationFailure,
   CancelledFailure,
@@ -30,15 +30,15 @@ const workflowFns = {
   // Clock and randomness values before and after a timer. The first sample is
   // also recorded in history (as an activity's input), so the test can check
   // that a replay computed the very same values.
-  async JsDeterminism() {
+  async Determinism() {
     const before = sample();
-    await executeActivity("JsEcho", [before], quick);
+    await executeActivity("Echo", [before], quick);
     await sleep("1s");
     const after = sample();
     return { before, after, start: workflowInfo().startTime.getTime() };
   },
 
-  async JsFeatures() {
+  async Features() {
     let approvedBy;
     let counter = 0;
     setHandler(defineSignal("approve"), (who) => {
@@ -59,43 +59,43 @@ const workflowFns = {
       },
     );
     const approved = await condition(() => approvedBy !== undefined, "60s");
-    const v2 = patched("js-shout-twice");
+    const v2 = patched("shout-twice");
     const shouted = await Promise.all(
-      ["a", "b"].map((s) => executeActivity("JsShout", [s, v2 ? 2 : 1], quick)),
+      ["a", "b"].map((s) => executeActivity("Shout", [s, v2 ? 2 : 1], quick)),
     );
     return { approved, approvedBy, counter, shouted, v2 };
   },
 
-  async JsConditionTimeout() {
+  async ConditionTimeout() {
     const met = await condition(() => false, "1s");
     return { met };
   },
 
-  async JsCancellable() {
+  async Cancellable() {
     try {
       await sleep("1h");
       return "slept";
     } catch (e) {
       if (!(e instanceof CancelledFailure)) throw e;
-      await executeActivity("JsEcho", ["cleaned up"], quick);
+      await executeActivity("Echo", ["cleaned up"], quick);
       throw e;
     }
   },
 
-  async JsFail(kind) {
+  async Fail(kind) {
     if (kind === "application") {
-      throw ApplicationFailure.nonRetryable("the JS workflow gives up", "JsGiveUp");
+      throw ApplicationFailure.nonRetryable("the workflow gives up", "GiveUp");
     }
     // A plain error is a bug in the workflow: the task fails and is retried.
     null.boom();
   },
 
-  async JsContinue(n) {
+  async Continue(n) {
     if (n < 2) return continueAsNew(n + 1);
     return { n, firstRun: workflowInfo().continuedFromRunId !== undefined };
   },
 
-  async JsCallActivity(type, args, maxAttempts) {
+  async CallActivity(type, args, maxAttempts) {
     return executeActivity(type, args, {
       startToCloseTimeout: "10s",
       retry: { initialInterval: "100ms", maximumAttempts: maxAttempts ?? 1 },
@@ -104,15 +104,15 @@ const workflowFns = {
 };
 
 const activityFns = {
-  JsEcho(x) {
+  Echo(x) {
     return x;
   },
-  JsShout(s, times) {
+  Shout(s, times) {
     return s.toUpperCase().repeat(times);
   },
   // Heartbeats progress, then fails its first attempt; the retry resumes
   // from the last heartbeat.
-  JsResume(total) {
+  Resume(total) {
     const { attempt, heartbeatDetails } = activityInfo();
     let done = heartbeatDetails[0] ?? 0;
     for (; done < total; done++) {
@@ -121,12 +121,12 @@ const activityFns = {
     }
     return { attempt, resumedFrom: heartbeatDetails[0] ?? 0 };
   },
-  async JsAsync(x) {
+  async AsyncActivity(x) {
     const doubled = await Promise.resolve(x * 2);
     return doubled + 1;
   },
-  JsThrows() {
-    throw new TypeError("a plain JS error");
+  Throws() {
+    throw new TypeError("a plain error");
   },
 };
 

@@ -1,19 +1,66 @@
-//! The JavaScript SDK end to end: determinism (clocks, randomness, replay),
-//! signals, queries, updates, conditions, patching, cancellation, failures,
-//! continue-as-new and activities (heartbeat resume, async functions, errors),
-//! all written in JavaScript (`tests/fixtures-js/sdk`).
+//! The thin SDKs end to end, one suite for every language: determinism
+//! (clocks, randomness, replay), signals, queries, updates, conditions,
+//! patching, cancellation, failures, continue-as-new and activities
+//! (heartbeat resume, async functions, errors). Each language's fixture
+//! (`tests/fixtures-<lang>/sdk`) implements the same workflow and activity
+//! types in that language's idiom.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use polyworker_host::config::EngineConfig;
 use polyworker_host::replay::{self, ReplayInput};
 use polyworker_tests::{
-    Outcome, Temporal, TestHost, config, js_guest, queue, repo_root, serve, unique,
+    Outcome, Temporal, TestHost, config, js_guest, py_guest, queue, repo_root, serve, unique,
 };
 use serde_json::{Value, json};
+use temporalio_common::protos::temporal::api::failure::v1::failure::FailureInfo;
 use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
 
 const WAIT: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, Copy)]
+enum Sdk {
+    Js,
+    Python,
+}
+
+impl Sdk {
+    fn module(self) -> PathBuf {
+        match self {
+            Sdk::Js => js_guest("sdk"),
+            Sdk::Python => py_guest("sdk"),
+        }
+    }
+}
+
+/// Runs every test of the suite against each language's fixture.
+macro_rules! suite {
+    ($($lang:ident => $sdk:expr),* $(,)?) => {$(
+        mod $lang {
+            use super::Sdk;
+            const SDK: Sdk = $sdk;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn clocks_and_randomness_replay_identically() {
+                super::clocks_and_randomness_replay_identically(SDK).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn signals_queries_updates_conditions_and_patches() {
+                super::signals_queries_updates_conditions_and_patches(SDK).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn cancellation_failures_and_continue_as_new() {
+                super::cancellation_failures_and_continue_as_new(SDK).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn activities_heartbeat_resume_await_and_fail() {
+                super::activities_heartbeat_resume_await_and_fail(SDK).await
+            }
+        }
+    )*};
+}
+
+suite!(js => Sdk::Js, python => Sdk::Python);
 
 async fn completed(t: &Temporal, id: &str) -> Value {
     match t.outcome(id, WAIT).await {
@@ -22,19 +69,18 @@ async fn completed(t: &Temporal, id: &str) -> Value {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn clocks_and_randomness_replay_identically() {
+async fn clocks_and_randomness_replay_identically(sdk: Sdk) {
     // No sticky cache: every workflow task replays the run from the start in
     // a fresh instance, so the final result holds values recomputed by a replay.
-    let task_queue = unique("js-determinism");
-    let mut q = queue(&task_queue, vec![js_guest("sdk")]);
+    let task_queue = unique("sdk-determinism");
+    let mut q = queue(&task_queue, vec![sdk.module()]);
     q.max_cached_workflows = 0;
     let host = TestHost::start(config(vec![q])).await;
     let t = Temporal::connect().await;
-    let id = unique("js-det");
-    t.start(&task_queue, "JsDeterminism", &id, &[]).await;
-    let other = unique("js-det");
-    t.start(&task_queue, "JsDeterminism", &other, &[]).await;
+    let id = unique("sdk-det");
+    t.start(&task_queue, "Determinism", &id, &[]).await;
+    let other = unique("sdk-det");
+    t.start(&task_queue, "Determinism", &other, &[]).await;
     let result = completed(&t, &id).await;
     // Each run has its own seed.
     let other = completed(&t, &other).await;
@@ -51,7 +97,7 @@ async fn clocks_and_randomness_replay_identically() {
                 .map(|p| serde_json::from_slice(&p.data).expect("JSON input")),
             _ => None,
         })
-        .expect("JsEcho was scheduled");
+        .expect("Echo was scheduled");
     let before = &result["before"];
     assert_eq!(before, &recorded, "a replay recomputed different values");
     let after = &result["after"];
@@ -83,18 +129,17 @@ async fn clocks_and_randomness_replay_identically() {
         workflow_id: id.clone(),
         history: temporalio_common::protos::temporal::api::history::v1::History { events: history },
     };
-    let reports = replay::replay(&js_guest("sdk"), &engine, vec![input], None)
+    let reports = replay::replay(&sdk.module(), &engine, vec![input], None)
         .await
         .expect("replay runs");
     assert_eq!(reports.len(), 1);
     assert_eq!(reports[0].outcome, Ok(()), "{:?}", reports[0]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn signals_queries_updates_conditions_and_patches() {
-    let (task_queue, host, t) = serve("js-features", vec![js_guest("sdk")]).await;
-    let id = unique("js-features");
-    t.start(&task_queue, "JsFeatures", &id, &[]).await;
+async fn signals_queries_updates_conditions_and_patches(sdk: Sdk) {
+    let (task_queue, host, t) = serve("sdk-features", vec![sdk.module()]).await;
+    let id = unique("sdk-features");
+    t.start(&task_queue, "Features", &id, &[]).await;
     assert_eq!(
         t.query(&id, "status").await,
         json!({"approvedBy": null, "counter": 0})
@@ -119,18 +164,17 @@ async fn signals_queries_updates_conditions_and_patches() {
     });
     assert!(marker, "patched() records a marker on a new run");
 
-    let id = unique("js-cond");
-    t.start(&task_queue, "JsConditionTimeout", &id, &[]).await;
+    let id = unique("sdk-cond");
+    t.start(&task_queue, "ConditionTimeout", &id, &[]).await;
     assert_eq!(completed(&t, &id).await, json!({"met": false}));
     host.stop().await.expect("clean shutdown");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cancellation_failures_and_continue_as_new() {
-    let (task_queue, host, t) = serve("js-lifecycle", vec![js_guest("sdk")]).await;
+async fn cancellation_failures_and_continue_as_new(sdk: Sdk) {
+    let (task_queue, host, t) = serve("sdk-lifecycle", vec![sdk.module()]).await;
 
-    let id = unique("js-cancel");
-    t.start(&task_queue, "JsCancellable", &id, &[]).await;
+    let id = unique("sdk-cancel");
+    t.start(&task_queue, "Cancellable", &id, &[]).await;
     t.wait_for_event(&id, WAIT, |e| {
         matches!(
             e.attributes,
@@ -151,18 +195,18 @@ async fn cancellation_failures_and_continue_as_new() {
         "the workflow ran its cleanup activity after the cancel"
     );
 
-    let id = unique("js-fail");
-    t.start(&task_queue, "JsFail", &id, &[json!("application")])
+    let id = unique("sdk-fail");
+    t.start(&task_queue, "Fail", &id, &[json!("application")])
         .await;
     match t.outcome(&id, WAIT).await {
-        Outcome::Failed(m) => assert_eq!(m, "the JS workflow gives up"),
+        Outcome::Failed(m) => assert_eq!(m, "the workflow gives up"),
         other => panic!("{other:?}"),
     }
 
     // A TypeError is a bug: the workflow task fails (and would be retried
     // once fixed); the workflow itself stays open.
-    let id = unique("js-bug");
-    t.start(&task_queue, "JsFail", &id, &[json!("bug")]).await;
+    let id = unique("sdk-bug");
+    t.start(&task_queue, "Fail", &id, &[json!("bug")]).await;
     let failed = t
         .wait_for_event(&id, WAIT, |e| {
             matches!(
@@ -175,25 +219,27 @@ async fn cancellation_failures_and_continue_as_new() {
         unreachable!()
     };
     let message = f.failure.map(|f| f.message).unwrap_or_default();
-    assert!(message.contains("null"), "{message}");
+    assert!(
+        message.contains("boom"),
+        "the language's own error message: {message}"
+    );
     t.terminate(&id).await;
 
-    let id = unique("js-can");
-    t.start(&task_queue, "JsContinue", &id, &[json!(0)]).await;
+    let id = unique("sdk-can");
+    t.start(&task_queue, "Continue", &id, &[json!(0)]).await;
     assert_eq!(completed(&t, &id).await, json!({"n": 2, "firstRun": true}));
     host.stop().await.expect("clean shutdown");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn activities_heartbeat_resume_await_and_fail() {
-    let (task_queue, host, t) = serve("js-activities", vec![js_guest("sdk")]).await;
+async fn activities_heartbeat_resume_await_and_fail(sdk: Sdk) {
+    let (task_queue, host, t) = serve("sdk-activities", vec![sdk.module()]).await;
 
-    let id = unique("js-resume");
+    let id = unique("sdk-resume");
     t.start(
         &task_queue,
-        "JsCallActivity",
+        "CallActivity",
         &id,
-        &[json!("JsResume"), json!([5]), json!(2)],
+        &[json!("Resume"), json!([5]), json!(2)],
     )
     .await;
     assert_eq!(
@@ -201,22 +247,22 @@ async fn activities_heartbeat_resume_await_and_fail() {
         json!({"attempt": 2, "resumedFrom": 3})
     );
 
-    let id = unique("js-async");
+    let id = unique("sdk-async");
     t.start(
         &task_queue,
-        "JsCallActivity",
+        "CallActivity",
         &id,
-        &[json!("JsAsync"), json!([20])],
+        &[json!("AsyncActivity"), json!([20])],
     )
     .await;
     assert_eq!(completed(&t, &id).await, json!(41));
 
-    let id = unique("js-throws");
+    let id = unique("sdk-throws");
     t.start(
         &task_queue,
-        "JsCallActivity",
+        "CallActivity",
         &id,
-        &[json!("JsThrows"), json!([])],
+        &[json!("Throws"), json!([])],
     )
     .await;
     match t.outcome(&id, WAIT).await {
@@ -232,6 +278,14 @@ async fn activities_heartbeat_resume_await_and_fail() {
             _ => None,
         })
         .expect("the activity failed");
-    assert_eq!(failure.message, "a plain JS error");
+    assert_eq!(failure.message, "a plain error");
+    let error_type = match failure.failure_info {
+        Some(FailureInfo::ApplicationFailureInfo(a)) => a.r#type,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        error_type, "TypeError",
+        "the language's error class names the failure type"
+    );
     host.stop().await.expect("clean shutdown");
 }
