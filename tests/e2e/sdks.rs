@@ -106,11 +106,11 @@ async fn clocks_and_randomness_replay_identically(sdk: Sdk) {
     // Date.now() is workflow time: the first task's time at the start, and
     // at least the timer's second later after it.
     let (b, a) = (
-        before["now"].as_f64().unwrap(),
-        after["now"].as_f64().unwrap(),
+        before["now"].as_f64().expect("a number"),
+        after["now"].as_f64().expect("a number"),
     );
     assert!(a - b >= 1000.0, "{result}");
-    let start = result["start"].as_f64().unwrap();
+    let start = result["start"].as_f64().expect("a number");
     assert!((b - start).abs() < 5_000.0, "{result}");
     host.stop().await.expect("clean shutdown");
 
