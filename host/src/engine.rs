@@ -41,6 +41,8 @@ pub struct Capacity {
 /// The shared engine plus the thread that advances its epoch.
 pub struct WasmEngine {
     pub engine: Engine,
+    /// The on-disk cache of compiled components, unless disabled.
+    pub cache: Option<Cache>,
     stop: Arc<AtomicBool>,
 }
 
@@ -75,6 +77,7 @@ impl WasmEngine {
         epochs: bool,
     ) -> Result<WasmEngine, EngineError> {
         let mut c = Config::new();
+        let mut cache_handle = None;
         c.wasm_component_model(true)
             .epoch_interruption(epochs)
             .cranelift_nan_canonicalization(true)
@@ -93,7 +96,8 @@ impl WasmEngine {
                 dir: dir.clone(),
                 message: format!("{e:?}"),
             })?;
-            c.cache(Some(cache));
+            c.cache(Some(cache.clone()));
+            cache_handle = Some(cache);
         }
         if cfg.pooling {
             let total = capacity.workflow_instances + capacity.activity_instances;
@@ -132,7 +136,21 @@ impl WasmEngine {
                 }
             })
             .map_err(|e| EngineError::Config(format!("cannot start the epoch thread: {e}")))?;
-        Ok(WasmEngine { engine, stop })
+        Ok(WasmEngine {
+            engine,
+            cache: cache_handle,
+            stop,
+        })
+    }
+}
+
+impl WasmEngine {
+    /// Compiled artifacts found in and missing from the on-disk cache so
+    /// far, as `(hits, misses)`; `(0, 0)` without a cache.
+    pub fn cache_stats(&self) -> (usize, usize) {
+        self.cache
+            .as_ref()
+            .map_or((0, 0), |c| (c.cache_hits(), c.cache_misses()))
     }
 }
 

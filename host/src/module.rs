@@ -136,6 +136,10 @@ impl Loader {
         check_header(path, &bytes)?;
         let digest = hex::encode(Sha256::digest(&bytes));
         let engine = self.engine.clone();
+        let size = bytes.len();
+        let started = std::time::Instant::now();
+        // With the engine's cache, a component compiled before (same bytes,
+        // same engine settings) is read back from disk instead of compiled.
         let component = tokio::task::spawn_blocking(move || Component::new(&engine, &bytes))
             .await
             .map_err(|e| LoadError::Compile {
@@ -146,6 +150,13 @@ impl Loader {
                 path: path.to_path_buf(),
                 message: err(e),
             })?;
+        tracing::debug!(
+            path = %path.display(),
+            digest = %digest,
+            bytes = size,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "component compiled or read from the compile cache"
+        );
         let has = |name| component.get_export_index(None, name).is_some();
         let (has_wf, has_act) = (has(WORKFLOWS_EXPORT), has(ACTIVITIES_EXPORT));
         if !has_wf && !has_act {

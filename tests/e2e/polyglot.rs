@@ -72,3 +72,43 @@ async fn a_python_workflow_calls_javascript_activities() {
     }
     host.stop().await.expect("clean shutdown");
 }
+
+/// An 18 MB Python component takes seconds to compile; the engine's cache
+/// keeps the compiled artifact on disk (keyed by the component's bytes and
+/// the engine's settings), so a restarted host reads it back instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_components_are_compiled_once_then_read_from_the_cache() {
+    use polyworker_host::config::EngineConfig;
+    use polyworker_host::engine::{Capacity, WasmEngine};
+    use polyworker_host::module::Loader;
+
+    let dir = std::env::temp_dir().join(unique("polyworker-compile-cache"));
+    let cfg = EngineConfig {
+        cache_dir: Some(dir.display().to_string()),
+        pooling: false,
+        ..EngineConfig::default()
+    };
+    let capacity = Capacity {
+        workflow_instances: 1,
+        activity_instances: 1,
+    };
+    let module = py_guest("sdk");
+    let load = || async {
+        let engine = WasmEngine::new(&cfg, capacity).expect("engine");
+        let loader = Loader::new(&engine.engine).expect("loader");
+        let started = std::time::Instant::now();
+        let m = loader.load(&module).await.expect("the component loads");
+        (engine.cache_stats(), started.elapsed(), m)
+    };
+    let ((hits, misses), cold, first) = load().await;
+    assert_eq!((hits, misses), (0, 1), "a cold cache compiles");
+    let ((hits, misses), warm, second) = load().await;
+    assert_eq!(
+        (hits, misses),
+        (1, 0),
+        "a restart reads the compiled artifact back"
+    );
+    assert_eq!(first.digest, second.digest);
+    eprintln!("python component: cold load {cold:?}, cached load {warm:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
