@@ -1,0 +1,254 @@
+//! What each guest language costs the host, on the data-routing example
+//! (the same workflow in every language):
+//!
+//! - component size;
+//! - host compile time, cold (empty cache) and cached (read back from disk);
+//! - instantiation of a run (instantiate + `workflow-run.create`), with the
+//!   on-demand allocator ("fresh") and with the pooling allocator;
+//! - one activation round trip (host → guest → host) on a blocked run;
+//! - resident memory per cached run (200 runs each parked on an activity).
+//!
+//!     scripts/build-guests.sh
+//!     cargo bench -p polyworker-host --bench languages
+//!
+//! Figures are medians; the machine's noise is in the README next to them.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use polyworker_host::bindings::polyworker::worker::types::Payload;
+use polyworker_host::bindings::polyworker::worker::workflow_types::{Activation, WorkflowInfo};
+use polyworker_host::config::EngineConfig;
+use polyworker_host::engine::{Capacity, WasmEngine};
+use polyworker_host::guest_log::LogTags;
+use polyworker_host::module::{Loader, Module};
+use polyworker_host::workflow::{RunInstance, RunLimits};
+
+const INSTANTIATIONS: usize = 50;
+const ACTIVATIONS: usize = 500;
+const PARKED: usize = 200;
+
+fn info(run: usize) -> WorkflowInfo {
+    let packet =
+        br#"{"ID":"p1","Source":"client","Destination":"datacenter","Contents":"payload"}"#;
+    WorkflowInfo {
+        workflow_type: "DataRoutingWorkflow".into(),
+        workflow_id: format!("bench-{run}"),
+        run_id: format!("bench-run-{run}"),
+        namespace: "default".into(),
+        task_queue: "bench".into(),
+        arguments: vec![Payload {
+            metadata: vec![("encoding".into(), b"json/plain".to_vec())],
+            data: packet.to_vec(),
+        }],
+        headers: vec![],
+        randomness_seed: run as u64 + 1,
+        attempt: 1,
+        first_execution_run_id: format!("bench-run-{run}"),
+        continued_from_run_id: None,
+        parent: None,
+        cron_schedule: None,
+        workflow_execution_timeout: None,
+        workflow_run_timeout: None,
+        workflow_task_timeout: None,
+        start_time: Some(1_700_000_000_000_000_000),
+        last_completion_result: vec![],
+    }
+}
+
+fn activation() -> Activation {
+    Activation {
+        timestamp: 1_700_000_000_000_000_000,
+        is_replaying: false,
+        history_length: 3,
+        history_size_bytes: 0,
+        continue_as_new_suggested: false,
+        jobs: vec![],
+    }
+}
+
+fn tags() -> LogTags {
+    LogTags {
+        task_queue: "bench".into(),
+        workflow_type: "DataRoutingWorkflow".into(),
+        ..LogTags::default()
+    }
+}
+
+const LIMITS: RunLimits = RunLimits {
+    deadline: Duration::from_secs(10),
+    memory_bytes: 256 << 20,
+};
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+fn engine(cache: &Path, pooling: bool) -> WasmEngine {
+    let cfg = EngineConfig {
+        cache_dir: Some(cache.display().to_string()),
+        pooling,
+        workflow_memory_mib: 256,
+        ..EngineConfig::default()
+    };
+    let capacity = Capacity {
+        workflow_instances: PARKED as u32 + 8,
+        activity_instances: 4,
+    };
+    WasmEngine::new(&cfg, capacity).expect("engine")
+}
+
+async fn load(e: &WasmEngine, path: &Path) -> (Arc<Module>, Duration) {
+    let loader = Loader::new(&e.engine).expect("loader");
+    let t = Instant::now();
+    let m = loader.load(path).await.expect("the component loads");
+    (m, t.elapsed())
+}
+
+/// A run created and given its first activation (it schedules the route
+/// activity and is then blocked on it).
+async fn parked_run(m: &Arc<Module>, run: usize) -> RunInstance {
+    let mut r = RunInstance::create(m.clone(), &info(run), tags(), LIMITS)
+        .await
+        .expect("instantiates")
+        .expect("creates the run");
+    let commands = r
+        .activate(&activation(), None)
+        .await
+        .expect("activates")
+        .expect("no task failure");
+    assert!(!commands.is_empty(), "the first activation schedules work");
+    r
+}
+
+struct Row {
+    lang: &'static str,
+    size: u64,
+    cold: Duration,
+    cached: Duration,
+    fresh: Duration,
+    pooled: Duration,
+    activation: Duration,
+    rss_per_run: u64,
+}
+
+async fn measure(lang: &'static str, path: &Path) -> Row {
+    let cache =
+        std::env::temp_dir().join(format!("polyworker-bench-{}-{lang}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&cache);
+    let size = std::fs::metadata(path).expect("component file").len();
+
+    let on_demand = engine(&cache, false);
+    let (_, cold) = load(&on_demand, path).await;
+    let (m, cached) = load(&on_demand, path).await;
+
+    let mut fresh = Vec::new();
+    for i in 0..INSTANTIATIONS {
+        let t = Instant::now();
+        let r = RunInstance::create(m.clone(), &info(i), tags(), LIMITS).await;
+        fresh.push(t.elapsed());
+        drop(r);
+    }
+
+    let mut run = parked_run(&m, 0).await;
+    let mut rounds = Vec::new();
+    for _ in 0..ACTIVATIONS {
+        let t = Instant::now();
+        let out = run.activate(&activation(), None).await;
+        rounds.push(t.elapsed());
+        assert!(matches!(out, Ok(Ok(ref c)) if c.is_empty()), "{out:?}");
+    }
+    drop(run);
+
+    let before = rss_bytes();
+    let mut parked = Vec::new();
+    for i in 0..PARKED {
+        parked.push(parked_run(&m, i).await);
+    }
+    let rss_per_run = rss_bytes().saturating_sub(before) / PARKED as u64;
+    drop(parked);
+
+    let pooling = engine(&cache, true);
+    let (pm, _) = load(&pooling, path).await;
+    // Warm the pool's slots first: the pool's point is reusing them.
+    for i in 0..4 {
+        drop(RunInstance::create(pm.clone(), &info(i), tags(), LIMITS).await);
+    }
+    let mut pooled = Vec::new();
+    for i in 0..INSTANTIATIONS {
+        let t = Instant::now();
+        let r = RunInstance::create(pm.clone(), &info(i), tags(), LIMITS).await;
+        pooled.push(t.elapsed());
+        drop(r);
+    }
+    let _ = std::fs::remove_dir_all(&cache);
+    Row {
+        lang,
+        size,
+        cold,
+        cached,
+        fresh: median(fresh),
+        pooled: median(pooled),
+        activation: median(rounds),
+        rss_per_run,
+    }
+}
+
+fn guests() -> Vec<(&'static str, PathBuf)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    vec![
+        (
+            "Rust",
+            root.join("target/guests/wasm32-wasip2/release/data_routing.wasm"),
+        ),
+        (
+            "JavaScript",
+            root.join("target/guests/js/data-routing-js.wasm"),
+        ),
+        ("Python", root.join("target/guests/py/data-routing-py.wasm")),
+    ]
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let mut rows = Vec::new();
+    for (lang, path) in guests() {
+        if !path.is_file() {
+            eprintln!(
+                "{lang}: {} is missing; run scripts/build-guests.sh",
+                path.display()
+            );
+            continue;
+        }
+        rows.push(measure(lang, &path).await);
+    }
+    println!(
+        "| Language | Component | Compile (cold) | Load (cached) | Instantiate (fresh) | Instantiate (pooled) | Activation | RSS per cached run |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for r in rows {
+        println!(
+            "| {} | {:.1} MiB | {:.2} s | {} ms | {} µs | {} µs | {:.1} µs | {} KiB |",
+            r.lang,
+            r.size as f64 / 1048576.0,
+            r.cold.as_secs_f64(),
+            r.cached.as_millis(),
+            r.fresh.as_micros(),
+            r.pooled.as_micros(),
+            r.activation.as_secs_f64() * 1e6,
+            r.rss_per_run / 1024,
+        );
+    }
+}
