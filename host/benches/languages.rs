@@ -8,8 +8,10 @@
 //! - one activation round trip (host → guest → host) on a blocked run;
 //! - resident memory per cached run (200 runs each parked on an activity).
 //!
-//!     scripts/build-guests.sh
-//!     cargo bench -p polyworker-host --bench languages
+//! ```text
+//! scripts/build-guests.sh
+//! cargo bench -p polyworker-host --bench languages
+//! ```
 //!
 //! Figures are medians; the machine's noise is in the README next to them.
 
