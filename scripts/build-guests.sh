@@ -51,3 +51,16 @@ for d in examples/*-py/ tests/fixtures-py/*/; do
     guest-sdk/python/polyworker-py build "$d" -o "$out"
   fi
 done
+
+# C components: examples and fixtures of C files, through the C SDK (zig cc
+# from .venv, bindings and componentizing by polyworker-guest-tools).
+mkdir -p target/guests/c
+for d in examples/*-c/ tests/fixtures-c/*/; do
+  d=${d%/}
+  ls "$d"/*.c >/dev/null 2>&1 || continue
+  out="target/guests/c/$(basename "$d").wasm"
+  if stale "$out" "$d" guest-sdk/c wit guest-sdk/wit tools/guest-tools/src; then
+    cargo build --quiet -p polyworker-guest-tools >&2
+    guest-sdk/c/polyworker-c build "$d" -o "$out"
+  fi
+done

