@@ -64,3 +64,17 @@ for d in examples/*-c/ tests/fixtures-c/*/; do
     guest-sdk/c/polyworker-c build "$d" -o "$out"
   fi
 done
+
+# Go components: examples and fixtures of Go files (package main), through
+# the Go SDK (go from .venv, bindings and componentizing by
+# polyworker-guest-tools).
+mkdir -p target/guests/go
+for d in examples/*-go/ tests/fixtures-go/*/; do
+  d=${d%/}
+  ls "$d"/*.go >/dev/null 2>&1 || continue
+  out="target/guests/go/$(basename "$d").wasm"
+  if stale "$out" "$d" guest-sdk/go wit guest-sdk/wit tools/guest-tools/src; then
+    cargo build --quiet -p polyworker-guest-tools >&2
+    guest-sdk/go/polyworker-go build "$d" -o "$out"
+  fi
+done

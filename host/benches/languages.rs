@@ -221,6 +221,7 @@ fn guests() -> Vec<(&'static str, PathBuf)> {
         ),
         ("Python", root.join("target/guests/py/data-routing-py.wasm")),
         ("C", root.join("target/guests/c/data-routing-c.wasm")),
+        ("Go", root.join("target/guests/go/data-routing-go.wasm")),
     ]
 }
 

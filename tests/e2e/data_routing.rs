@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use polyworker_tests::{
-    Outcome, Temporal, TestHost, c_guest, config, guest, js_guest, py_guest, queue, server,
-    temporal_cli, transmit_service, unique,
+    Outcome, Temporal, TestHost, c_guest, config, go_guest, guest, js_guest, py_guest, queue,
+    server, temporal_cli, transmit_service, unique,
 };
 use serde_json::{Value, json};
 use temporalio_common::protos::temporal::api::history::v1::{
@@ -21,6 +21,7 @@ enum Example {
     Js,
     Python,
     C,
+    Go,
 }
 
 impl Example {
@@ -30,6 +31,7 @@ impl Example {
             Example::Js => js_guest("data-routing-js"),
             Example::Python => py_guest("data-routing-py"),
             Example::C => c_guest("data-routing-c"),
+            Example::Go => go_guest("data-routing-go"),
         }
     }
 }
@@ -70,6 +72,7 @@ suite!(
     js => Example::Js,
     python => Example::Python,
     c => Example::C,
+    go => Example::Go,
 );
 
 /// A host serving the example on a fresh queue, talking to a transmit service.

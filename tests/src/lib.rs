@@ -95,6 +95,18 @@ pub fn c_guest(name: &str) -> PathBuf {
     p
 }
 
+/// The Go component built from `examples/<name>` or `tests/fixtures-go/<name>`.
+pub fn go_guest(name: &str) -> PathBuf {
+    guest("data_routing"); // builds every component, Go ones included
+    let p = repo_root().join(format!("target/guests/go/{name}.wasm"));
+    assert!(
+        p.is_file(),
+        "{} was not built (is go in .venv?)",
+        p.display()
+    );
+    p
+}
+
 pub fn temporal_cli() -> PathBuf {
     polyworker_host::devserver::find_temporal()
         .or_else(|| Some(repo_root().join(".venv/bin/temporal")).filter(|p| p.is_file()))

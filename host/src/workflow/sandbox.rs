@@ -49,7 +49,10 @@ impl HostMonotonicClock for WorkflowClock {
         1_000_000
     }
     fn now(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
+        // Go's runtime refuses to start on a monotonic clock that reads 0,
+        // which is what an unset clock (the store that lists a component's
+        // types) would read.
+        self.0.load(Ordering::Relaxed).max(1)
     }
 }
 

@@ -2,7 +2,8 @@
 //! their own toolchains lack, from the same libraries `wit-bindgen` and
 //! `wasm-tools` are made of (so CI does not build those CLIs):
 //!
-//! - `c-bindings`: C bindings for a WIT world (`wit-bindgen c`);
+//! - `c-bindings`, `go-bindings`: bindings for a WIT world (`wit-bindgen c`
+//!   and `wit-bindgen go`);
 //! - `componentize`: a core module → a component. It embeds the world's type
 //!   information when `--wit` is given (`wasm-tools component embed`), then
 //!   encodes the component with the WASI preview1 *reactor* adapter that
@@ -34,6 +35,16 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Writes Go bindings for WORLD into OUT (a Go package tree; the
+    /// runtime package they import ships with the `wit-bindgen-go` crate).
+    GoBindings {
+        #[arg(long)]
+        wit: PathBuf,
+        #[arg(long)]
+        world: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Turns the core module CORE into a component at OUT.
     Componentize {
         /// Embed WORLD's type information from this WIT directory first
@@ -43,8 +54,9 @@ enum Command {
         wit: Option<PathBuf>,
         #[arg(long)]
         world: Option<String>,
-        /// Allocate the adapter's state by growing memory (needed for Go,
-        /// whose runtime owns `malloc`).
+        /// Allocate the adapter's state by growing memory instead of through
+        /// the module's `cabi_realloc` (for modules without one; not for Go,
+        /// whose heap would collide with those pages).
         #[arg(long)]
         realloc_via_memory_grow: bool,
         core: PathBuf,
@@ -72,6 +84,24 @@ fn c_bindings(wit: &Path, name: &str, out: &Path) -> Result<()> {
     for (file, contents) in files.iter() {
         std::fs::write(out.join(file), contents)
             .with_context(|| format!("writing {}", out.join(file).display()))?;
+    }
+    Ok(())
+}
+
+fn go_bindings(wit: &Path, name: &str, out: &Path) -> Result<()> {
+    let (mut resolve, id) = world(wit, name)?;
+    let mut files = wit_bindgen_core::Files::default();
+    let opts = wit_bindgen_go::Opts {
+        format: wit_bindgen_go::Format::False,
+        ..Default::default()
+    };
+    opts.build().generate(&mut resolve, id, &mut files)?;
+    for (file, contents) in files.iter() {
+        let path = out.join(file);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(&path, contents).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
 }
@@ -104,6 +134,7 @@ fn componentize(
 fn main() -> Result<()> {
     match Cli::parse().command {
         Command::CBindings { wit, world, out } => c_bindings(&wit, &world, &out),
+        Command::GoBindings { wit, world, out } => go_bindings(&wit, &world, &out),
         Command::Componentize {
             wit,
             world,
