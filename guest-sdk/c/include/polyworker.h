@@ -96,6 +96,8 @@ void pw_set_query_handler(const char *name, pw_json *(*handler)(const pw_json *a
 bool pw_patched(const char *patch_id);
 /* Workflow time in milliseconds since the Unix epoch. */
 uint64_t pw_now_ms(void);
+/* When the workflow started, in milliseconds since the Unix epoch. */
+uint64_t pw_workflow_start_ms(void);
 bool pw_is_cancellation_requested(void);
 const char *pw_workflow_id(void);
 /* Dropped while replaying. */

@@ -37,7 +37,7 @@ static char *known_patches[32], *used_patches[32];
 static bool used_values[32];
 static size_t n_known, n_used;
 static uint32_t timer_seq, activity_seq;
-static uint64_t now_ns;
+static uint64_t now_ns, start_ns;
 static bool started, finished, replaying, cancel_requested;
 static pw_workflow_fn main_fn;
 static pw_json *main_args;
@@ -210,6 +210,7 @@ bool pw_patched(const char *id) {
 }
 
 uint64_t pw_now_ms(void) { return now_ns / 1000000ull; }
+uint64_t pw_workflow_start_ms(void) { return start_ns / 1000000ull; }
 bool pw_is_cancellation_requested(void) { return cancel_requested; }
 const char *pw_workflow_id(void) { return workflow_id ? workflow_id : ""; }
 
@@ -398,7 +399,7 @@ bool exports_polyworker_worker_workflows_static_workflow_run_create(
   } else {
     main_args = pw__from_payloads(info->arguments.ptr, info->arguments.len);
     workflow_id = pw__cstr(&info->workflow_id);
-    if (info->start_time.is_some) now_ns = info->start_time.val;
+    if (info->start_time.is_some) now_ns = start_ns = info->start_time.val;
     *ret = exports_polyworker_worker_workflows_workflow_run_new(
         calloc(1, sizeof(exports_polyworker_worker_workflows_workflow_run_t)));
   }

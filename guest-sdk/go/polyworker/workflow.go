@@ -51,6 +51,7 @@ type Info struct {
 	TaskQueue          string
 	Attempt            uint32
 	ContinuedFromRunID string
+	StartTime          time.Time
 }
 
 // Future is the eventual result of an activity or timer.
@@ -313,7 +314,8 @@ func IsCancellationRequested(ctx Context) bool { return ctx.r.cancelled }
 // GetInfo describes the run.
 func GetInfo(ctx Context) Info {
 	i := ctx.r.info
-	return Info{i.WorkflowType, i.WorkflowId, i.RunId, i.TaskQueue, i.Attempt, i.ContinuedFromRunId.SomeOr("")}
+	return Info{i.WorkflowType, i.WorkflowId, i.RunId, i.TaskQueue, i.Attempt, i.ContinuedFromRunId.SomeOr(""),
+		time.Unix(0, int64(i.StartTime.SomeOr(0)))}
 }
 
 // SignalChannel delivers a signal's first argument, in arrival order.
