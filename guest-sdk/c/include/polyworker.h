@@ -89,6 +89,8 @@ void pw_complete(pw_json *result);
 /* Fails the workflow (not just the task). */
 void pw_fail(const char *message, const char *error_type, bool non_retryable);
 void pw_continue_as_new(pw_json *args);
+/* Ends the run as cancelled (after a cancellation request, and cleanup). */
+void pw_cancelled(void);
 void pw_set_signal_handler(const char *name, void (*handler)(const pw_json *args));
 /* The handler returns a new value (consumed) and must not change state. */
 void pw_set_query_handler(const char *name, pw_json *(*handler)(const pw_json *args));

@@ -165,6 +165,11 @@ void pw_continue_as_new(pw_json *args) {
   finish(c);
 }
 
+void pw_cancelled(void) {
+  command c = {.tag = T(COMMAND_CANCEL_WORKFLOW)};
+  finish(c);
+}
+
 static void deliver_signal(const char *name, const pw_json *args);
 
 void pw_set_signal_handler(const char *name, void (*fn)(const pw_json *)) {
@@ -312,21 +317,25 @@ static void resolve_activity(const polyworker_worker_workflow_types_resolve_acti
 static void cancel_all(void) {
   cancel_requested = true;
   pw_outcome o = {.ok = false, .message = "cancelled", .error_type = "", .cancelled = true};
-  for (size_t i = 0; i < n_pending;) {
-    if (pendings[i].is_timer) {
-      pending p = pendings[i];
-      pendings[i] = pendings[--n_pending];
+  /* Only what was pending when the cancel arrived: callbacks below may
+   * start new work (cleanup), which must not be cancelled too. */
+  size_t n = n_pending;
+  pending *was = malloc((n ? n : 1) * sizeof *was);
+  memcpy(was, pendings, n * sizeof *was);
+  for (size_t i = 0; i < n; i++) {
+    pending p;
+    if (was[i].is_timer && take_pending(was[i].seq, true, &p)) {
       command c = {.tag = T(COMMAND_CANCEL_TIMER)};
       c.val.cancel_timer = p.seq;
       push(c);
       p.then(p.ctx, &o);
-    } else {
+    } else if (!was[i].is_timer) {
       command c = {.tag = T(COMMAND_REQUEST_CANCEL_ACTIVITY)};
-      c.val.request_cancel_activity = pendings[i].seq;
+      c.val.request_cancel_activity = was[i].seq;
       push(c);
-      i++;
     }
   }
+  free(was);
 }
 
 static void apply(const polyworker_worker_workflow_types_job_t *job) {

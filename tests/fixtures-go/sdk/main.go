@@ -1,11 +1,14 @@
-// The Go SDK's fixture for the shared SDK suite (tests/e2e/sdks.rs): the
-// determinism workflow, with Go's own clock and randomness.
+// The Go SDK's fixture for the shared SDK suite (tests/e2e/sdks.rs):
+// determinism with Go's own clock and randomness, signals, queries,
+// patches, cancellation and heartbeats.
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand"
+	"strings"
 	"time"
 
 	"wit_component/polyworker"
@@ -46,4 +49,95 @@ func Echo(ctx context.Context, x any) (any, error) { return x, nil }
 func init() {
 	polyworker.RegisterWorkflowWithName("Determinism", Determinism)
 	polyworker.RegisterActivityWithName("Echo", Echo)
+}
+
+// Approval: signals, queries and patches, as every SDK's fixture has them.
+func Approval(ctx polyworker.Context) (map[string]any, error) {
+	var approvedBy *string
+	if err := polyworker.SetQueryHandler(ctx, "status", func() (map[string]any, error) {
+		return map[string]any{"approvedBy": approvedBy}, nil
+	}); err != nil {
+		return nil, err
+	}
+	var who string
+	if err := polyworker.GetSignalChannel(ctx, "approve").Receive(ctx, &who); err != nil {
+		return nil, err
+	}
+	approvedBy = &who
+	v2 := polyworker.Patched(ctx, "shout-twice")
+	times := 1
+	if v2 {
+		times = 2
+	}
+	var shouted string
+	if err := polyworker.ExecuteActivity(quick(ctx), "Shout", "a", times).Get(ctx, &shouted); err != nil {
+		return nil, err
+	}
+	return map[string]any{"approvedBy": who, "shouted": shouted, "v2": v2}, nil
+}
+
+// Cancellable sleeps for an hour; cancelled, it runs a cleanup activity
+// and reports the cancellation.
+func Cancellable(ctx polyworker.Context) (string, error) {
+	err := polyworker.Sleep(ctx, time.Hour)
+	var cancelled *polyworker.CanceledError
+	if errors.As(err, &cancelled) {
+		if cerr := polyworker.ExecuteActivity(quick(ctx), "Echo", "cleaned up").Get(ctx, nil); cerr != nil {
+			return "", cerr
+		}
+		return "", err
+	}
+	return "slept", err
+}
+
+// CallActivity runs any activity with a retry limit.
+func CallActivity(ctx polyworker.Context, activityType string, args []any, maxAttempts int32) (any, error) {
+	if maxAttempts == 0 {
+		maxAttempts = 1
+	}
+	ctx = polyworker.WithActivityOptions(ctx, polyworker.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy:         &polyworker.RetryPolicy{InitialInterval: 100 * time.Millisecond, MaximumAttempts: maxAttempts},
+	})
+	var result any
+	err := polyworker.ExecuteActivity(ctx, activityType, args...).Get(ctx, &result)
+	return result, err
+}
+
+func quick(ctx polyworker.Context) polyworker.Context {
+	return polyworker.WithActivityOptions(ctx, polyworker.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Second, RetryPolicy: &polyworker.RetryPolicy{MaximumAttempts: 1},
+	})
+}
+
+func Shout(ctx context.Context, s string, times int) (string, error) {
+	return strings.Repeat(strings.ToUpper(s), times), nil
+}
+
+// Resume heartbeats progress, then fails its first attempt; the retry
+// resumes from the last heartbeat.
+func Resume(ctx context.Context, total int) (map[string]any, error) {
+	info := polyworker.GetActivityInfo(ctx)
+	done := 0
+	if polyworker.HasHeartbeatDetails(ctx) {
+		if err := polyworker.GetHeartbeatDetails(ctx, &done); err != nil {
+			return nil, err
+		}
+	}
+	resumedFrom := done
+	for ; done < total; done++ {
+		polyworker.RecordHeartbeat(ctx, done+1)
+		if info.Attempt == 1 && done == 2 {
+			return nil, polyworker.NewApplicationError("crashed", "Crash")
+		}
+	}
+	return map[string]any{"attempt": info.Attempt, "resumedFrom": resumedFrom}, nil
+}
+
+func init() {
+	polyworker.RegisterWorkflowWithName("Approval", Approval)
+	polyworker.RegisterWorkflowWithName("Cancellable", Cancellable)
+	polyworker.RegisterWorkflowWithName("CallActivity", CallActivity)
+	polyworker.RegisterActivityWithName("Shout", Shout)
+	polyworker.RegisterActivityWithName("Resume", Resume)
 }

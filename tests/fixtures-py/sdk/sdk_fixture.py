@@ -71,6 +71,29 @@ class Features:
         }
 
 
+@workflow.defn(name="Approval")
+class Approval:
+    """Signals, queries and patches, as every SDK's fixture has them."""
+
+    def __init__(self):
+        self.approved_by = None
+
+    @workflow.signal(name="approve")
+    def approve(self, who):
+        self.approved_by = who
+
+    @workflow.query(name="status")
+    def status(self):
+        return {"approvedBy": self.approved_by}
+
+    @workflow.run
+    async def run(self):
+        await workflow.wait_condition(lambda: self.approved_by is not None)
+        v2 = workflow.patched("shout-twice")
+        shouted = await workflow.execute_activity("Shout", args=["a", 2 if v2 else 1], **QUICK)
+        return {"approvedBy": self.approved_by, "shouted": shouted, "v2": v2}
+
+
 @workflow.defn(name="ConditionTimeout")
 class ConditionTimeout:
     @workflow.run
@@ -160,5 +183,5 @@ def throws():
     raise TypeError("a plain error")
 
 
-WORKFLOWS = [Determinism, Features, ConditionTimeout, Cancellable, Fail, Continue, CallActivity]
+WORKFLOWS = [Determinism, Features, Approval, ConditionTimeout, Cancellable, Fail, Continue, CallActivity]
 ACTIVITIES = [echo, shout, resume, async_activity, throws]

@@ -66,6 +66,19 @@ const workflowFns = {
     return { approved, approvedBy, counter, shouted, v2 };
   },
 
+  // Signals, queries and patches, as every SDK's fixture has them.
+  async Approval() {
+    let approvedBy = null;
+    setHandler(defineSignal("approve"), (who) => {
+      approvedBy = who;
+    });
+    setHandler(defineQuery("status"), () => ({ approvedBy }));
+    await condition(() => approvedBy !== null);
+    const v2 = patched("shout-twice");
+    const shouted = await executeActivity("Shout", ["a", v2 ? 2 : 1], quick);
+    return { approvedBy, shouted, v2 };
+  },
+
   async ConditionTimeout() {
     const met = await condition(() => false, "1s");
     return { met };
