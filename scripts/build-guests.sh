@@ -33,6 +33,11 @@ for d in examples/*-js/ tests/fixtures-js/*/; do
       (cd "$d" && npm install --silent --no-audit --no-fund >&2)
       node "$js_sdk/bin/polyworker-js.mjs" build "$d/src/index.js" -o "$out"
     fi
+    # The same sources on SpiderMonkey (componentize-js), for the suites.
+    sm="target/guests/js/${name}-spidermonkey.wasm"
+    if stale "$sm" "$d/src" "$js_sdk/src" "$js_sdk/bin" wit guest-sdk/wit; then
+      node "$js_sdk/bin/polyworker-js.mjs" build "$d/src/index.js" -o "$sm" --engine spidermonkey
+    fi
   elif stale "$out" "$d/activities.js" wit; then
     (cd "$d" && npm install --silent --no-audit --no-fund >&2)
     "$d/node_modules/.bin/componentize-qjs" --sync --wit wit \

@@ -219,6 +219,10 @@ fn guests() -> Vec<(&'static str, PathBuf)> {
             "JavaScript",
             root.join("target/guests/js/data-routing-js.wasm"),
         ),
+        (
+            "JavaScript (SpiderMonkey)",
+            root.join("target/guests/js/data-routing-js-spidermonkey.wasm"),
+        ),
         ("Python", root.join("target/guests/py/data-routing-py.wasm")),
         ("C", root.join("target/guests/c/data-routing-c.wasm")),
         ("Go", root.join("target/guests/go/data-routing-go.wasm")),

@@ -19,6 +19,7 @@ use temporalio_common::protos::temporal::api::history::v1::{
 enum Example {
     Rust,
     Js,
+    JsSpiderMonkey,
     Python,
     C,
     Go,
@@ -29,6 +30,7 @@ impl Example {
         match self {
             Example::Rust => guest("data_routing"),
             Example::Js => js_guest("data-routing-js"),
+            Example::JsSpiderMonkey => js_guest("data-routing-js-spidermonkey"),
             Example::Python => py_guest("data-routing-py"),
             Example::C => c_guest("data-routing-c"),
             Example::Go => go_guest("data-routing-go"),
@@ -70,6 +72,7 @@ macro_rules! suite {
 suite!(
     rust => Example::Rust,
     js => Example::Js,
+    js_spidermonkey => Example::JsSpiderMonkey,
     python => Example::Python,
     c => Example::C,
     go => Example::Go,

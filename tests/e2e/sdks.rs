@@ -23,6 +23,7 @@ const WAIT: Duration = Duration::from_secs(60);
 #[derive(Debug, Clone, Copy)]
 enum Sdk {
     Js,
+    JsSpiderMonkey,
     Python,
     Go,
     C,
@@ -32,6 +33,7 @@ impl Sdk {
     fn module(self) -> PathBuf {
         match self {
             Sdk::Js => js_guest("sdk"),
+            Sdk::JsSpiderMonkey => js_guest("sdk-spidermonkey"),
             Sdk::Python => py_guest("sdk"),
             Sdk::Go => go_guest("sdk"),
             Sdk::C => c_guest("sdk"),
@@ -78,6 +80,7 @@ macro_rules! suite {
 
 suite!(
     js => Sdk::Js, full: true,
+    js_spidermonkey => Sdk::JsSpiderMonkey, full: true,
     python => Sdk::Python, full: true,
     go => Sdk::Go, full: false,
     c => Sdk::C, full: false,

@@ -1,13 +1,15 @@
 #!/usr/bin/env node
-// polyworker-js build ENTRY.js -o OUT.wasm
+// polyworker-js build ENTRY.js -o OUT.wasm [--engine quickjs|spidermonkey] [--minify]
 //
 // 1. Bundles ENTRY with esbuild, lowering async functions and generators to
 //    code that uses the global Promise: the SDK's deterministic one, whose
 //    jobs run inside each `activate` call (QuickJS does not run its own
 //    microtask queue during a synchronous export call).
 // 2. Turns the bundle into a component of `polyworker:guest/guest` (both
-//    roles plus wasi:http for activities) with componentize-qjs --sync.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+//    roles, environment and randomness) with componentize-qjs --sync
+//    (QuickJS, the default: ~2 MB) or componentize-js (SpiderMonkey:
+//    ~16 MB, faster JIT-less interpreter; the host caches its compiled code).
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,7 +21,7 @@ const witDir = resolve(sdkRoot, "..", "wit");
 
 function usage(msg) {
   if (msg) console.error(`polyworker-js: ${msg}`);
-  console.error("usage: polyworker-js build ENTRY.js -o OUT.wasm [--minify]");
+  console.error("usage: polyworker-js build ENTRY.js -o OUT.wasm [--engine quickjs|spidermonkey] [--minify]");
   process.exit(2);
 }
 
@@ -28,13 +30,35 @@ if (args[0] !== "build") usage(args[0] ? `unknown command ${args[0]}` : undefine
 let entry;
 let out;
 let minify = false;
+let engine = "quickjs";
 for (let i = 1; i < args.length; i++) {
   if (args[i] === "-o" || args[i] === "--output") out = args[++i];
   else if (args[i] === "--minify") minify = true;
+  else if (args[i] === "--engine") engine = args[++i];
   else if (!entry) entry = args[i];
   else usage(`unexpected argument ${args[i]}`);
 }
 if (!entry || !out) usage("ENTRY and -o OUT are required");
+if (engine !== "quickjs" && engine !== "spidermonkey") usage(`unknown engine ${engine}`);
+
+// componentize-js reads WIT inside a sandbox that cannot see our files, so
+// it gets the world as one text: every package, nested.
+function combinedWit() {
+  const files = (dir) =>
+    readdirSync(dir)
+      .filter((f) => f.endsWith(".wit"))
+      .sort()
+      .map((f) => readFileSync(join(dir, f), "utf8"));
+  const packages = new Map();
+  for (const text of [...files(join(witDir, "deps", "polyworker-worker")), ...files(join(witDir, "deps"))]) {
+    const m = /^package ([^;]+);/m.exec(text);
+    const body = text.slice(0, m.index) + text.slice(m.index + m[0].length);
+    packages.set(m[1], [...(packages.get(m[1]) ?? []), body]);
+  }
+  let out = readFileSync(join(witDir, "guest.wit"), "utf8");
+  for (const [name, bodies] of packages) out += `\npackage ${name} {\n${bodies.join("\n")}\n}\n`;
+  return out;
+}
 
 const work = mkdtempSync(join(tmpdir(), "polyworker-js-"));
 try {
@@ -51,13 +75,25 @@ try {
     // Everything asynchronous must go through the global Promise.
     supported: { "async-await": false, "async-generator": false, "for-await": false },
   });
-  const { component } = await componentize({
-    witPath: witDir,
-    world: "polyworker:guest/guest",
-    jsSource: readFileSync(bundle, "utf8"),
-    jsPath: bundle,
-    sync: true,
-  });
+  let component;
+  if (engine === "quickjs") {
+    ({ component } = await componentize({
+      witPath: witDir,
+      world: "polyworker:guest/guest",
+      jsSource: readFileSync(bundle, "utf8"),
+      jsPath: bundle,
+      sync: true,
+    }));
+  } else {
+    const spidermonkey = await import("@bytecodealliance/componentize-js");
+    ({ component } = await spidermonkey.componentize({
+      sourcePath: bundle,
+      witWorld: combinedWit(),
+      worldName: "polyworker:guest/guest",
+      // HTTP goes through polyworker's http-client; no wasi:http imports.
+      disableFeatures: ["http", "fetch-event"],
+    }));
+  }
   writeFileSync(out, component);
   console.error(`polyworker-js: wrote ${out} (${(component.length / 1048576).toFixed(1)} MiB)`);
 } catch (e) {

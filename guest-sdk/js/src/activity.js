@@ -2,12 +2,19 @@
 // behind the `activities` export. Every attempt runs in a fresh instance, so
 // the module-level state belongs to one attempt.
 
-import host from "polyworker:worker/activity-host@0.1.0";
-import environment from "wasi:cli/environment@0.2.12";
-import random from "wasi:random/random@0.2.12";
+import * as hostModule from "polyworker:worker/activity-host@0.1.0";
+import * as environmentModule from "wasi:cli/environment@0.2.12";
+import * as randomModule from "wasi:random/random@0.2.12";
 import { drain, inspect } from "./promise.js";
 import { fromPayloads, toPayload, toPayloads } from "./payload.js";
 import { ApplicationFailure, CancelledFailure } from "./failure.js";
+import { numbers, setBigintU64, u64 } from "./duration.js";
+
+// componentize-qjs exposes an interface as the default export;
+// componentize-js (SpiderMonkey) as named exports.
+const host = hostModule.default ?? hostModule;
+const environment = environmentModule.default ?? environmentModule;
+const random = randomModule.default ?? randomModule;
 
 let attempt = null;
 
@@ -35,7 +42,7 @@ export function env() {
 
 /** Math.random for an attempt: the snapshot's generator, reseeded from the host. */
 function reseedMathRandom() {
-  const b = random.getRandomBytes(8);
+  const b = random.getRandomBytes(u64(8));
   let s0 = (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0 || 1;
   let s1 = (b[4] | (b[5] << 8) | (b[6] << 16) | (b[7] << 24)) >>> 0 || 2;
   Math.random = () => {
@@ -109,7 +116,7 @@ function errorDetail(err) {
         nonRetryable: !!err.nonRetryable,
         details: toPayloads(err.details ?? []),
         nextRetryDelay:
-          err.nextRetryDelayMs === undefined ? undefined : Math.round(err.nextRetryDelayMs * 1e6),
+          err.nextRetryDelayMs === undefined ? undefined : u64(err.nextRetryDelayMs * 1e6),
       },
     };
   }
@@ -128,7 +135,13 @@ function outcomeOfError(err) {
 export function activitiesExport(activities) {
   return {
     activityTypes: () => Object.keys(activities),
-    execute(info, input) {
+    execute(rawInfo, input) {
+      setBigintU64(
+        ["scheduledTime", "currentAttemptScheduledTime", "startedTime", "startToCloseTimeout"].some(
+          (k) => typeof rawInfo[k] === "bigint",
+        ),
+      );
+      const info = { ...numbers({ ...rawInfo, taskToken: undefined }), taskToken: rawInfo.taskToken };
       const fn = activities[info.activityType];
       if (typeof fn !== "function") {
         return outcomeOfError(

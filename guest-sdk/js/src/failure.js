@@ -1,6 +1,7 @@
 // Errors in Temporal's vocabulary, and their WIT `failure` records.
 
 import { fromPayloads, toPayloads } from "./payload.js";
+import { u64 } from "./duration.js";
 
 /** Base class of the failures Temporal carries across process boundaries. */
 export class TemporalFailure extends Error {
@@ -98,7 +99,7 @@ function kindOf(err) {
         nonRetryable: !!err.nonRetryable,
         details: toPayloads(err.details ?? []),
         nextRetryDelay:
-          err.nextRetryDelayMs === undefined ? undefined : Math.round(err.nextRetryDelayMs * 1e6),
+          err.nextRetryDelayMs === undefined ? undefined : u64(err.nextRetryDelayMs * 1e6),
       },
     };
   }

@@ -2,9 +2,13 @@
 // per request. What it may reach is the task queue's `http_allowlist`;
 // workflows get `denied`.
 
-import client from "polyworker:worker/http-client@0.1.0";
+import * as clientModule from "polyworker:worker/http-client@0.1.0";
 import { utf8Decode, utf8Encode } from "./payload.js";
 import { toNanos } from "./duration.js";
+
+// componentize-qjs exposes an interface as the default export;
+// componentize-js (SpiderMonkey) as named exports.
+const client = clientModule.default ?? clientModule;
 
 /** Why a request failed: `kind` is "denied", "invalid-request", "transport" or "timeout". */
 export class HttpError extends Error {

@@ -6,11 +6,15 @@
 // jobs, then runs queued promise jobs until the workflow is blocked again,
 // and returns the commands produced on the way.
 
-import host from "polyworker:worker/workflow-host@0.1.0";
+import * as hostModule from "polyworker:worker/workflow-host@0.1.0";
 import { drain } from "./promise.js";
 import { fromPayload, fromPayloads, toPayload, toPayloads } from "./payload.js";
 import { ApplicationFailure, CancelledFailure, fromFailure, toFailure } from "./failure.js";
-import { toMillis, toNanos } from "./duration.js";
+import { numbers, setBigintU64, toMillis, toNanos, u64 } from "./duration.js";
+
+// componentize-qjs exposes an interface as the default export;
+// componentize-js (SpiderMonkey) as named exports.
+const host = hostModule.default ?? hostModule;
 
 let run = null;
 
@@ -35,7 +39,7 @@ export function isCancellationRequested() {
 export function sleep(duration) {
   const r = current();
   const seq = r.next("timer");
-  r.command("start-timer", { seq, duration: toNanos(duration) });
+  r.command("start-timer", { seq, duration: toNanos(duration) ?? u64(0) });
   return new Promise((resolve, reject) => {
     r.timers.set(seq, { resolve, reject });
   });
@@ -494,7 +498,9 @@ class Run {
 /** The `workflows` export for a map of workflow type names to functions. */
 export function workflowsExport(workflows) {
   class WorkflowRun {
-    static create(info) {
+    static create(rawInfo) {
+      setBigintU64(typeof rawInfo.randomnessSeed === "bigint");
+      const info = numbers(rawInfo);
       const fn = workflows[info.workflowType];
       if (typeof fn !== "function") {
         throw failureRecord(
@@ -510,7 +516,7 @@ export function workflowsExport(workflows) {
 
     activate(activation) {
       try {
-        return run.activate(activation);
+        return run.activate(numbers(activation));
       } catch (e) {
         throw e && e.kind && e.causes ? e : toFailure(e);
       }
