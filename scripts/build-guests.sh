@@ -29,7 +29,8 @@ for d in examples/*-js/ tests/fixtures-js/*/; do
   out="target/guests/js/${name}.wasm"
   if [ -f "$d/src/index.js" ]; then
     if stale "$out" "$d/src" "$js_sdk/src" "$js_sdk/bin" wit guest-sdk/wit; then
-      [ -d "$js_sdk/node_modules" ] || (cd "$js_sdk" && npm install --silent --no-audit --no-fund >&2)
+      [ "$js_sdk/node_modules/.package-lock.json" -nt "$js_sdk/package-lock.json" ] ||
+        (cd "$js_sdk" && npm install --silent --no-audit --no-fund >&2)
       (cd "$d" && npm install --silent --no-audit --no-fund >&2)
       node "$js_sdk/bin/polyworker-js.mjs" build "$d/src/index.js" -o "$out"
     fi
