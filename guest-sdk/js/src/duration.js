@@ -18,13 +18,18 @@ export function u64(n) {
 }
 
 /** Incoming WIT values with every BigInt turned into a number (u64 values
- * the SDK reads are durations, times and seeds: exact up to 2^53). */
+ * the SDK reads are durations, times and seeds: exact up to 2^53). A no-op
+ * (no copy) on engines that pass numbers. */
 export function numbers(value) {
+  return bigintU64 ? toNumbers(value) : value;
+}
+
+function toNumbers(value) {
   if (typeof value === "bigint") return Number(value);
-  if (Array.isArray(value)) return value.map(numbers);
+  if (Array.isArray(value)) return value.map(toNumbers);
   if (value && typeof value === "object" && !ArrayBuffer.isView(value)) {
     const out = {};
-    for (const [k, v] of Object.entries(value)) out[k] = numbers(v);
+    for (const [k, v] of Object.entries(value)) out[k] = toNumbers(v);
     return out;
   }
   return value;
