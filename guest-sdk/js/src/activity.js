@@ -5,6 +5,7 @@
 import * as hostModule from "polyworker:worker/activity-host@0.1.0";
 import * as environmentModule from "wasi:cli/environment@0.2.12";
 import * as randomModule from "wasi:random/random@0.2.12";
+import { logger } from "./logger.js";
 import { drain, inspect } from "./promise.js";
 import { fromPayloads, toPayload, toPayloads } from "./payload.js";
 import { ApplicationFailure, CancelledFailure } from "./failure.js";
@@ -99,13 +100,7 @@ export function taskTokenBase64() {
 }
 
 /** Activity-side logging, tagged by the host with the activity's ids. */
-export const log = Object.fromEntries(
-  ["trace", "debug", "info", "warn", "error"].map((level) => [
-    level,
-    (...parts) =>
-      host.log(level, parts.map((p) => (typeof p === "string" ? p : JSON.stringify(p))).join(" ")),
-  ]),
-);
+export const log = logger(host);
 
 function errorDetail(err) {
   if (err instanceof ApplicationFailure) {

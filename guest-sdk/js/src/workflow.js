@@ -7,6 +7,7 @@
 // and returns the commands produced on the way.
 
 import * as hostModule from "polyworker:worker/workflow-host@0.1.0";
+import { logger } from "./logger.js";
 import { drain } from "./promise.js";
 import { fromPayload, fromPayloads, toPayload, toPayloads } from "./payload.js";
 import { ApplicationFailure, CancelledFailure, fromFailure, toFailure } from "./failure.js";
@@ -198,13 +199,7 @@ export function continueAsNew(...args) {
 }
 
 /** Workflow-side logging; lines are dropped while replaying. */
-export const log = Object.fromEntries(
-  ["trace", "debug", "info", "warn", "error"].map((level) => [
-    level,
-    (...parts) =>
-      host.log(level, parts.map((p) => (typeof p === "string" ? p : JSON.stringify(p))).join(" ")),
-  ]),
-);
+export const log = logger(host);
 
 /** A random UUID (v4) from the run's seeded randomness: the same on replay. */
 export function uuid4() {

@@ -9,8 +9,8 @@ from typing import Any, Dict, Optional
 
 from wit_world.imports import activity_host, environment
 from wit_world.imports import random as wasi_random
-from wit_world.imports import types as t
 
+from ._logger import Logger
 from .converter import to_payloads
 
 _info = None
@@ -74,24 +74,8 @@ def env() -> Dict[str, str]:
     return dict(environment.get_environment())
 
 
-class _Logger:
-    def _log(self, level: t.LogLevel, msg: str, *args: Any) -> None:
-        activity_host.log(level, msg % args if args else msg)
-
-    def debug(self, msg: str, *args: Any) -> None:
-        self._log(t.LogLevel.DEBUG, msg, *args)
-
-    def info(self, msg: str, *args: Any) -> None:
-        self._log(t.LogLevel.INFO, msg, *args)
-
-    def warning(self, msg: str, *args: Any) -> None:
-        self._log(t.LogLevel.WARN, msg, *args)
-
-    def error(self, msg: str, *args: Any) -> None:
-        self._log(t.LogLevel.ERROR, msg, *args)
-
-
-logger = _Logger()
+# Activity logging, tagged by the host with the activity's ids.
+logger = Logger(activity_host.log)
 
 
 def _begin(info) -> None:

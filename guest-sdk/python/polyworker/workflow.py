@@ -18,6 +18,7 @@ from wit_world.imports import workflow_types as wt
 
 from ._run import current
 from ._scheduler import Future, gather  # noqa: F401 - part of the API
+from ._logger import Logger
 from .converter import to_payloads
 from .exceptions import ApplicationError  # noqa: F401 - convenience
 
@@ -242,23 +243,5 @@ def uuid4() -> _uuid.UUID:
     return _uuid.UUID(int=_random.getrandbits(128), version=4)
 
 
-class _Logger:
-    """Workflow logging through the host; lines are dropped while replaying."""
-
-    def _log(self, level: t.LogLevel, msg: str, *args: Any) -> None:
-        workflow_host.log(level, msg % args if args else msg)
-
-    def debug(self, msg: str, *args: Any) -> None:
-        self._log(t.LogLevel.DEBUG, msg, *args)
-
-    def info(self, msg: str, *args: Any) -> None:
-        self._log(t.LogLevel.INFO, msg, *args)
-
-    def warning(self, msg: str, *args: Any) -> None:
-        self._log(t.LogLevel.WARN, msg, *args)
-
-    def error(self, msg: str, *args: Any) -> None:
-        self._log(t.LogLevel.ERROR, msg, *args)
-
-
-logger = _Logger()
+# Workflow logging through the host; lines are dropped while replaying.
+logger = Logger(workflow_host.log)
