@@ -50,6 +50,17 @@ pub struct Config {
     pub engine: EngineConfig,
     #[serde(rename = "task_queue", default)]
     pub task_queues: Vec<TaskQueueConfig>,
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+}
+
+/// Where the host publishes its metrics.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Serve Temporal core's worker metrics for Prometheus at
+    /// `http://<address>/metrics` (e.g. `"0.0.0.0:9464"`); unset, no endpoint.
+    pub prometheus: Option<std::net::SocketAddr>,
 }
 
 /// Where the Temporal server is.
@@ -421,5 +432,13 @@ mod tests {
         assert!(e.to_string().contains("server.address"), "{e}");
         let e = Config::parse("", Path::new(".")).unwrap_err();
         assert!(e.to_string().contains("task_queue"), "{e}");
+    }
+
+    #[test]
+    fn metrics_address_parses_and_bad_ones_are_named() {
+        let c = with_module("[metrics]\nprometheus = \"127.0.0.1:9464\"").unwrap();
+        assert_eq!(c.metrics.prometheus, Some(([127, 0, 0, 1], 9464).into()));
+        let e = with_module("[metrics]\nprometheus = \"localhost\"").unwrap_err();
+        assert!(e.to_string().contains("prometheus = \"localhost\""), "{e}");
     }
 }

@@ -5,6 +5,10 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use temporalio_common::telemetry::metrics::CoreMeter;
+use temporalio_common::telemetry::{
+    PrometheusExporterOptions, TelemetryOptions, start_prometheus_metric_exporter,
+};
 use temporalio_sdk_core::{CoreRuntime, RuntimeOptions, Worker};
 use tokio::task::JoinHandle;
 use tracing::info;
@@ -68,6 +72,9 @@ pub struct Host {
     activity_runtime: ActivityRuntime,
     /// Loaded modules by path, for introspection.
     pub modules: Vec<Arc<Module>>,
+    /// Where the Prometheus endpoint listens, if configured.
+    pub metrics_address: Option<std::net::SocketAddr>,
+    metrics_server: Option<tokio::task::AbortHandle>,
     _runtime: CoreRuntime,
     _engine: WasmEngine,
 }
@@ -133,7 +140,29 @@ impl Host {
                     HostError::Internal(format!("cannot start the activity runtime: {e}"))
                 })?,
         ));
-        let runtime = CoreRuntime::new_assume_tokio(RuntimeOptions::default())
+        let (telemetry, metrics_address, metrics_server) = match config.metrics.prometheus {
+            None => (TelemetryOptions::builder().build(), None, None),
+            Some(addr) => {
+                let opts = PrometheusExporterOptions::builder()
+                    .socket_addr(addr)
+                    .build();
+                let server = start_prometheus_metric_exporter(opts).map_err(|e| {
+                    HostError::Internal(format!("cannot serve Prometheus metrics on {addr}: {e:#}"))
+                })?;
+                info!(address = %server.bound_addr, "serving Prometheus metrics at /metrics");
+                let meter: Arc<dyn CoreMeter> = server.meter;
+                (
+                    TelemetryOptions::builder().metrics(meter).build(),
+                    Some(server.bound_addr),
+                    Some(server.abort_handle),
+                )
+            }
+        };
+        let options = RuntimeOptions::builder()
+            .telemetry_options(telemetry)
+            .build()
+            .map_err(|e| HostError::Internal(format!("cannot configure Temporal core: {e}")))?;
+        let runtime = CoreRuntime::new_assume_tokio(options)
             .map_err(|e| HostError::Internal(format!("cannot start Temporal core: {e:#}")))?;
         let identity = crate::worker::identity(&config.server);
         let connection = crate::worker::connect(&config.server, &identity).await?;
@@ -168,6 +197,8 @@ impl Host {
             running,
             activity_runtime,
             modules: loaded.into_values().collect(),
+            metrics_address,
+            metrics_server,
             _runtime: runtime,
             _engine: engine,
         })
@@ -188,6 +219,9 @@ impl Host {
             }
         }
         drop(self.activity_runtime);
+        if let Some(server) = self.metrics_server {
+            server.abort();
+        }
         info!("shut down");
     }
 }

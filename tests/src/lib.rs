@@ -223,6 +223,7 @@ pub fn config(queues: Vec<TaskQueueConfig>) -> Config {
             ..EngineConfig::default()
         },
         task_queues: queues,
+        metrics: Default::default(),
     }
 }
 
