@@ -61,6 +61,8 @@ pub struct MetricsConfig {
     /// Serve Temporal core's worker metrics for Prometheus at
     /// `http://<address>/metrics` (e.g. `"0.0.0.0:9464"`); unset, no endpoint.
     pub prometheus: Option<std::net::SocketAddr>,
+    /// Serve `/healthz` and `/readyz` on this address; unset, no endpoint.
+    pub health: Option<std::net::SocketAddr>,
 }
 
 /// Where the Temporal server is.

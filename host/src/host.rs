@@ -75,6 +75,10 @@ pub struct Host {
     /// Where the Prometheus endpoint listens, if configured.
     pub metrics_address: Option<std::net::SocketAddr>,
     metrics_server: Option<tokio::task::AbortHandle>,
+    /// Where `/healthz` and `/readyz` are served, if configured.
+    pub health_address: Option<std::net::SocketAddr>,
+    health_server: Option<tokio::task::AbortHandle>,
+    readiness: crate::health::Readiness,
     _runtime: CoreRuntime,
     _engine: WasmEngine,
 }
@@ -83,6 +87,17 @@ impl Host {
     /// Loads every module, connects, and starts polling.
     pub async fn start(config: Config) -> Result<Host, HostError> {
         config.validate()?;
+        // Health first: an orchestrator sees the process up (and not ready)
+        // while components load and compile and workers connect.
+        let readiness = crate::health::Readiness::default();
+        let (health_address, health_server) = match config.metrics.health {
+            None => (None, None),
+            Some(addr) => {
+                let (bound, handle) = crate::health::serve(addr, readiness.clone()).await?;
+                info!(address = %bound, "serving /healthz and /readyz");
+                (Some(bound), Some(handle))
+            }
+        };
         let capacity = Capacity {
             workflow_instances: config
                 .task_queues
@@ -193,12 +208,16 @@ impl Host {
             );
             running.push(Running { worker, loops });
         }
+        readiness.set(true);
         Ok(Host {
             running,
             activity_runtime,
             modules: loaded.into_values().collect(),
             metrics_address,
             metrics_server,
+            health_address,
+            health_server,
+            readiness,
             _runtime: runtime,
             _engine: engine,
         })
@@ -206,6 +225,7 @@ impl Host {
 
     /// Stops polling, lets in-flight tasks finish, and shuts the workers down.
     pub async fn shutdown(self) {
+        self.readiness.set(false);
         for r in &self.running {
             r.worker.initiate_shutdown();
         }
@@ -220,6 +240,9 @@ impl Host {
         }
         drop(self.activity_runtime);
         if let Some(server) = self.metrics_server {
+            server.abort();
+        }
+        if let Some(server) = self.health_server {
             server.abort();
         }
         info!("shut down");

@@ -34,6 +34,7 @@
 //! - [`devserver`]: starting a local Temporal dev server (`polyworker dev`).
 //! - [`cli`]: the `polyworker` command line (the binary is a thin wrapper).
 //! - [`telemetry`]: logging setup.
+//! - [`health`]: `/healthz` and `/readyz`.
 
 pub mod activity;
 pub mod activity_host;
@@ -45,6 +46,7 @@ pub mod convert;
 pub mod devserver;
 pub mod engine;
 pub mod guest_log;
+pub mod health;
 pub mod http_client;
 pub mod module;
 pub mod queue;
