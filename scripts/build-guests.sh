@@ -46,41 +46,34 @@ for d in examples/*-js/ tests/fixtures-js/*/; do
   fi
 done
 
-# Python components: examples and fixtures with an app.py, through the Python
-# SDK (componentize-py from .venv; scripts/setup.sh installs it).
-mkdir -p target/guests/py
-for d in examples/*-py/ tests/fixtures-py/*/; do
-  d=${d%/}
-  [ -f "$d/app.py" ] || continue
-  out="target/guests/py/$(basename "$d").wasm"
-  if stale "$out" "$d" guest-sdk/python wit guest-sdk/wit; then
-    guest-sdk/python/polyworker-py build "$d" -o "$out"
-  fi
-done
+# Components from the thin SDKs' build scripts, one output per directory:
+#   build_each OUT_DIR MARKER SDK_DIR BUILDER NEEDS_TOOLS DIRS...
+# builds each DIR that has a MARKER file into OUT_DIR/<dir name>.wasm when
+# its sources, the SDK or the WIT changed. C and Go also need
+# polyworker-guest-tools, built only then, so that a test run calling this
+# script with nothing to do never waits for cargo's lock.
+build_each() {
+  local out_dir=$1 marker=$2 sdk=$3 builder=$4 needs_tools=$5
+  shift 5
+  mkdir -p "$out_dir"
+  for d in "$@"; do
+    d=${d%/}
+    compgen -G "$d/$marker" >/dev/null || continue
+    local out
+    out="$out_dir/$(basename "$d").wasm"
+    if stale "$out" "$d" "$sdk" wit guest-sdk/wit tools/guest-tools/src; then
+      [ "$needs_tools" = 0 ] || cargo build --quiet -p polyworker-guest-tools >&2
+      "$builder" build "$d" -o "$out"
+    fi
+  done
+}
 
-# C components: examples and fixtures of C files, through the C SDK (zig cc
-# from .venv, bindings and componentizing by polyworker-guest-tools).
-mkdir -p target/guests/c
-for d in examples/*-c/ tests/fixtures-c/*/; do
-  d=${d%/}
-  ls "$d"/*.c >/dev/null 2>&1 || continue
-  out="target/guests/c/$(basename "$d").wasm"
-  if stale "$out" "$d" guest-sdk/c wit guest-sdk/wit tools/guest-tools/src; then
-    cargo build --quiet -p polyworker-guest-tools >&2
-    guest-sdk/c/polyworker-c build "$d" -o "$out"
-  fi
-done
-
-# Go components: examples and fixtures of Go files (package main), through
-# the Go SDK (go from .venv, bindings and componentizing by
-# polyworker-guest-tools).
-mkdir -p target/guests/go
-for d in examples/*-go/ tests/fixtures-go/*/; do
-  d=${d%/}
-  ls "$d"/*.go >/dev/null 2>&1 || continue
-  out="target/guests/go/$(basename "$d").wasm"
-  if stale "$out" "$d" guest-sdk/go wit guest-sdk/wit tools/guest-tools/src; then
-    cargo build --quiet -p polyworker-guest-tools >&2
-    guest-sdk/go/polyworker-go build "$d" -o "$out"
-  fi
-done
+# Python: an app.py, through componentize-py (from .venv; setup.sh installs it).
+build_each target/guests/py app.py guest-sdk/python guest-sdk/python/polyworker-py 0 \
+  examples/*-py/ tests/fixtures-py/*/
+# C: C files, through zig cc (from .venv) and polyworker-guest-tools.
+build_each target/guests/c '*.c' guest-sdk/c guest-sdk/c/polyworker-c 1 \
+  examples/*-c/ tests/fixtures-c/*/
+# Go: Go files of package main, through go (from .venv) and polyworker-guest-tools.
+build_each target/guests/go '*.go' guest-sdk/go guest-sdk/go/polyworker-go 1 \
+  examples/*-go/ tests/fixtures-go/*/

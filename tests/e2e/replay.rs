@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use polyworker_host::config::EngineConfig;
 use polyworker_host::replay::{self, ReplayInput};
 use polyworker_tests::{
-    Outcome, Temporal, TestHost, config, guest, queue, repo_root, server, temporal_cli, unique,
+    Outcome, Temporal, TestHost, config, engine, guest, queue, repo_root, server, temporal_cli,
+    unique,
 };
 use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
 
@@ -26,18 +26,6 @@ async fn fetch(t: &Temporal, id: &str) -> ReplayInput {
         history: temporalio_common::protos::temporal::api::history::v1::History {
             events: t.history(id).await,
         },
-    }
-}
-
-fn engine() -> EngineConfig {
-    EngineConfig {
-        cache_dir: Some(
-            repo_root()
-                .join("target/polyworker-cache")
-                .display()
-                .to_string(),
-        ),
-        ..EngineConfig::default()
     }
 }
 

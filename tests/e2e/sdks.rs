@@ -8,10 +8,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use polyworker_host::config::EngineConfig;
 use polyworker_host::replay::{self, ReplayInput};
 use polyworker_tests::{
-    Outcome, Temporal, TestHost, c_guest, config, go_guest, js_guest, py_guest, queue, repo_root,
+    Outcome, Temporal, TestHost, c_guest, config, engine, go_guest, js_guest, py_guest, queue,
     serve, unique,
 };
 use serde_json::{Value, json};
@@ -141,21 +140,12 @@ async fn clocks_and_randomness_replay_identically(sdk: Sdk) {
     host.stop().await.expect("clean shutdown");
 
     // The history replays against the module without a non-determinism error.
-    let engine = EngineConfig {
-        cache_dir: Some(
-            repo_root()
-                .join("target/polyworker-cache")
-                .display()
-                .to_string(),
-        ),
-        ..EngineConfig::default()
-    };
     let input = ReplayInput {
         source: id.clone(),
         workflow_id: id.clone(),
         history: temporalio_common::protos::temporal::api::history::v1::History { events: history },
     };
-    let reports = replay::replay(&sdk.module(), &engine, vec![input], None)
+    let reports = replay::replay(&sdk.module(), &engine(), vec![input], None)
         .await
         .expect("replay runs");
     assert_eq!(reports.len(), 1);

@@ -204,6 +204,21 @@ pub fn queue(name: &str, modules: Vec<PathBuf>) -> TaskQueueConfig {
     }
 }
 
+/// The tests' engine settings: one compile cache under `target/` for every
+/// test binary, and no pooling (many hosts come and go in one process).
+pub fn engine() -> EngineConfig {
+    EngineConfig {
+        cache_dir: Some(
+            repo_root()
+                .join("target/polyworker-cache")
+                .display()
+                .to_string(),
+        ),
+        pooling: false,
+        ..EngineConfig::default()
+    }
+}
+
 /// A host config pointed at the shared server.
 pub fn config(queues: Vec<TaskQueueConfig>) -> Config {
     Config {
@@ -212,16 +227,7 @@ pub fn config(queues: Vec<TaskQueueConfig>) -> Config {
             namespace: "default".into(),
             identity: Some("polyworker-tests".into()),
         },
-        engine: EngineConfig {
-            cache_dir: Some(
-                repo_root()
-                    .join("target/polyworker-cache")
-                    .display()
-                    .to_string(),
-            ),
-            pooling: false,
-            ..EngineConfig::default()
-        },
+        engine: engine(),
         task_queues: queues,
         metrics: Default::default(),
     }
