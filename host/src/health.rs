@@ -89,4 +89,16 @@ mod tests {
         assert_eq!(respond("/readyz", &r).status(), StatusCode::OK);
         assert_eq!(respond("/other", &r).status(), StatusCode::NOT_FOUND);
     }
+
+    #[tokio::test]
+    async fn an_address_in_use_is_a_clear_error() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = taken.local_addr().unwrap();
+        let e = serve(addr, Readiness::default()).await.unwrap_err();
+        assert!(
+            e.to_string()
+                .contains(&format!("cannot serve health checks on {addr}")),
+            "{e}"
+        );
+    }
 }
