@@ -19,6 +19,7 @@ use polyworker_host::bindings::polyworker::worker::workflow_types::{Activation, 
 use polyworker_host::config::EngineConfig;
 use polyworker_host::engine::{Capacity, WasmEngine};
 use polyworker_host::guest_log::LogTags;
+use polyworker_host::metrics::{Kind, ModuleMeter};
 use polyworker_host::module::{Loader, Module};
 use polyworker_host::workflow::{RunInstance, RunLimits};
 
@@ -77,6 +78,7 @@ async fn once(module: &Arc<Module>) -> Duration {
         &info(ITERATIONS),
         LogTags::default(),
         limits,
+        ModuleMeter::disabled(Kind::Workflow),
     )
     .await
     .expect("instantiate")

@@ -24,6 +24,7 @@ use polyworker_host::bindings::polyworker::worker::workflow_types::{Activation, 
 use polyworker_host::config::EngineConfig;
 use polyworker_host::engine::{Capacity, WasmEngine};
 use polyworker_host::guest_log::LogTags;
+use polyworker_host::metrics::{Kind, ModuleMeter};
 use polyworker_host::module::{Loader, Module};
 use polyworker_host::workflow::{RunInstance, RunLimits};
 
@@ -68,6 +69,10 @@ fn activation() -> Activation {
         continue_as_new_suggested: false,
         jobs: vec![],
     }
+}
+
+fn meter() -> ModuleMeter {
+    ModuleMeter::disabled(Kind::Workflow)
 }
 
 fn tags() -> LogTags {
@@ -122,7 +127,7 @@ async fn load(e: &WasmEngine, path: &Path) -> (Arc<Module>, Duration) {
 /// A run created and given its first activation (it schedules the route
 /// activity and is then blocked on it).
 async fn parked_run(m: &Arc<Module>, run: usize) -> RunInstance {
-    let mut r = RunInstance::create(m.clone(), &info(run), tags(), LIMITS)
+    let mut r = RunInstance::create(m.clone(), &info(run), tags(), LIMITS, meter())
         .await
         .expect("instantiates")
         .expect("creates the run");
@@ -159,7 +164,7 @@ async fn measure(lang: &'static str, path: &Path) -> Row {
     let mut fresh = Vec::new();
     for i in 0..INSTANTIATIONS {
         let t = Instant::now();
-        let r = RunInstance::create(m.clone(), &info(i), tags(), LIMITS).await;
+        let r = RunInstance::create(m.clone(), &info(i), tags(), LIMITS, meter()).await;
         fresh.push(t.elapsed());
         drop(r);
     }
@@ -186,12 +191,12 @@ async fn measure(lang: &'static str, path: &Path) -> Row {
     let (pm, _) = load(&pooling, path).await;
     // Warm the pool's slots first: the pool's point is reusing them.
     for i in 0..4 {
-        drop(RunInstance::create(pm.clone(), &info(i), tags(), LIMITS).await);
+        drop(RunInstance::create(pm.clone(), &info(i), tags(), LIMITS, meter()).await);
     }
     let mut pooled = Vec::new();
     for i in 0..INSTANTIATIONS {
         let t = Instant::now();
-        let r = RunInstance::create(pm.clone(), &info(i), tags(), LIMITS).await;
+        let r = RunInstance::create(pm.clone(), &info(i), tags(), LIMITS, meter()).await;
         pooled.push(t.elapsed());
         drop(r);
     }

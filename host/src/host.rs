@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use temporalio_common::telemetry::metrics::CoreMeter;
 use temporalio_common::telemetry::{
-    PrometheusExporterOptions, TelemetryOptions, start_prometheus_metric_exporter,
+    HistogramBucketOverrides, PrometheusExporterOptions, TelemetryOptions,
+    start_prometheus_metric_exporter,
 };
 use temporalio_sdk_core::{CoreRuntime, RuntimeOptions, Worker};
 use tokio::task::JoinHandle;
@@ -16,6 +17,7 @@ use tracing::info;
 use crate::activity::run_activities;
 use crate::config::{Config, ConfigError};
 use crate::engine::{Capacity, EngineError, WasmEngine};
+use crate::metrics::HostMetrics;
 use crate::module::{LoadError, Loader, Module};
 use crate::queue::{DuplicateType, Queue};
 use crate::workflow::run_workflows;
@@ -112,54 +114,20 @@ impl Host {
                 .sum::<u32>()
                 .max(16),
         };
-        let engine = WasmEngine::new(&config.engine, capacity)?;
-        let loader = Loader::new(&engine.engine).map_err(HostError::Internal)?;
-        let mut loaded: HashMap<PathBuf, Arc<Module>> = HashMap::new();
-        let mut queues = Vec::new();
-        for q in &config.task_queues {
-            let mut modules = Vec::new();
-            for path in &q.modules {
-                let m = match loaded.get(path) {
-                    Some(m) => m.clone(),
-                    None => {
-                        let m = loader.load(path).await?;
-                        info!(
-                            module = %path.display(),
-                            digest = %&m.digest[..12],
-                            workflows = ?m.workflow.as_ref().map(|w| &w.types),
-                            activities = ?m.activity.as_ref().map(|a| &a.types),
-                            "loaded component"
-                        );
-                        loaded.insert(path.clone(), m.clone());
-                        m
-                    }
-                };
-                modules.push(m);
-            }
-            queues.push((
-                q,
-                Arc::new(Queue::new(
-                    q,
-                    &config.server.namespace,
-                    &config.engine,
-                    &modules,
-                )?),
-            ));
-        }
-        let activity_runtime = ActivityRuntime(Some(
-            tokio::runtime::Builder::new_multi_thread()
-                .thread_name("polyworker-activity")
-                .enable_all()
-                .build()
-                .map_err(|e| {
-                    HostError::Internal(format!("cannot start the activity runtime: {e}"))
-                })?,
-        ));
         let (telemetry, metrics_address, metrics_server) = match config.metrics.prometheus {
             None => (TelemetryOptions::builder().build(), None, None),
             Some(addr) => {
+                let overrides = HistogramBucketOverrides {
+                    overrides: [
+                        crate::metrics::INSTANTIATION_LATENCY,
+                        crate::metrics::ACTIVATION_LATENCY,
+                    ]
+                    .map(|n| (n.to_string(), crate::metrics::LATENCY_BUCKETS_US.to_vec()))
+                    .into(),
+                };
                 let opts = PrometheusExporterOptions::builder()
                     .socket_addr(addr)
+                    .histogram_bucket_overrides(overrides)
                     .build();
                 let server = start_prometheus_metric_exporter(opts).map_err(|e| {
                     HostError::Internal(format!("cannot serve Prometheus metrics on {addr}: {e:#}"))
@@ -179,6 +147,55 @@ impl Host {
             .map_err(|e| HostError::Internal(format!("cannot configure Temporal core: {e}")))?;
         let runtime = CoreRuntime::new_assume_tokio(options)
             .map_err(|e| HostError::Internal(format!("cannot start Temporal core: {e:#}")))?;
+        let metrics = HostMetrics::new(runtime.telemetry().get_metric_meter());
+        let engine = WasmEngine::new(&config.engine, capacity)?;
+        let loader = Loader::new(&engine.engine).map_err(HostError::Internal)?;
+        let mut loaded: HashMap<PathBuf, Arc<Module>> = HashMap::new();
+        let mut queues = Vec::new();
+        for q in &config.task_queues {
+            let mut modules = Vec::new();
+            for path in &q.modules {
+                let m = match loaded.get(path) {
+                    Some(m) => m.clone(),
+                    None => {
+                        let m = loader.load(path).await?;
+                        info!(
+                            module = %path.display(),
+                            digest = %&m.digest[..12],
+                            workflows = ?m.workflow.as_ref().map(|w| &w.types),
+                            activities = ?m.activity.as_ref().map(|a| &a.types),
+                            "loaded component"
+                        );
+                        metrics.component_loaded(
+                            &m.digest,
+                            &path.file_name().unwrap_or_default().to_string_lossy(),
+                        );
+                        loaded.insert(path.clone(), m.clone());
+                        m
+                    }
+                };
+                modules.push(m);
+            }
+            queues.push((
+                q,
+                Arc::new(Queue::new(
+                    q,
+                    &config.server.namespace,
+                    &config.engine,
+                    &modules,
+                    &metrics,
+                )?),
+            ));
+        }
+        let activity_runtime = ActivityRuntime(Some(
+            tokio::runtime::Builder::new_multi_thread()
+                .thread_name("polyworker-activity")
+                .enable_all()
+                .build()
+                .map_err(|e| {
+                    HostError::Internal(format!("cannot start the activity runtime: {e}"))
+                })?,
+        ));
         let identity = crate::worker::identity(&config.server);
         let connection = crate::worker::connect(&config.server, &identity).await?;
         let mut running = Vec::new();

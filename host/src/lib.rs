@@ -35,6 +35,7 @@
 //! - [`cli`]: the `polyworker` command line (the binary is a thin wrapper).
 //! - [`telemetry`]: logging setup.
 //! - [`health`]: `/healthz` and `/readyz`.
+//! - [`metrics`]: the host's own metrics (instances, guest latency, limits).
 
 pub mod activity;
 pub mod activity_host;
@@ -48,6 +49,7 @@ pub mod engine;
 pub mod guest_log;
 pub mod health;
 pub mod http_client;
+pub mod metrics;
 pub mod module;
 pub mod queue;
 pub mod replay;

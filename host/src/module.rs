@@ -15,7 +15,9 @@ use wasmtime::{Engine, Store};
 use crate::activity::ActivityState;
 use crate::bindings::exports::polyworker::worker::{activities, workflows};
 use crate::guest_log::{GuestLog, LogTags};
+use crate::metrics::{Kind, ModuleMeter};
 use crate::workflow::WorkflowState;
+use crate::workflow::sandbox::store_limits;
 
 const WORKFLOWS_EXPORT: &str = "polyworker:worker/workflows@0.1.0";
 const ACTIVITIES_EXPORT: &str = "polyworker:worker/activities@0.1.0";
@@ -134,7 +136,7 @@ impl Loader {
             source,
         })?;
         check_header(path, &bytes)?;
-        let digest = hex::encode(Sha256::digest(&bytes));
+        let digest = digest(&bytes);
         let engine = self.engine.clone();
         let size = bytes.len();
         let started = std::time::Instant::now();
@@ -181,7 +183,14 @@ impl Loader {
                 .map_err(|e| link("workflow", e))?;
             let indices = workflows::GuestIndices::new(&pre).map_err(|e| link("workflow", e))?;
             let log = GuestLog::new(LogTags::default());
-            let mut store = Store::new(&self.engine, WorkflowState::new(0, log, 64 << 20));
+            let mut store = Store::new(
+                &self.engine,
+                WorkflowState::new(
+                    0,
+                    log,
+                    ModuleMeter::disabled(Kind::Workflow).limits(store_limits(64 << 20)),
+                ),
+            );
             store.limiter(|s| &mut s.limits);
             store.set_epoch_deadline(crate::engine::ticks(std::time::Duration::from_secs(5)));
             let inst = pre
@@ -238,6 +247,11 @@ impl Loader {
             activity,
         }))
     }
+}
+
+/// A component's identity: the sha256 of its bytes, in hex.
+pub fn digest(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
 }
 
 #[cfg(test)]

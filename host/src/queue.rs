@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::activity::Allowlist;
 use crate::config::{EngineConfig, TaskQueueConfig};
 use crate::convert::Limits;
+use crate::metrics::{HostMetrics, Kind, QueueMeters};
 use crate::module::Module;
 use crate::workflow::RunLimits;
 
@@ -34,6 +35,7 @@ pub struct Queue {
     pub activity_memory_bytes: usize,
     pub cancel_grace: Duration,
     pub limits: Limits,
+    pub meters: QueueMeters,
 }
 
 fn insert(
@@ -62,10 +64,20 @@ impl Queue {
         namespace: &str,
         engine: &EngineConfig,
         modules: &[Arc<Module>],
+        metrics: &Arc<HostMetrics>,
     ) -> Result<Queue, DuplicateType> {
+        let mut meters = QueueMeters::default();
         let mut workflows = BTreeMap::new();
         let mut activities = BTreeMap::new();
         for m in modules {
+            for (kind, has) in [
+                (Kind::Workflow, m.workflow.is_some()),
+                (Kind::Activity, m.activity.is_some()),
+            ] {
+                if has {
+                    meters.insert(kind, &m.digest, metrics.module(&cfg.name, kind, &m.digest));
+                }
+            }
             for t in m.workflow.iter().flat_map(|w| &w.types) {
                 insert(&mut workflows, &cfg.name, "workflow", t, m)?;
             }
@@ -93,6 +105,7 @@ impl Queue {
             activity_memory_bytes: (engine.activity_memory_mib as usize) << 20,
             cancel_grace: Duration::from_millis(cfg.activity_cancel_grace_ms),
             limits: Limits::default(),
+            meters,
         })
     }
 

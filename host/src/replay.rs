@@ -258,20 +258,23 @@ pub async fn replay(
     }
     let task_queue = "polyworker-replay";
     let qcfg = TaskQueueConfig {
-        name: task_queue.into(),
-        modules: vec![module.to_path_buf()],
         max_cached_workflows: 1,
         max_concurrent_workflow_tasks: 2,
         max_concurrent_activities: 1,
+        max_concurrent_local_activities: 1,
         activity_cancel_grace_ms: 0,
         graceful_shutdown_ms: 0,
-        http_allowlist: Vec::new(),
-        env: Default::default(),
-        preopens: Vec::new(),
+        ..TaskQueueConfig::new(task_queue, vec![module.to_path_buf()])
     };
     let queue = Arc::new(
-        Queue::new(&qcfg, "default", &engine_cfg, &[m])
-            .map_err(|e| ReplayError::Worker(e.to_string()))?,
+        Queue::new(
+            &qcfg,
+            "default",
+            &engine_cfg,
+            &[m],
+            &crate::metrics::HostMetrics::new(None),
+        )
+        .map_err(|e| ReplayError::Worker(e.to_string()))?,
     );
     let runs: Vec<(String, ReplayInput)> = inputs
         .into_iter()

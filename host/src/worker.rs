@@ -2,15 +2,16 @@
 //! activity types its modules implement.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use temporalio_client::{Connection, ConnectionOptions};
 use temporalio_common::worker::WorkerTaskTypes;
 use temporalio_sdk_core::{
-    CoreRuntime, Worker, WorkerConfig, WorkerVersioningStrategy, init_worker,
+    CoreRuntime, PollerBehavior, Worker, WorkerConfig, WorkerVersioningStrategy, init_worker,
 };
 
 use crate::HostError;
-use crate::config::{ServerConfig, TaskQueueConfig};
+use crate::config::{Pollers, ServerConfig, TaskQueueConfig};
 use crate::queue::Queue;
 
 /// The identity shown in workflow histories.
@@ -36,7 +37,7 @@ pub async fn connect(server: &ServerConfig, identity: &str) -> Result<Connection
     Connection::connect(
         ConnectionOptions::new(url)
             .identity(identity.to_string())
-            .connect_timeout(std::time::Duration::from_secs(10))
+            .connect_timeout(Duration::from_secs(10))
             .build(),
     )
     .await
@@ -80,11 +81,33 @@ pub async fn start(
         })
         .max_outstanding_workflow_tasks(cfg.max_concurrent_workflow_tasks)
         .max_outstanding_activities(cfg.max_concurrent_activities)
-        .max_outstanding_local_activities(cfg.max_concurrent_activities)
-        .graceful_shutdown_period(std::time::Duration::from_millis(cfg.graceful_shutdown_ms))
+        .max_outstanding_local_activities(cfg.max_concurrent_local_activities)
+        .maybe_workflow_task_poller_behavior(cfg.workflow_pollers.map(poller_behavior))
+        .maybe_activity_task_poller_behavior(cfg.activity_pollers.map(poller_behavior))
+        .maybe_max_worker_activities_per_second(cfg.max_activities_per_second)
+        .maybe_max_task_queue_activities_per_second(cfg.max_task_queue_activities_per_second)
+        .sticky_queue_schedule_to_start_timeout(Duration::from_millis(
+            cfg.sticky_schedule_to_start_timeout_ms,
+        ))
+        .graceful_shutdown_period(Duration::from_millis(cfg.graceful_shutdown_ms))
         .build()
         .map_err(err)?;
     let worker = init_worker(runtime, config, connection).map_err(|e| err(format!("{e:#}")))?;
     worker.validate().await.map_err(|e| err(e.to_string()))?;
     Ok(Arc::new(worker))
+}
+
+fn poller_behavior(p: Pollers) -> PollerBehavior {
+    match p {
+        Pollers::Maximum(n) => PollerBehavior::SimpleMaximum(n),
+        Pollers::Autoscaling {
+            minimum,
+            maximum,
+            initial,
+        } => PollerBehavior::Autoscaling {
+            minimum,
+            maximum,
+            initial,
+        },
+    }
 }

@@ -84,6 +84,141 @@ async fn core_worker_metrics_are_served_for_prometheus() {
     host.stop().await.expect("clean shutdown");
 }
 
+/// The value of the first sample of `name` whose labels contain every one
+/// of `labels`.
+fn sample<S: AsRef<str>>(body: &str, name: &str, labels: &[S]) -> Option<f64> {
+    body.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
+        .find(|l| labels.iter().all(|x| l.contains(x.as_ref())))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+/// Scrapes until `ok` holds for the body, or fails with the body.
+async fn scrape_until(addr: std::net::SocketAddr, what: &str, ok: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let body = get(addr, "/metrics").await;
+        if ok(&body) {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "{what}; metrics:\n{body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_metrics_count_instances_guest_latency_and_limits() {
+    let addr = free_address();
+    let task_queue = unique("host-metrics");
+    let mut q = queue(
+        &task_queue,
+        vec![guest("workflows"), guest("hostile"), guest("activities")],
+    );
+    q.max_concurrent_local_activities = 3;
+    let mut cfg = config(vec![q]);
+    cfg.metrics.prometheus = Some(addr);
+    cfg.engine.workflow_deadline_ms = 500;
+    cfg.engine.workflow_memory_mib = 32;
+    let host = TestHost::start(cfg).await;
+    let digest = |name: &str| {
+        polyworker_host::module::digest(&std::fs::read(guest(name)).expect("fixture built"))
+    };
+    let (workflows, hostile, activities) =
+        (digest("workflows"), digest("hostile"), digest("activities"));
+    let t = Temporal::connect().await;
+    // One run parked on a signal (a cached instance), one that completes
+    // after an activity, one that loops, one that eats memory.
+    let parked = unique("parked");
+    t.start(&task_queue, "Accumulate", &parked, &[json!(1)])
+        .await;
+    let done = unique("done");
+    t.start(
+        &task_queue,
+        "CallActivity",
+        &done,
+        &[json!({"activity_type": "Echo", "args": ["hi"]})],
+    )
+    .await;
+    assert!(matches!(
+        t.outcome(&done, Duration::from_secs(30)).await,
+        Outcome::Completed(_)
+    ));
+    let looping = unique("loop");
+    t.start(&task_queue, "InfiniteLoop", &looping, &[]).await;
+    let bomb = unique("bomb");
+    t.start(&task_queue, "MemoryBomb", &bomb, &[]).await;
+
+    let q = format!("task_queue=\"{task_queue}\"");
+    let wf = |d: &str| {
+        vec![
+            q.clone(),
+            "kind=\"workflow\"".into(),
+            format!("module_digest=\"{d}\""),
+        ]
+    };
+    let (parked_labels, hostile_labels) = (wf(&workflows), wf(&hostile));
+    let activity_labels = vec![
+        q.clone(),
+        "kind=\"activity\"".into(),
+        format!("module_digest=\"{activities}\""),
+    ];
+    let body = scrape_until(addr, "host metrics for every module", |b| {
+        let at_least =
+            |name, labels: &Vec<String>, n: f64| sample(b, name, labels).is_some_and(|v| v >= n);
+        at_least("polyworker_instances", &parked_labels, 1.0)
+            && at_least("polyworker_linear_memory_bytes", &parked_labels, 65536.0)
+            && at_least(
+                "polyworker_activation_latency_us_count",
+                &parked_labels,
+                1.0,
+            )
+            && at_least("polyworker_instantiations", &activity_labels, 1.0)
+            && at_least("polyworker_epoch_interruptions", &hostile_labels, 1.0)
+            && at_least("polyworker_memory_limit_hits", &hostile_labels, 1.0)
+    })
+    .await;
+    // Instantiation latency is in µs with buckets from 5 µs.
+    assert!(
+        body.contains("polyworker_instantiation_latency_us_bucket{") && body.contains("le=\"5\""),
+        "{body}"
+    );
+    assert_eq!(
+        sample(
+            &body,
+            "polyworker_components_loaded",
+            &[&format!("module_digest=\"{hostile}\"")]
+        ),
+        Some(1.0),
+        "{body}"
+    );
+    // The tuning key reaches core: idle local-activity slots.
+    assert_eq!(
+        sample(
+            &body,
+            "temporal_worker_task_slots_available",
+            &[&q, "worker_type=\"LocalActivityWorker\""]
+        ),
+        Some(3.0),
+        "{body}"
+    );
+    // The signal completes the parked run; core evicts it, and its
+    // instance and memory go.
+    t.signal(&parked, "add", json!(5)).await;
+    assert!(matches!(
+        t.outcome(&parked, Duration::from_secs(30)).await,
+        Outcome::Completed(_)
+    ));
+    scrape_until(addr, "the parked run's instance released", |b| {
+        sample(b, "polyworker_instances", &parked_labels) == Some(0.0)
+            && sample(b, "polyworker_linear_memory_bytes", &parked_labels) == Some(0.0)
+    })
+    .await;
+    t.terminate(&looping).await;
+    t.terminate(&bomb).await;
+    host.stop().await.expect("clean shutdown");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_and_readiness_follow_the_host() {
     let addr = free_address();

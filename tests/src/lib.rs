@@ -191,16 +191,12 @@ pub fn server() -> &'static Server {
 /// A task queue config with the harness's defaults.
 pub fn queue(name: &str, modules: Vec<PathBuf>) -> TaskQueueConfig {
     TaskQueueConfig {
-        name: name.to_string(),
-        modules,
         max_cached_workflows: 100,
         max_concurrent_workflow_tasks: 10,
         max_concurrent_activities: 10,
-        activity_cancel_grace_ms: 5_000,
+        max_concurrent_local_activities: 10,
         graceful_shutdown_ms: 2_000,
-        http_allowlist: Vec::new(),
-        env: Default::default(),
-        preopens: Vec::new(),
+        ..TaskQueueConfig::new(name, modules)
     }
 }
 

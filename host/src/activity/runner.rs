@@ -1,6 +1,7 @@
 //! The activity poll loop: each task runs in its own store, concurrently,
 //! up to the queue's slot limit (core hands out no more tasks than slots).
 
+use crate::metrics::Kind;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -91,11 +92,13 @@ async fn attempt(
             true,
         );
     };
+    let meter = queue.meters.get(Kind::Activity, &module.digest);
     let state = ActivityState::new(ActivitySandbox {
         env: &queue.env,
         preopens: &queue.preopens,
         allowlist: queue.allowlist.clone(),
         memory_bytes: queue.activity_memory_bytes,
+        meter: meter.clone(),
         tags: LogTags {
             task_queue: queue.name.clone(),
             workflow_type: info.workflow_type.clone(),
@@ -117,7 +120,9 @@ async fn attempt(
     // the pollers or other tasks.
     store.epoch_deadline_async_yield_and_update(1);
     let call = async {
+        let began = Instant::now();
         let instance = role.pre.instantiate_async(&mut store).await?;
+        meter.instantiated(began.elapsed());
         let guest = role.indices.load(&mut store, &instance)?;
         guest.call_execute(&mut store, &info, &input).await
     };

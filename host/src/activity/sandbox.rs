@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use temporalio_common::protos::temporal::api::common::v1::Payload as CorePayload;
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
-use wasmtime::{Engine, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{Engine, StoreLimitsBuilder};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
@@ -15,6 +15,7 @@ use crate::bindings::polyworker::worker::activity_types::CancelReason;
 use crate::bindings::polyworker::worker::types::LogLevel;
 use crate::bindings::polyworker::worker::{activity_host, http_client, workflow_host};
 use crate::guest_log::{GuestLog, LogTags};
+use crate::metrics::{Kind, MeteredLimits, ModuleMeter};
 
 /// Sends a heartbeat for the running attempt.
 pub type HeartbeatFn = Box<dyn Fn(Vec<CorePayload>) + Send + Sync>;
@@ -71,6 +72,7 @@ pub struct ActivitySandbox<'a> {
     pub preopens: &'a [crate::config::Preopen],
     pub allowlist: Allowlist,
     pub memory_bytes: usize,
+    pub meter: ModuleMeter,
     pub tags: LogTags,
     pub control: Arc<AttemptControl>,
     pub max_payload_bytes: usize,
@@ -82,7 +84,7 @@ pub struct ActivityState {
     table: ResourceTable,
     http: WasiHttpCtx,
     hooks: AllowlistHooks,
-    pub limits: StoreLimits,
+    pub limits: MeteredLimits,
     pub log: GuestLog,
     pub control: Arc<AttemptControl>,
     pub max_payload_bytes: usize,
@@ -117,13 +119,15 @@ impl ActivityState {
                 allowlist: s.allowlist,
                 activity_type: s.tags.activity_type.clone().unwrap_or_default(),
             },
-            limits: StoreLimitsBuilder::new()
-                .memory_size(s.memory_bytes)
-                .instances(32)
-                .tables(32)
-                .memories(8)
-                .trap_on_grow_failure(true)
-                .build(),
+            limits: s.meter.limits(
+                StoreLimitsBuilder::new()
+                    .memory_size(s.memory_bytes)
+                    .instances(32)
+                    .tables(32)
+                    .memories(8)
+                    .trap_on_grow_failure(true)
+                    .build(),
+            ),
             log,
             control: s.control,
             max_payload_bytes: s.max_payload_bytes,
@@ -142,6 +146,7 @@ impl ActivityState {
             preopens: &[],
             allowlist: Allowlist::default(),
             memory_bytes: 64 << 20,
+            meter: ModuleMeter::disabled(Kind::Activity),
             tags: LogTags::default(),
             control: AttemptControl::new(Box::new(|_| {})),
             max_payload_bytes: 0,

@@ -7,11 +7,12 @@ use std::time::{Duration, Instant};
 use wasmtime::component::ResourceAny;
 use wasmtime::{Store, UpdateDeadline};
 
-use super::sandbox::WorkflowState;
+use super::sandbox::{WorkflowState, store_limits};
 use crate::bindings::exports::polyworker::worker::workflows;
 use crate::bindings::polyworker::worker::types::Failure;
 use crate::bindings::polyworker::worker::workflow_types::{Activation, Command, WorkflowInfo};
 use crate::guest_log::{GuestLog, LogTags};
+use crate::metrics::ModuleMeter;
 use crate::module::Module;
 
 /// How a guest call ended abnormally. The store is unusable afterwards.
@@ -73,6 +74,7 @@ pub struct RunInstance {
     run: ResourceAny,
     limits: RunLimits,
     pub module: Arc<Module>,
+    meter: ModuleMeter,
 }
 
 impl RunInstance {
@@ -83,6 +85,7 @@ impl RunInstance {
         info: &WorkflowInfo,
         tags: LogTags,
         limits: RunLimits,
+        meter: ModuleMeter,
     ) -> Result<Result<RunInstance, Failure>, GuestFault> {
         let Some(role) = module.workflow.as_ref() else {
             return Err(GuestFault::Instantiate(
@@ -93,7 +96,7 @@ impl RunInstance {
         let state = WorkflowState::new(
             info.randomness_seed,
             GuestLog::new(tags.clone()),
-            limits.memory_bytes,
+            meter.limits(store_limits(limits.memory_bytes)),
         );
         let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.limits);
@@ -110,11 +113,13 @@ impl RunInstance {
         if let Some(start) = info.start_time {
             store.data().clock.set(start);
         }
+        let began = Instant::now();
         let instance = role
             .pre
             .instantiate_async(&mut store)
             .await
             .map_err(|e| GuestFault::Instantiate(format!("{e:?}")))?;
+        meter.instantiated(began.elapsed());
         let guest = role
             .indices
             .load(&mut store, &instance)
@@ -123,7 +128,8 @@ impl RunInstance {
             .workflow_run()
             .call_create(&mut store, info)
             .await
-            .map_err(|e| classify(e, limits))?;
+            .map_err(|e| classify(e, limits))
+            .inspect_err(|f| meter.fault(f))?;
         let run = match created {
             Ok(run) => run,
             Err(f) => return Ok(Err(f)),
@@ -136,6 +142,7 @@ impl RunInstance {
             run,
             limits,
             module,
+            meter,
         }))
     }
 
@@ -153,10 +160,24 @@ impl RunInstance {
             data.random.reseed(seed);
         }
         self.store.set_epoch_deadline(1);
-        self.guest
+        let began = Instant::now();
+        let r = self
+            .guest
             .workflow_run()
             .call_activate(&mut self.store, self.run, activation)
             .await
             .map_err(|e| classify(e, self.limits))
+            .inspect_err(|f| self.meter.fault(f));
+        self.meter.activated(began.elapsed());
+        r
+    }
+}
+
+impl ModuleMeter {
+    /// Counts the faults that have a metric of their own.
+    fn fault(&self, f: &GuestFault) {
+        if matches!(f, GuestFault::Deadline(_)) {
+            self.epoch_interrupted();
+        }
     }
 }

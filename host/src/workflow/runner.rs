@@ -21,6 +21,7 @@ use tracing::{Instrument, error, info_span, warn};
 use super::instance::RunInstance;
 use crate::convert::{self, failure_to_core};
 use crate::guest_log::LogTags;
+use crate::metrics::Kind;
 use crate::queue::Queue;
 
 type Slot = Arc<tokio::sync::Mutex<Option<RunInstance>>>;
@@ -80,7 +81,8 @@ async fn process(
             run_id: info.run_id.clone(),
             ..Default::default()
         };
-        match RunInstance::create(module.clone(), info, tags, queue.run_limits).await {
+        let meter = queue.meters.get(Kind::Workflow, &module.digest);
+        match RunInstance::create(module.clone(), info, tags, queue.run_limits, meter).await {
             Ok(Ok(instance)) => *guard = Some(instance),
             Ok(Err(f)) => {
                 return Err(

@@ -24,6 +24,21 @@ use crate::bindings::polyworker::worker::{
     activity_host, http_client, types::LogLevel, workflow_host,
 };
 use crate::guest_log::GuestLog;
+use crate::metrics::MeteredLimits;
+
+/// A workflow store's limits: `memory_bytes` of linear memory per memory,
+/// and a trap (a failed workflow task) rather than a failed `memory.grow`
+/// that guest code rarely checks.
+pub fn store_limits(memory_bytes: usize) -> StoreLimits {
+    StoreLimitsBuilder::new()
+        .memory_size(memory_bytes)
+        .instances(32)
+        .tables(32)
+        .memories(8)
+        .table_elements(100_000)
+        .trap_on_grow_failure(true)
+        .build()
+}
 
 /// Workflow time in nanoseconds since the epoch, set before each activation.
 #[derive(Clone, Default)]
@@ -95,14 +110,14 @@ pub struct WorkflowState {
     table: ResourceTable,
     http: WasiHttpCtx,
     deny_http: DenyAllHttp,
-    pub limits: StoreLimits,
+    pub limits: MeteredLimits,
     pub clock: WorkflowClock,
     pub random: SeededRandom,
     pub log: GuestLog,
 }
 
 impl WorkflowState {
-    pub fn new(seed: u64, log: GuestLog, memory_bytes: usize) -> Self {
+    pub fn new(seed: u64, log: GuestLog, limits: MeteredLimits) -> Self {
         let clock = WorkflowClock::default();
         let random = SeededRandom::new(seed);
         let mut b = WasiCtxBuilder::new();
@@ -122,14 +137,7 @@ impl WorkflowState {
             table: ResourceTable::new(),
             http: WasiHttpCtx::new(),
             deny_http: DenyAllHttp("workflow code"),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(memory_bytes)
-                .instances(32)
-                .tables(32)
-                .memories(8)
-                .table_elements(100_000)
-                .trap_on_grow_failure(true)
-                .build(),
+            limits,
             clock,
             random,
             log,

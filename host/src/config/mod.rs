@@ -12,12 +12,14 @@
 //! env = { TRANSMIT_SERVICE_URL = "http://127.0.0.1:8089" }
 //! ```
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::activity::AllowRule;
+mod task_queue;
+
+pub use task_queue::{Pollers, Preopen, TaskQueueConfig};
 
 /// Why a configuration was refused.
 #[derive(Debug, thiserror::Error)]
@@ -116,103 +118,6 @@ impl Default for EngineConfig {
     }
 }
 
-/// One task queue: which components serve it and what its activities may reach.
-#[derive(Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TaskQueueConfig {
-    pub name: String,
-    /// Component files (`.wasm`), relative to the config file.
-    pub modules: Vec<PathBuf>,
-    /// Workflow runs kept in memory between tasks (sticky execution).
-    #[serde(default = "default_cached")]
-    pub max_cached_workflows: usize,
-    #[serde(default = "default_slots")]
-    pub max_concurrent_workflow_tasks: usize,
-    #[serde(default = "default_slots")]
-    pub max_concurrent_activities: usize,
-    /// How long a cancelled activity may run on to clean up before it is
-    /// interrupted.
-    #[serde(default = "default_grace_ms")]
-    pub activity_cancel_grace_ms: u64,
-    /// On shutdown, how long in-flight activities may finish before core
-    /// cancels them (they then get `activity_cancel_grace_ms` more).
-    #[serde(default = "default_shutdown_ms")]
-    pub graceful_shutdown_ms: u64,
-    /// Hosts activities may call over `wasi:http`: `host`, `host:port`,
-    /// `*.domain`, optionally with `http://` or `https://`. Empty denies all.
-    #[serde(default)]
-    pub http_allowlist: Vec<String>,
-    /// Environment variables activities see (workflows never see any).
-    #[serde(default)]
-    pub env: BTreeMap<String, String>,
-    /// Host directories activities may use; nothing else of the host's
-    /// filesystem is reachable (`..`, absolute paths and symlinks that lead
-    /// out are refused).
-    #[serde(default, rename = "preopen")]
-    pub preopens: Vec<Preopen>,
-}
-
-/// One directory granted to a task queue's activities.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Preopen {
-    /// The host directory, relative to the config file.
-    pub host: PathBuf,
-    /// Where the guest sees it, e.g. `/data`.
-    pub guest: String,
-    /// Read-only unless set to false.
-    #[serde(default = "yes")]
-    pub read_only: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-/// Environment values are often secrets: debug output shows their names only.
-impl std::fmt::Debug for TaskQueueConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TaskQueueConfig")
-            .field("name", &self.name)
-            .field("modules", &self.modules)
-            .field("max_cached_workflows", &self.max_cached_workflows)
-            .field(
-                "max_concurrent_workflow_tasks",
-                &self.max_concurrent_workflow_tasks,
-            )
-            .field("max_concurrent_activities", &self.max_concurrent_activities)
-            .field("activity_cancel_grace_ms", &self.activity_cancel_grace_ms)
-            .field("graceful_shutdown_ms", &self.graceful_shutdown_ms)
-            .field("http_allowlist", &self.http_allowlist)
-            .field(
-                "env",
-                &self
-                    .env
-                    .keys()
-                    .map(|k| format!("{k}=<redacted>"))
-                    .collect::<Vec<_>>(),
-            )
-            .field("preopens", &self.preopens)
-            .finish()
-    }
-}
-
-fn default_cached() -> usize {
-    1000
-}
-
-fn default_slots() -> usize {
-    100
-}
-
-fn default_grace_ms() -> u64 {
-    5_000
-}
-
-fn default_shutdown_ms() -> u64 {
-    10_000
-}
-
 impl Config {
     /// Reads, parses and validates a config file; module paths become absolute.
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
@@ -289,68 +194,12 @@ impl Config {
         }
         let mut names = HashSet::new();
         for (i, q) in self.task_queues.iter().enumerate() {
-            let key = |k: &str| format!("task_queue[{i}].{k}");
-            if q.name.trim().is_empty() {
-                return Err(invalid(key("name"), "must not be empty"));
-            }
+            q.validate(i)?;
             if !names.insert(q.name.as_str()) {
                 return Err(invalid(
-                    key("name"),
+                    format!("task_queue[{i}].name"),
                     format!("task queue {:?} is listed twice", q.name),
                 ));
-            }
-            if q.modules.is_empty() {
-                return Err(invalid(
-                    key("modules"),
-                    "at least one component is required",
-                ));
-            }
-            for (j, m) in q.modules.iter().enumerate() {
-                if !m.is_file() {
-                    return Err(invalid(
-                        format!("task_queue[{i}].modules[{j}]"),
-                        format!("{} does not exist or is not a file", m.display()),
-                    ));
-                }
-            }
-            if q.max_concurrent_workflow_tasks < 2 {
-                return Err(invalid(
-                    key("max_concurrent_workflow_tasks"),
-                    "must be at least 2",
-                ));
-            }
-            if q.max_concurrent_activities == 0 {
-                return Err(invalid(
-                    key("max_concurrent_activities"),
-                    "must be at least 1",
-                ));
-            }
-            for (j, rule) in q.http_allowlist.iter().enumerate() {
-                AllowRule::parse(rule)
-                    .map_err(|m| invalid(format!("task_queue[{i}].http_allowlist[{j}]"), m))?;
-            }
-            for (j, p) in q.preopens.iter().enumerate() {
-                let key = format!("task_queue[{i}].preopen[{j}]");
-                if !p.host.is_dir() {
-                    return Err(invalid(
-                        format!("{key}.host"),
-                        format!("{} is not a directory", p.host.display()),
-                    ));
-                }
-                if !p.guest.starts_with('/') || p.guest.contains("..") {
-                    return Err(invalid(
-                        format!("{key}.guest"),
-                        format!("{:?} must be an absolute guest path without `..`", p.guest),
-                    ));
-                }
-            }
-            for k in q.env.keys() {
-                if k.is_empty() || k.contains('=') || k.contains('\0') {
-                    return Err(invalid(
-                        key("env"),
-                        format!("{k:?} is not a valid variable name"),
-                    ));
-                }
             }
         }
         Ok(())
@@ -442,5 +291,53 @@ mod tests {
         assert_eq!(c.metrics.prometheus, Some(([127, 0, 0, 1], 9464).into()));
         let e = with_module("[metrics]\nprometheus = \"localhost\"").unwrap_err();
         assert!(e.to_string().contains("prometheus = \"localhost\""), "{e}");
+    }
+
+    #[test]
+    fn tuning_keys_parse_and_bad_ones_are_named() {
+        let c = with_module(
+            "workflow_pollers = 8\nactivity_pollers = { minimum = 2, maximum = 20, initial = 4 }\n\
+             max_activities_per_second = 50.5\nmax_concurrent_local_activities = 7",
+        )
+        .unwrap();
+        let q = &c.task_queues[0];
+        assert_eq!(q.workflow_pollers, Some(Pollers::Maximum(8)));
+        assert_eq!(
+            q.activity_pollers,
+            Some(Pollers::Autoscaling {
+                minimum: 2,
+                maximum: 20,
+                initial: 4
+            })
+        );
+        assert_eq!(q.max_activities_per_second, Some(50.5));
+        assert_eq!(q.max_concurrent_local_activities, 7);
+        assert_eq!(q.max_task_queue_activities_per_second, None);
+        let auto = with_module("workflow_pollers = \"auto\"").unwrap();
+        assert!(matches!(
+            auto.task_queues[0].workflow_pollers,
+            Some(Pollers::Autoscaling { minimum: 1, .. })
+        ));
+        for (text, key) in [
+            ("workflow_pollers = 1", "task_queue[0].workflow_pollers"),
+            ("activity_pollers = 0", "task_queue[0].activity_pollers"),
+            (
+                "activity_pollers = { minimum = 5, maximum = 2 }",
+                "task_queue[0].activity_pollers",
+            ),
+            (
+                "max_activities_per_second = -1.0",
+                "task_queue[0].max_activities_per_second",
+            ),
+            (
+                "max_concurrent_local_activities = 0",
+                "task_queue[0].max_concurrent_local_activities",
+            ),
+        ] {
+            let e = with_module(text).unwrap_err();
+            assert!(e.to_string().contains(key), "{text}: {e}");
+        }
+        let e = with_module("workflow_pollers = \"many\"").unwrap_err();
+        assert!(e.to_string().contains("workflow_pollers"), "{e}");
     }
 }

@@ -1,0 +1,341 @@
+//! One `[[task_queue]]`: its components, what its activities may reach, and
+//! the worker tuning keys Temporal's other SDKs expose under the same names.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::{ConfigError, invalid};
+use crate::activity::AllowRule;
+
+/// One task queue: which components serve it and what its activities may reach.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskQueueConfig {
+    pub name: String,
+    /// Component files (`.wasm`), relative to the config file.
+    pub modules: Vec<PathBuf>,
+    /// Workflow runs kept in memory between tasks (sticky execution).
+    #[serde(default = "default_cached")]
+    pub max_cached_workflows: usize,
+    #[serde(default = "default_slots")]
+    pub max_concurrent_workflow_tasks: usize,
+    #[serde(default = "default_slots")]
+    pub max_concurrent_activities: usize,
+    #[serde(default = "default_slots")]
+    pub max_concurrent_local_activities: usize,
+    /// Concurrent workflow-task polls; unset leaves it to core (a fixed
+    /// maximum of 5, or autoscaling where the namespace enrols it).
+    #[serde(default)]
+    pub workflow_pollers: Option<Pollers>,
+    /// Concurrent activity-task polls; as `workflow_pollers`.
+    #[serde(default)]
+    pub activity_pollers: Option<Pollers>,
+    /// Activities this worker starts per second, at most.
+    #[serde(default)]
+    pub max_activities_per_second: Option<f64>,
+    /// Activities the server hands out per second on this queue, to all of
+    /// its workers together.
+    #[serde(default)]
+    pub max_task_queue_activities_per_second: Option<f64>,
+    /// How long a workflow task may wait on this host's sticky queue before
+    /// the server gives it to any worker.
+    #[serde(default = "default_sticky_ms")]
+    pub sticky_schedule_to_start_timeout_ms: u64,
+    /// How long a cancelled activity may run on to clean up before it is
+    /// interrupted.
+    #[serde(default = "default_grace_ms")]
+    pub activity_cancel_grace_ms: u64,
+    /// On shutdown, how long in-flight activities may finish before core
+    /// cancels them (they then get `activity_cancel_grace_ms` more).
+    #[serde(default = "default_shutdown_ms")]
+    pub graceful_shutdown_ms: u64,
+    /// Hosts activities may call over `wasi:http`: `host`, `host:port`,
+    /// `*.domain`, optionally with `http://` or `https://`. Empty denies all.
+    #[serde(default)]
+    pub http_allowlist: Vec<String>,
+    /// Environment variables activities see (workflows never see any).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Host directories activities may use; nothing else of the host's
+    /// filesystem is reachable (`..`, absolute paths and symlinks that lead
+    /// out are refused).
+    #[serde(default, rename = "preopen")]
+    pub preopens: Vec<Preopen>,
+}
+
+/// How many polls a worker keeps open: `5` (at most five), or
+/// `{ minimum = 1, maximum = 100, initial = 5 }` / `"auto"` for core's
+/// autoscaling, which follows the server's hints about the backlog.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Pollers {
+    Maximum(usize),
+    Autoscaling {
+        minimum: usize,
+        maximum: usize,
+        initial: usize,
+    },
+}
+
+impl<'de> Deserialize<'de> for Pollers {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Auto {
+            #[serde(default = "one")]
+            minimum: usize,
+            #[serde(default = "hundred")]
+            maximum: usize,
+            #[serde(default = "five")]
+            initial: usize,
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Count(usize),
+            Word(String),
+            Auto(Auto),
+        }
+        fn one() -> usize {
+            1
+        }
+        fn hundred() -> usize {
+            100
+        }
+        fn five() -> usize {
+            5
+        }
+        match Raw::deserialize(d)? {
+            Raw::Count(n) => Ok(Pollers::Maximum(n)),
+            Raw::Word(w) if w == "auto" => Ok(Pollers::Autoscaling {
+                minimum: one(),
+                maximum: hundred(),
+                initial: five(),
+            }),
+            Raw::Word(w) => Err(serde::de::Error::custom(format!(
+                "{w:?}: expected a number, \"auto\" or {{ minimum, maximum, initial }}"
+            ))),
+            Raw::Auto(a) => Ok(Pollers::Autoscaling {
+                minimum: a.minimum,
+                maximum: a.maximum,
+                initial: a.initial,
+            }),
+        }
+    }
+}
+
+impl Pollers {
+    fn check(&self, at_least: usize) -> Result<(), String> {
+        match *self {
+            Pollers::Maximum(n) if n < at_least => Err(format!("must be at least {at_least}")),
+            Pollers::Maximum(_) => Ok(()),
+            Pollers::Autoscaling {
+                minimum,
+                maximum,
+                initial,
+            } => {
+                if minimum == 0 || minimum > maximum || !(minimum..=maximum).contains(&initial) {
+                    Err(format!(
+                        "autoscaling needs 1 <= minimum <= initial <= maximum (got {minimum}, {initial}, {maximum})"
+                    ))
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+}
+
+/// One directory granted to a task queue's activities.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Preopen {
+    /// The host directory, relative to the config file.
+    pub host: PathBuf,
+    /// Where the guest sees it, e.g. `/data`.
+    pub guest: String,
+    /// Read-only unless set to false.
+    #[serde(default = "yes")]
+    pub read_only: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_cached() -> usize {
+    1000
+}
+
+fn default_slots() -> usize {
+    100
+}
+
+fn default_sticky_ms() -> u64 {
+    10_000
+}
+
+fn default_grace_ms() -> u64 {
+    5_000
+}
+
+fn default_shutdown_ms() -> u64 {
+    10_000
+}
+
+impl TaskQueueConfig {
+    /// A queue with every key at its default.
+    pub fn new(name: impl Into<String>, modules: Vec<PathBuf>) -> Self {
+        TaskQueueConfig {
+            name: name.into(),
+            modules,
+            max_cached_workflows: default_cached(),
+            max_concurrent_workflow_tasks: default_slots(),
+            max_concurrent_activities: default_slots(),
+            max_concurrent_local_activities: default_slots(),
+            workflow_pollers: None,
+            activity_pollers: None,
+            max_activities_per_second: None,
+            max_task_queue_activities_per_second: None,
+            sticky_schedule_to_start_timeout_ms: default_sticky_ms(),
+            activity_cancel_grace_ms: default_grace_ms(),
+            graceful_shutdown_ms: default_shutdown_ms(),
+            http_allowlist: Vec::new(),
+            env: BTreeMap::new(),
+            preopens: Vec::new(),
+        }
+    }
+
+    /// Checks this queue; `i` is its index, for the keys in errors.
+    pub(super) fn validate(&self, i: usize) -> Result<(), ConfigError> {
+        let key = |k: &str| format!("task_queue[{i}].{k}");
+        if self.name.trim().is_empty() {
+            return Err(invalid(key("name"), "must not be empty"));
+        }
+        if self.modules.is_empty() {
+            return Err(invalid(
+                key("modules"),
+                "at least one component is required",
+            ));
+        }
+        for (j, m) in self.modules.iter().enumerate() {
+            if !m.is_file() {
+                return Err(invalid(
+                    key(&format!("modules[{j}]")),
+                    format!("{} does not exist or is not a file", m.display()),
+                ));
+            }
+        }
+        // Core needs two workflow slots: one for the sticky queue's poll, one
+        // for the normal queue's.
+        if self.max_concurrent_workflow_tasks < 2 {
+            return Err(invalid(
+                key("max_concurrent_workflow_tasks"),
+                "must be at least 2",
+            ));
+        }
+        for (k, v) in [
+            ("max_concurrent_activities", self.max_concurrent_activities),
+            (
+                "max_concurrent_local_activities",
+                self.max_concurrent_local_activities,
+            ),
+        ] {
+            if v == 0 {
+                return Err(invalid(key(k), "must be at least 1"));
+            }
+        }
+        for (k, p, min) in [
+            ("workflow_pollers", self.workflow_pollers, 2),
+            ("activity_pollers", self.activity_pollers, 1),
+        ] {
+            if let Some(p) = p {
+                p.check(min).map_err(|m| invalid(key(k), m))?;
+            }
+        }
+        for (k, v) in [
+            ("max_activities_per_second", self.max_activities_per_second),
+            (
+                "max_task_queue_activities_per_second",
+                self.max_task_queue_activities_per_second,
+            ),
+        ] {
+            if let Some(v) = v
+                && !(v.is_finite() && v > 0.0)
+            {
+                return Err(invalid(key(k), "must be a positive number"));
+            }
+        }
+        for (j, rule) in self.http_allowlist.iter().enumerate() {
+            AllowRule::parse(rule).map_err(|m| invalid(key(&format!("http_allowlist[{j}]")), m))?;
+        }
+        for (j, p) in self.preopens.iter().enumerate() {
+            let key = key(&format!("preopen[{j}]"));
+            if !p.host.is_dir() {
+                return Err(invalid(
+                    format!("{key}.host"),
+                    format!("{} is not a directory", p.host.display()),
+                ));
+            }
+            if !p.guest.starts_with('/') || p.guest.contains("..") {
+                return Err(invalid(
+                    format!("{key}.guest"),
+                    format!("{:?} must be an absolute guest path without `..`", p.guest),
+                ));
+            }
+        }
+        for k in self.env.keys() {
+            if k.is_empty() || k.contains('=') || k.contains('\0') {
+                return Err(invalid(
+                    key("env"),
+                    format!("{k:?} is not a valid variable name"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Environment values are often secrets: debug output shows their names only.
+impl std::fmt::Debug for TaskQueueConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskQueueConfig")
+            .field("name", &self.name)
+            .field("modules", &self.modules)
+            .field("max_cached_workflows", &self.max_cached_workflows)
+            .field(
+                "max_concurrent_workflow_tasks",
+                &self.max_concurrent_workflow_tasks,
+            )
+            .field("max_concurrent_activities", &self.max_concurrent_activities)
+            .field(
+                "max_concurrent_local_activities",
+                &self.max_concurrent_local_activities,
+            )
+            .field("workflow_pollers", &self.workflow_pollers)
+            .field("activity_pollers", &self.activity_pollers)
+            .field("max_activities_per_second", &self.max_activities_per_second)
+            .field(
+                "max_task_queue_activities_per_second",
+                &self.max_task_queue_activities_per_second,
+            )
+            .field(
+                "sticky_schedule_to_start_timeout_ms",
+                &self.sticky_schedule_to_start_timeout_ms,
+            )
+            .field("activity_cancel_grace_ms", &self.activity_cancel_grace_ms)
+            .field("graceful_shutdown_ms", &self.graceful_shutdown_ms)
+            .field("http_allowlist", &self.http_allowlist)
+            .field(
+                "env",
+                &self
+                    .env
+                    .keys()
+                    .map(|k| format!("{k}=<redacted>"))
+                    .collect::<Vec<_>>(),
+            )
+            .field("preopens", &self.preopens)
+            .finish()
+    }
+}
