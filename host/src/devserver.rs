@@ -80,6 +80,13 @@ pub async fn is_listening(addr: SocketAddr) -> bool {
     )
 }
 
+/// Lets a stopping worker's last polls end with an empty answer instead of
+/// being cut off: without it a task the server hands to a poll just as the
+/// worker cancels it sits unseen until its timeout (10 s for a workflow
+/// task). Production servers want it too (see the README's graceful
+/// shutdown section).
+pub const POLLS_COMPLETE_ON_SHUTDOWN: &str = "frontend.enableCancelWorkerPollsOnShutdown=true";
+
 /// Starts a dev server on `port` (in memory, headless) and waits until it
 /// answers. Its UI, if any, listens on `port + 1000`.
 pub async fn start(port: u16, bin: Option<PathBuf>) -> Result<DevServer, DevServerError> {
@@ -97,6 +104,7 @@ pub async fn start(port: u16, bin: Option<PathBuf>) -> Result<DevServer, DevServ
         .args(["--port", &port.to_string()])
         .args(["--http-port", &free_port().unwrap_or(0).to_string()])
         .args(["--metrics-port", &free_port().unwrap_or(0).to_string()])
+        .args(["--dynamic-config-value", POLLS_COMPLETE_ON_SHUTDOWN])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .kill_on_drop(true)

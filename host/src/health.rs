@@ -5,24 +5,45 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Request, Response, StatusCode};
 
+use temporalio_client::Connection;
+use temporalio_client::grpc::HealthService;
+use temporalio_common::protos::grpc::health::v1::HealthCheckRequest;
+use temporalio_common::protos::grpc::health::v1::health_check_response::ServingStatus;
+use tracing::{info, warn};
+
 use crate::HostError;
 
-/// Whether the host is ready, shared with the endpoint.
+/// Whether the host is ready, shared with the endpoint: its workers poll
+/// and the server answers.
 #[derive(Debug, Clone, Default)]
-pub struct Readiness(Arc<AtomicBool>);
+pub struct Readiness(Arc<State>);
+
+#[derive(Debug, Default)]
+struct State {
+    polling: AtomicBool,
+    unreachable: AtomicBool,
+}
 
 impl Readiness {
-    pub fn set(&self, ready: bool) {
-        self.0.store(ready, Ordering::Relaxed);
+    /// Whether every queue's workers poll (false before start and once
+    /// shutdown begins).
+    pub fn set(&self, polling: bool) {
+        self.0.polling.store(polling, Ordering::Relaxed);
+    }
+
+    /// Records a probe of the server; returns whether that changed anything.
+    pub fn set_reachable(&self, reachable: bool) -> bool {
+        self.0.unreachable.swap(!reachable, Ordering::Relaxed) == reachable
     }
 
     pub fn get(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
+        self.0.polling.load(Ordering::Relaxed) && !self.0.unreachable.load(Ordering::Relaxed)
     }
 }
 
@@ -30,6 +51,10 @@ fn respond(path: &str, ready: &Readiness) -> Response<Full<Bytes>> {
     let (status, body) = match path {
         "/healthz" => (StatusCode::OK, "ok\n"),
         "/readyz" if ready.get() => (StatusCode::OK, "ready\n"),
+        "/readyz" if ready.0.unreachable.load(Ordering::Relaxed) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: the Temporal server does not answer\n",
+        ),
         "/readyz" => (StatusCode::SERVICE_UNAVAILABLE, "not ready\n"),
         _ => (
             StatusCode::NOT_FOUND,
@@ -73,6 +98,34 @@ pub async fn serve(
     Ok((bound, task.abort_handle()))
 }
 
+/// Asks the server's gRPC health service every `every` whether it serves,
+/// and records the answer in `ready`; runs until aborted. Core keeps
+/// retrying its polls while the server is away, so without this probe the
+/// host would look ready while it cannot get any work.
+pub async fn watch_server(connection: Connection, ready: Readiness, every: Duration) {
+    loop {
+        let mut c = connection.clone();
+        let probe = HealthService::check(
+            &mut c,
+            tonic::Request::new(HealthCheckRequest {
+                service: "temporal.api.workflowservice.v1.WorkflowService".into(),
+            }),
+        );
+        let reachable = matches!(
+            tokio::time::timeout(every, probe).await,
+            Ok(Ok(r)) if r.get_ref().status == ServingStatus::Serving as i32
+        );
+        if ready.set_reachable(reachable) {
+            if reachable {
+                info!("the Temporal server answers again");
+            } else {
+                warn!("the Temporal server does not answer; /readyz reports not ready");
+            }
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,6 +139,14 @@ mod tests {
             StatusCode::SERVICE_UNAVAILABLE
         );
         r.set(true);
+        assert_eq!(respond("/readyz", &r).status(), StatusCode::OK);
+        assert!(r.set_reachable(false), "a change");
+        assert!(!r.set_reachable(false), "no change");
+        assert_eq!(
+            respond("/readyz", &r).status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert!(r.set_reachable(true));
         assert_eq!(respond("/readyz", &r).status(), StatusCode::OK);
         assert_eq!(respond("/other", &r).status(), StatusCode::NOT_FOUND);
     }

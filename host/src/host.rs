@@ -80,6 +80,7 @@ pub struct Host {
     /// Where `/healthz` and `/readyz` are served, if configured.
     pub health_address: Option<std::net::SocketAddr>,
     health_server: Option<tokio::task::AbortHandle>,
+    probe: Option<tokio::task::AbortHandle>,
     readiness: crate::health::Readiness,
     _runtime: CoreRuntime,
     _engine: WasmEngine,
@@ -226,6 +227,14 @@ impl Host {
             running.push(Running { worker, loops });
         }
         readiness.set(true);
+        let probe = health_server.is_some().then(|| {
+            tokio::spawn(crate::health::watch_server(
+                connection.clone(),
+                readiness.clone(),
+                std::time::Duration::from_secs(2),
+            ))
+            .abort_handle()
+        });
         Ok(Host {
             running,
             activity_runtime,
@@ -234,6 +243,7 @@ impl Host {
             metrics_server,
             health_address,
             health_server,
+            probe,
             readiness,
             _runtime: runtime,
             _engine: engine,
@@ -261,6 +271,9 @@ impl Host {
         }
         if let Some(server) = self.health_server {
             server.abort();
+        }
+        if let Some(probe) = self.probe {
+            probe.abort();
         }
         info!("shut down");
     }

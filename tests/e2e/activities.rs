@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use polyworker_host::config::{Preopen, TaskQueueConfig};
-use polyworker_tests::{Outcome, Temporal, TestHost, config, guest, queue, unique};
+use polyworker_tests::{Outcome, Temporal, TestHost, config, guest, polyworker_bin, queue, unique};
 use serde_json::{Value, json};
 use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
 
@@ -291,17 +291,6 @@ async fn schedule_to_start_times_out_when_nobody_polls_the_queue() {
     .await;
     assert_eq!(v["timeout"], true, "{v}");
     host.stop().await.expect("clean shutdown");
-}
-
-/// The `polyworker` binary that `cargo test --workspace` builds.
-fn polyworker_bin() -> PathBuf {
-    let p = polyworker_tests::repo_root().join("target/debug/polyworker");
-    assert!(
-        p.is_file(),
-        "{} is missing: run the tests with scripts/test.sh",
-        p.display()
-    );
-    p
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,31 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use polyworker_tests::{Outcome, Temporal, TestHost, config, guest, queue, unique};
+use polyworker_tests::{
+    Outcome, Temporal, TestHost, config, free_address, guest, http_get, queue, unique,
+};
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-fn free_address() -> std::net::SocketAddr {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    ([127, 0, 0, 1], port).into()
-}
-
-/// The whole HTTP response to `GET path`, or "" if nothing answers.
-async fn get(addr: std::net::SocketAddr, path: &str) -> String {
-    let Ok(mut s) = tokio::net::TcpStream::connect(addr).await else {
-        return String::new();
-    };
-    let request = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n");
-    if s.write_all(request.as_bytes()).await.is_err() {
-        return String::new();
-    }
-    let mut body = String::new();
-    let _ = s.read_to_string(&mut body).await;
-    body
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn core_worker_metrics_are_served_for_prometheus() {
@@ -62,7 +41,7 @@ async fn core_worker_metrics_are_served_for_prometheus() {
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut body;
     loop {
-        body = get(addr, "/metrics").await;
+        body = http_get(addr, "/metrics").await;
         let missing: Vec<_> = wanted
             .iter()
             .filter(|m| {
@@ -98,7 +77,7 @@ fn sample<S: AsRef<str>>(body: &str, name: &str, labels: &[S]) -> Option<f64> {
 async fn scrape_until(addr: std::net::SocketAddr, what: &str, ok: impl Fn(&str) -> bool) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let body = get(addr, "/metrics").await;
+        let body = http_get(addr, "/metrics").await;
         if ok(&body) {
             return body;
         }
@@ -228,7 +207,7 @@ async fn health_and_readiness_follow_the_host() {
     let host = TestHost::start(cfg).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let ready = get(addr, "/readyz").await;
+        let ready = http_get(addr, "/readyz").await;
         if ready.starts_with("HTTP/1.0 200") {
             assert!(ready.ends_with("ready\n"), "{ready}");
             break;
@@ -240,11 +219,11 @@ async fn health_and_readiness_follow_the_host() {
         assert!(Instant::now() < deadline, "never ready: {ready}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(get(addr, "/healthz").await.starts_with("HTTP/1.0 200"));
-    assert!(get(addr, "/nope").await.starts_with("HTTP/1.0 404"));
+    assert!(http_get(addr, "/healthz").await.starts_with("HTTP/1.0 200"));
+    assert!(http_get(addr, "/nope").await.starts_with("HTTP/1.0 404"));
     host.stop().await.expect("clean shutdown");
     assert_eq!(
-        get(addr, "/healthz").await,
+        http_get(addr, "/healthz").await,
         "",
         "the endpoint stops with the host"
     );

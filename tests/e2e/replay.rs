@@ -1,13 +1,12 @@
 //! Patching and replay: v1 histories replay on a patched v2, fail on an
 //! unguarded v2, and new runs on v2 take the new branch.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use polyworker_host::replay::{self, ReplayInput};
 use polyworker_tests::{
-    Outcome, Temporal, TestHost, config, engine, guest, queue, repo_root, server, temporal_cli,
-    unique,
+    Outcome, Temporal, TestHost, config, engine, guest, polyworker_bin, queue, repo_root, server,
+    temporal_cli, unique,
 };
 use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
 
@@ -27,17 +26,6 @@ async fn fetch(t: &Temporal, id: &str) -> ReplayInput {
             events: t.history(id).await,
         },
     }
-}
-
-/// The `polyworker` binary that `cargo test --workspace` builds for the host's CLI tests.
-fn polyworker_bin() -> PathBuf {
-    let p = repo_root().join("target/debug/polyworker");
-    assert!(
-        p.is_file(),
-        "{} is missing: run the tests with scripts/test.sh",
-        p.display()
-    );
-    p
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,6 +6,10 @@
 //! - [`TestHost`]: a polyworker host running in-process on its own task queue.
 //! - [`Temporal`]: a thin gRPC client: start workflows, read histories.
 
+pub mod process;
+
+pub use process::{HostProcess, OwnServer, free_address, http_get, polyworker_bin};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -139,7 +143,8 @@ pub fn server() -> &'static Server {
         // process ($PPID) is gone, so no run leaves a server behind.
         let script = r#"
             "$0" server start-dev --headless --log-level error --ip 127.0.0.1 \
-                --port "$1" --http-port "$2" --metrics-port "$3" >/dev/null 2>&1 &
+                --port "$1" --http-port "$2" --metrics-port "$3" \
+                --dynamic-config-value "$4" >/dev/null 2>&1 &
             child=$!
             while kill -0 "$PPID" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 1; done
             kill "$child" 2>/dev/null
@@ -152,6 +157,7 @@ pub fn server() -> &'static Server {
             .arg(port.to_string())
             .arg(free_port().expect("free port").to_string())
             .arg(free_port().expect("free port").to_string())
+            .arg(polyworker_host::devserver::POLLS_COMPLETE_ON_SHUTDOWN)
             .stdin(Stdio::null())
             .spawn()
             .expect("start the dev server");
@@ -329,7 +335,12 @@ pub enum Outcome {
 
 impl Temporal {
     pub async fn connect() -> Temporal {
-        let url = url_of(&server().address());
+        Temporal::connect_to(&server().address()).await
+    }
+
+    /// A client of another server than the shared one.
+    pub async fn connect_to(address: &str) -> Temporal {
+        let url = url_of(address);
         let conn = Connection::connect(
             ConnectionOptions::new(url)
                 .identity("polyworker-tests-client".to_string())

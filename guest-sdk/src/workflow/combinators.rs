@@ -43,6 +43,58 @@ impl<A: Future + Unpin, B: Future + Unpin> Future for Select<A, B> {
     }
 }
 
+/// Resolves once every future has finished, with their outputs in argument
+/// order (Temporal's `Promise.all`). Futures are polled in order, so the
+/// commands they issue are too.
+pub fn join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> JoinAll<F> {
+    JoinAll {
+        slots: futures
+            .into_iter()
+            .map(|f| Slot::Waiting(Box::pin(f)))
+            .collect(),
+    }
+}
+
+enum Slot<F: Future> {
+    Waiting(Pin<Box<F>>),
+    Done(Option<F::Output>),
+}
+
+/// The future returned by [`join_all`].
+pub struct JoinAll<F: Future> {
+    slots: Vec<Slot<F>>,
+}
+
+impl<F: Future> Unpin for JoinAll<F> {}
+
+impl<F: Future> Future for JoinAll<F> {
+    type Output = Vec<F::Output>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut pending = false;
+        for slot in self.slots.iter_mut() {
+            if let Slot::Waiting(f) = slot {
+                match f.as_mut().poll(cx) {
+                    Poll::Ready(v) => *slot = Slot::Done(Some(v)),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            return Poll::Pending;
+        }
+        Poll::Ready(
+            self.slots
+                .iter_mut()
+                .filter_map(|s| match s {
+                    Slot::Done(v) => v.take(),
+                    Slot::Waiting(_) => None,
+                })
+                .collect(),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,6 +104,19 @@ mod tests {
     struct Noop;
     impl Wake for Noop {
         fn wake(self: Arc<Self>) {}
+    }
+
+    #[test]
+    fn join_all_keeps_argument_order() {
+        let waker = Waker::from(Arc::new(Noop));
+        let mut cx = Context::from_waker(&waker);
+        let mut j = join_all([1, 2, 3].map(std::future::ready));
+        assert_eq!(Pin::new(&mut j).poll(&mut cx), Poll::Ready(vec![1, 2, 3]));
+        let mut j = join_all(vec![
+            Box::pin(std::future::ready(1)) as Pin<Box<dyn Future<Output = i32>>>,
+            Box::pin(std::future::pending()),
+        ]);
+        assert_eq!(Pin::new(&mut j).poll(&mut cx), Poll::Pending);
     }
 
     #[test]

@@ -15,7 +15,7 @@ pub(crate) mod state;
 mod update;
 
 pub use child::ChildWorkflowOptions;
-pub use combinators::{Either, Select, select};
+pub use combinators::{Either, JoinAll, Select, join_all, select};
 pub use context::{ActivityHandle, SignalChannel, WorkflowContext, is_cancellation};
 pub use executor::continue_as_new;
 pub(crate) use executor::{Run, WorkflowFn};

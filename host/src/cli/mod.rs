@@ -64,7 +64,8 @@ pub enum Cmd {
     },
 }
 
-async fn shutdown_signal() {
+/// Resolves at SIGTERM or SIGINT.
+async fn signalled() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -84,9 +85,16 @@ async fn shutdown_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// Resolves at the first signal; a second one ends the process at once,
+/// for the operator who will not wait for in-flight activities.
+async fn shutdown_signal() {
+    signalled().await;
     tracing::info!("shutdown requested; finishing in-flight tasks (signal again to exit at once)");
     tokio::spawn(async {
-        let _ = tokio::signal::ctrl_c().await;
+        signalled().await;
+        tracing::warn!("second signal: exiting without waiting for in-flight tasks");
         std::process::exit(130);
     });
 }

@@ -1,0 +1,249 @@
+//! Hosts and servers as separate processes, for the tests that signal,
+//! kill or restart them: the `polyworker` binary with a config file, and a
+//! dev server of a test's own whose database survives a restart.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use polyworker_host::devserver::free_port;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::{repo_root, temporal_cli};
+
+/// The `polyworker` binary that `cargo test --workspace` builds.
+pub fn polyworker_bin() -> PathBuf {
+    let p = repo_root().join("target/debug/polyworker");
+    assert!(
+        p.is_file(),
+        "{} is missing: run the tests with scripts/test.sh",
+        p.display()
+    );
+    p
+}
+
+/// A loopback address nothing listens on (yet).
+pub fn free_address() -> SocketAddr {
+    ([127, 0, 0, 1], free_port().expect("a free port")).into()
+}
+
+/// The whole HTTP response to `GET path`, or "" if nothing answers.
+pub async fn http_get(addr: SocketAddr, path: &str) -> String {
+    let Ok(mut s) = tokio::net::TcpStream::connect(addr).await else {
+        return String::new();
+    };
+    let request = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n");
+    if s.write_all(request.as_bytes()).await.is_err() {
+        return String::new();
+    }
+    let mut body = String::new();
+    let _ = s.read_to_string(&mut body).await;
+    body
+}
+
+/// Sends `signal` (`TERM`, `INT`, `KILL`) to a process.
+pub fn signal(pid: u32, signal: &str) {
+    let ok = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(ok, "kill -{signal} {pid} failed");
+}
+
+/// Waits for a child to exit, polling with a deadline.
+pub async fn wait_exit(child: &mut Child, within: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A `polyworker run` process; killed when dropped.
+pub struct HostProcess {
+    child: Child,
+    pub health: SocketAddr,
+    log: PathBuf,
+}
+
+impl HostProcess {
+    /// Starts `polyworker run` against `server` (`http://host:port`) with
+    /// one or more `[[task_queue]]` tables given as TOML text.
+    pub fn spawn(name: &str, server: &str, task_queues: &str) -> HostProcess {
+        let dir = std::env::temp_dir().join(format!("pw-{name}"));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let health = free_address();
+        let cache = repo_root().join("target/polyworker-cache");
+        let config = format!(
+            "[server]\naddress = \"{server}\"\nidentity = \"{name}\"\n\n\
+             [engine]\ncache_dir = \"{}\"\npooling = false\n\n\
+             [metrics]\nhealth = \"{health}\"\n\n{task_queues}\n",
+            cache.display()
+        );
+        let path = dir.join("polyworker.toml");
+        std::fs::write(&path, config).expect("write config");
+        let log = dir.join("host.log");
+        let out = std::fs::File::create(&log).expect("log file");
+        let child = Command::new(polyworker_bin())
+            .arg("run")
+            .arg("--config")
+            .arg(&path)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().expect("log file"))
+            .stderr(out)
+            .spawn()
+            .expect("start polyworker");
+        HostProcess { child, health, log }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// What the host has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until `/readyz` answers 200 (every queue polls).
+    pub async fn ready(&mut self, within: Duration) {
+        let deadline = Instant::now() + within;
+        loop {
+            if http_get(self.health, "/readyz")
+                .await
+                .starts_with("HTTP/1.0 200")
+            {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("host exited with {status} before ready:\n{}", self.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "host not ready within {within:?}:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub fn signal(&self, sig: &str) {
+        signal(self.pid(), sig);
+    }
+
+    /// Waits for the process to exit; `None` if it is still running.
+    pub async fn exited(&mut self, within: Duration) -> Option<ExitStatus> {
+        wait_exit(&mut self.child, within).await
+    }
+}
+
+impl Drop for HostProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A dev server of one test's own, on a fixed port with its database in a
+/// file, so it can be stopped and started again with its state.
+pub struct OwnServer {
+    pub port: u16,
+    db: PathBuf,
+    child: Option<Child>,
+}
+
+impl OwnServer {
+    pub fn new(db_dir: &Path) -> OwnServer {
+        std::fs::create_dir_all(db_dir).expect("db dir");
+        OwnServer {
+            port: free_port().expect("free port"),
+            db: db_dir.join("temporal.db"),
+            child: None,
+        }
+    }
+
+    pub fn address(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the server and waits until it serves the default namespace.
+    pub async fn start(&mut self) {
+        let cli = temporal_cli();
+        let child = Command::new(&cli)
+            .args(["server", "start-dev", "--headless", "--log-level", "error"])
+            .args(["--ip", "127.0.0.1", "--port", &self.port.to_string()])
+            .arg("--db-filename")
+            .arg(&self.db)
+            .arg("--http-port")
+            .arg(free_port().expect("free port").to_string())
+            .arg("--metrics-port")
+            .arg(free_port().expect("free port").to_string())
+            .arg("--dynamic-config-value")
+            .arg(polyworker_host::devserver::POLLS_COMPLETE_ON_SHUTDOWN)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the dev server");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let ok = Command::new(&cli)
+                .args([
+                    "operator",
+                    "namespace",
+                    "describe",
+                    "--namespace",
+                    "default",
+                ])
+                .arg("--address")
+                .arg(format!("127.0.0.1:{}", self.port))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            if ok {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the dev server did not come up on port {}",
+                self.port
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// Stops the server (SIGTERM, then SIGKILL after 10 s).
+    pub async fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            signal(child.id(), "TERM");
+            if wait_exit(&mut child, Duration::from_secs(10))
+                .await
+                .is_none()
+            {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}
+
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
