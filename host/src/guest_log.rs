@@ -14,6 +14,7 @@ use crate::bindings::polyworker::worker::types::LogLevel;
 /// What every guest log line is tagged with.
 #[derive(Debug, Clone, Default)]
 pub struct LogTags {
+    pub namespace: String,
     pub task_queue: String,
     pub workflow_type: String,
     pub workflow_id: String,
@@ -21,6 +22,8 @@ pub struct LogTags {
     /// Set for activities.
     pub activity_type: Option<String>,
     pub attempt: Option<u32>,
+    /// The sha256 of the component running the task.
+    pub module_digest: String,
 }
 
 /// A cheap handle shared by a store's log import and its stdio streams.
@@ -40,12 +43,14 @@ macro_rules! emit {
         tracing::event!(
             target: "guest",
             $lvl,
+            namespace = %$t.namespace,
             task_queue = %$t.task_queue,
             workflow_type = %$t.workflow_type,
             workflow_id = %$t.workflow_id,
             run_id = %$t.run_id,
             activity_type = $t.activity_type.as_deref(),
             attempt = $t.attempt,
+            module_digest = %$t.module_digest,
             "{}",
             $msg
         )
@@ -201,6 +206,8 @@ mod tests {
             workflow_type: "W".into(),
             workflow_id: "wf-1".into(),
             run_id: "run-1".into(),
+            namespace: "ns".into(),
+            module_digest: "abc123".into(),
             ..LogTags::default()
         }
     }
@@ -218,7 +225,16 @@ mod tests {
         assert!(text.contains("first") && text.contains("after"), "{text}");
         assert!(!text.contains("during replay"), "{text}");
         assert!(
-            text.contains("workflow_id=wf-1") && text.contains("run_id=run-1"),
+            [
+                "namespace=ns",
+                "task_queue=q",
+                "workflow_type=W",
+                "workflow_id=wf-1",
+                "run_id=run-1",
+                "module_digest=abc123"
+            ]
+            .iter()
+            .all(|t| text.contains(t)),
             "{text}"
         );
     }

@@ -436,3 +436,63 @@ async fn the_host_reconnects_after_the_server_restarts() {
     own.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_carry_every_task_tag() {
+    let task_queue = unique("json-logs");
+    let mut host = HostProcess::spawn(
+        &task_queue,
+        &server().address(),
+        &queue_toml(&task_queue, 1_000),
+    );
+    host.ready(Duration::from_secs(60)).await;
+    let t = Temporal::connect().await;
+    let id = unique("logged");
+    let run_id = t
+        .start(&task_queue, "CallActivity", &id, &[sleep_call(50, 1)])
+        .await;
+    assert!(matches!(
+        t.outcome(&id, Duration::from_secs(30)).await,
+        Outcome::Completed(_)
+    ));
+    let digest = polyworker_host::module::digest(&std::fs::read(guest("activities")).unwrap());
+    let want = json!({
+        "message": "sleeping 50 ms",
+        "namespace": "default",
+        "task_queue": task_queue,
+        "workflow_type": "CallActivity",
+        "workflow_id": id,
+        "run_id": run_id,
+        "activity_type": "Sleep",
+        "attempt": 1,
+        "module_digest": digest,
+    });
+    // The guest's line, forwarded with the task's tags, one JSON object
+    // per line.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let log = host.log();
+        let line = log
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|l| l["fields"]["message"] == "sleeping 50 ms");
+        if let Some(line) = line {
+            for (k, v) in want.as_object().unwrap() {
+                assert_eq!(&line["fields"][k], v, "{k} in {line}");
+            }
+            assert_eq!(line["level"], "INFO", "{line}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no guest line in:\n{log}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        host.log()
+            .lines()
+            .all(|l| serde_json::from_str::<Value>(l).is_ok()),
+        "every line is JSON:\n{}",
+        host.log()
+    );
+    host.signal("TERM");
+    assert!(host.exited(Duration::from_secs(30)).await.is_some());
+}

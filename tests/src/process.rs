@@ -67,10 +67,11 @@ pub async fn wait_exit(child: &mut Child, within: Duration) -> Option<ExitStatus
     }
 }
 
-/// A `polyworker run` process; killed when dropped.
+/// A `polyworker run --log-json` process; killed when dropped.
 pub struct HostProcess {
     child: Child,
     pub health: SocketAddr,
+    dir: PathBuf,
     log: PathBuf,
 }
 
@@ -93,6 +94,7 @@ impl HostProcess {
         let log = dir.join("host.log");
         let out = std::fs::File::create(&log).expect("log file");
         let child = Command::new(polyworker_bin())
+            .arg("--log-json")
             .arg("run")
             .arg("--config")
             .arg(&path)
@@ -102,7 +104,12 @@ impl HostProcess {
             .stderr(out)
             .spawn()
             .expect("start polyworker");
-        HostProcess { child, health, log }
+        HostProcess {
+            child,
+            health,
+            dir,
+            log,
+        }
     }
 
     pub fn pid(&self) -> u32 {
@@ -150,6 +157,10 @@ impl Drop for HostProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // A failed test keeps the config and log for a look.
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 

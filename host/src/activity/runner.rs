@@ -100,6 +100,8 @@ async fn attempt(
         memory_bytes: queue.activity_memory_bytes,
         meter: meter.clone(),
         tags: LogTags {
+            namespace: queue.namespace.clone(),
+            module_digest: module.digest.clone(),
             task_queue: queue.name.clone(),
             workflow_type: info.workflow_type.clone(),
             workflow_id: info.workflow_id.clone(),
@@ -238,12 +240,14 @@ pub async fn run_activities(
             Some(activity_task::Variant::Start(start)) => {
                 let span = info_span!(
                     "activity",
+                    namespace = %queue.namespace,
                     task_queue = %queue.name,
                     activity_type = %start.activity_type,
                     attempt = start.attempt,
                     workflow_type = %start.workflow_type,
                     workflow_id = %start.workflow_execution.as_ref().map(|e| e.workflow_id.as_str()).unwrap_or_default(),
                     run_id = %start.workflow_execution.as_ref().map(|e| e.run_id.as_str()).unwrap_or_default(),
+                    module_digest = %queue.activities.get(&start.activity_type).map(|m| m.digest.as_str()).unwrap_or_default(),
                 );
                 let hb_worker = worker.clone();
                 let hb_token = token.clone();

@@ -75,6 +75,8 @@ async fn process(
             )));
         };
         let tags = LogTags {
+            namespace: queue.namespace.clone(),
+            module_digest: module.digest.clone(),
             task_queue: queue.name.clone(),
             workflow_type: info.workflow_type.clone(),
             workflow_id: info.workflow_id.clone(),
@@ -102,6 +104,7 @@ async fn process(
         let span = tracing::Span::current();
         span.record("workflow_type", instance.tags.workflow_type.as_str());
         span.record("workflow_id", instance.tags.workflow_id.as_str());
+        span.record("module_digest", instance.tags.module_digest.as_str());
     }
     let Some(instance) = guard.as_mut() else {
         return Err(fail(
@@ -200,9 +203,12 @@ pub async fn run_workflows(
         };
         let span = info_span!(
             "workflow_activation",
+            namespace = %queue.namespace,
             task_queue = %queue.name,
             workflow_type = tracing::field::Empty,
             workflow_id = tracing::field::Empty,
+            run_id = %activation.run_id,
+            module_digest = tracing::field::Empty,
         );
         tasks.spawn(
             handle(
