@@ -298,6 +298,69 @@ mod tests {
     use super::*;
     use wasmtime::StoreLimitsBuilder;
 
+    /// Core's worker metrics the dashboard may use (Prometheus names).
+    const CORE: &[&str] = &[
+        "temporal_workflow_task_schedule_to_start_latency",
+        "temporal_activity_schedule_to_start_latency",
+        "temporal_worker_task_slots_available",
+        "temporal_worker_task_slots_used",
+        "temporal_workflow_task_queue_poll_succeed",
+        "temporal_workflow_task_queue_poll_empty",
+        "temporal_activity_task_received",
+        "temporal_activity_poll_no_task",
+        "temporal_num_pollers",
+        "temporal_sticky_cache_size",
+        "temporal_sticky_cache_hit",
+        "temporal_sticky_cache_miss",
+        "temporal_workflow_failed",
+        "temporal_workflow_task_execution_failed",
+        "temporal_activity_execution_failed",
+    ];
+
+    #[test]
+    fn the_dashboard_uses_only_metrics_that_exist() {
+        let text = include_str!("../../deploy/grafana/polyworker.json");
+        let dashboard: serde_json::Value = serde_json::from_str(text).expect("valid JSON");
+        let ours = [
+            INSTANTIATIONS,
+            INSTANTIATION_LATENCY,
+            ACTIVATION_LATENCY,
+            EPOCH_INTERRUPTIONS,
+            MEMORY_LIMIT_HITS,
+            LINEAR_MEMORY,
+            INSTANCES,
+            COMPONENTS_LOADED,
+        ];
+        let mut exprs = Vec::new();
+        for panel in dashboard["panels"].as_array().expect("panels") {
+            for t in panel["targets"].as_array().into_iter().flatten() {
+                exprs.push(t["expr"].as_str().expect("expr").to_string());
+            }
+        }
+        assert!(exprs.len() > 10, "{exprs:?}");
+        let mut used = std::collections::BTreeSet::new();
+        for e in &exprs {
+            for word in e.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                if word.starts_with("temporal_") || word.starts_with("polyworker_") {
+                    let name = ["_bucket", "_count", "_sum"]
+                        .iter()
+                        .find_map(|s| word.strip_suffix(s))
+                        .unwrap_or(word);
+                    used.insert(name.to_string());
+                }
+            }
+        }
+        for name in &used {
+            assert!(
+                CORE.contains(&name.as_str()) || ours.contains(&name.as_str()),
+                "the dashboard uses {name}, which neither core nor the host records"
+            );
+        }
+        for name in ours {
+            assert!(used.contains(name), "the dashboard does not show {name}");
+        }
+    }
+
     #[test]
     fn limits_track_memory_and_refusals_and_release_on_drop() {
         let meter = HostMetrics::new(None).module("q", Kind::Workflow, "abc");
