@@ -9,6 +9,8 @@ use crate::activity::ActivityContext;
 use crate::failure::{ActivityError, Failure};
 use crate::payload::Payload;
 use crate::registry::Registry;
+use crate::registry::VersioningBehavior;
+use crate::wit::exports::polyworker::worker::versioning as wit_versioning;
 use crate::wit::exports::polyworker::worker::{activities, workflows};
 use crate::wit::polyworker::worker::activity_types::{
     ActivityError as WitActivityError, ActivityErrorDetail, ActivityInfo, ActivityOutcome,
@@ -76,6 +78,24 @@ impl<C: Component> workflows::GuestWorkflowRun for RunResource<C> {
 
     fn activate(&self, activation: Activation) -> Result<Vec<Command>, Failure> {
         self.run.borrow_mut().activate(activation)
+    }
+}
+
+impl<C: Component> wit_versioning::Guest for Exports<C> {
+    fn workflow_versioning() -> Vec<(String, wit_versioning::VersioningBehavior)> {
+        registry::<C>()
+            .versioning
+            .iter()
+            .map(|(name, b)| {
+                let b = match b {
+                    VersioningBehavior::Pinned => wit_versioning::VersioningBehavior::Pinned,
+                    VersioningBehavior::AutoUpgrade => {
+                        wit_versioning::VersioningBehavior::AutoUpgrade
+                    }
+                };
+                (name.clone(), b)
+            })
+            .collect()
     }
 }
 

@@ -44,7 +44,7 @@ pub mod wit;
 pub use activity::ActivityContext;
 pub use failure::{ActivityError, Failure};
 pub use payload::Payload;
-pub use registry::Registry;
+pub use registry::{Registry, VersioningBehavior};
 pub use workflow::{WorkflowContext, WorkflowError};
 
 /// A random number from the host. In a workflow it is drawn from the run's
@@ -59,7 +59,7 @@ pub mod prelude {
     pub use crate::activity::ActivityContext;
     pub use crate::failure::{ActivityError, Failure};
     pub use crate::payload::Payload;
-    pub use crate::registry::Registry;
+    pub use crate::registry::{Registry, VersioningBehavior};
     pub use crate::workflow::{
         ActivityOptions, LocalActivityOptions, RetryPolicy, WorkflowContext, WorkflowError,
     };

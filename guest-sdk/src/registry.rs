@@ -19,6 +19,18 @@ pub(crate) type ActivityFn =
 pub struct Registry {
     pub(crate) workflows: BTreeMap<String, WorkflowFn>,
     pub(crate) activities: BTreeMap<String, ActivityFn>,
+    pub(crate) versioning: BTreeMap<String, VersioningBehavior>,
+}
+
+/// How runs of a workflow type behave when a new version of the module
+/// becomes current on its task queue (Temporal's Worker Versioning).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersioningBehavior {
+    /// A run stays on the version it started on until it ends.
+    Pinned,
+    /// A run moves to the current version at its next workflow task; guard
+    /// changed code with `ctx.patched(..)`.
+    AutoUpgrade,
 }
 
 impl Registry {
@@ -43,6 +55,13 @@ impl Registry {
                 })
             }),
         );
+        self
+    }
+
+    /// Declares how runs of the workflow type `name` move between module
+    /// versions; undeclared types get the host's configured default.
+    pub fn versioning(&mut self, name: &str, behavior: VersioningBehavior) -> &mut Self {
+        self.versioning.insert(name.to_string(), behavior);
         self
     }
 

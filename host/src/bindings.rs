@@ -1,13 +1,14 @@
 //! The one `bindgen!` for the `polyworker:worker` package.
 //!
-//! Generated for the `worker-module` world, which includes both roles; the
-//! host uses each exported interface on its own (`workflows` in workflow
-//! stores, `activities` in activity stores), so a component may implement
-//! either or both.
+//! Generated for the `versioned-worker-module` world, which includes both
+//! roles and the optional `versioning` export; the host uses each exported
+//! interface on its own (`workflows` in workflow stores, `activities` in
+//! activity stores, `versioning` when present), so a component may implement
+//! any of them.
 
 wasmtime::component::bindgen!({
     path: "../wit",
-    world: "polyworker:worker/worker-module",
+    world: "polyworker:worker/versioned-worker-module",
     imports: {
         // The one import that waits on the network.
         "polyworker:worker/http-client.send": async | trappable,

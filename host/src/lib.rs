@@ -35,6 +35,8 @@
 //! - [`cli`]: the `polyworker` command line (the binary is a thin wrapper).
 //! - [`telemetry`]: logging setup.
 //! - [`health`]: `/healthz` and `/readyz`.
+//! - [`services`]: what all workers share (core runtime, connection, engine).
+//! - [`deploy`]: hot swap: the module store, versions, the admin API.
 //! - [`metrics`]: the host's own metrics (instances, guest latency, limits).
 
 pub mod activity;
@@ -44,6 +46,7 @@ pub mod bindings;
 pub mod cli;
 pub mod config;
 pub mod convert;
+pub mod deploy;
 pub mod devserver;
 pub mod engine;
 pub mod guest_log;
@@ -53,6 +56,7 @@ pub mod metrics;
 pub mod module;
 pub mod queue;
 pub mod replay;
+pub mod services;
 pub mod telemetry;
 pub mod worker;
 pub mod workflow;

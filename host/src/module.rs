@@ -5,6 +5,7 @@
 //! workflow and activity types it implements. Every later instantiation
 //! starts from those `InstancePre`s.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime::{Engine, Store};
 
 use crate::activity::ActivityState;
+use crate::bindings::exports::polyworker::worker::versioning::{self, VersioningBehavior};
 use crate::bindings::exports::polyworker::worker::{activities, workflows};
 use crate::guest_log::{GuestLog, LogTags};
 use crate::metrics::{Kind, ModuleMeter};
@@ -21,6 +23,7 @@ use crate::workflow::sandbox::store_limits;
 
 const WORKFLOWS_EXPORT: &str = "polyworker:worker/workflows@0.1.0";
 const ACTIVITIES_EXPORT: &str = "polyworker:worker/activities@0.1.0";
+const VERSIONING_EXPORT: &str = "polyworker:worker/versioning@0.1.0";
 
 /// Why a component could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +65,9 @@ pub struct WorkflowRole {
     pub pre: InstancePre<WorkflowState>,
     pub indices: workflows::GuestIndices,
     pub types: Vec<String>,
+    /// Behaviours the component declares per workflow type (its optional
+    /// `versioning` export); types not listed get the configured default.
+    pub versioning: BTreeMap<String, VersioningBehavior>,
 }
 
 /// A component's activity role.
@@ -135,6 +141,12 @@ impl Loader {
             path: path.to_path_buf(),
             source,
         })?;
+        self.load_bytes(path, bytes).await
+    }
+
+    /// As [`Loader::load`], for bytes that came from elsewhere (a deploy);
+    /// `path` names them in errors and is recorded as the module's path.
+    pub async fn load_bytes(&self, path: &Path, bytes: Vec<u8>) -> Result<Arc<Module>, LoadError> {
         check_header(path, &bytes)?;
         let digest = digest(&bytes);
         let engine = self.engine.clone();
@@ -204,10 +216,33 @@ impl Loader {
                 .call_workflow_types(&mut store)
                 .await
                 .map_err(|e| guest("workflow-types", e))?;
+            let mut versioning = BTreeMap::new();
+            if has(VERSIONING_EXPORT) {
+                let v = versioning::GuestIndices::new(&pre)
+                    .and_then(|i| i.load(&mut store, &inst))
+                    .map_err(|e| link("workflow", e))?;
+                for (name, behavior) in v
+                    .call_workflow_versioning(&mut store)
+                    .await
+                    .map_err(|e| guest("workflow-versioning", e))?
+                {
+                    if !types.contains(&name) {
+                        return Err(LoadError::Guest {
+                            path: path.to_path_buf(),
+                            function: "workflow-versioning",
+                            message: format!(
+                                "declares a behaviour for {name:?}, which is not one of its workflow types"
+                            ),
+                        });
+                    }
+                    versioning.insert(name, behavior);
+                }
+            }
             Some(WorkflowRole {
                 pre,
                 indices,
                 types,
+                versioning,
             })
         } else {
             None

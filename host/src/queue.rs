@@ -36,6 +36,9 @@ pub struct Queue {
     pub cancel_grace: Duration,
     pub limits: Limits,
     pub meters: QueueMeters,
+    /// Served as a Worker Deployment Version: completions carry each
+    /// workflow type's declared versioning behaviour.
+    pub versioned: bool,
 }
 
 fn insert(
@@ -106,6 +109,7 @@ impl Queue {
             cancel_grace: Duration::from_millis(cfg.activity_cancel_grace_ms),
             limits: Limits::default(),
             meters,
+            versioned: false,
         })
     }
 

@@ -232,6 +232,7 @@ pub fn config(queues: Vec<TaskQueueConfig>) -> Config {
         engine: engine(),
         task_queues: queues,
         metrics: Default::default(),
+        deployment: None,
     }
 }
 

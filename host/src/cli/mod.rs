@@ -3,9 +3,11 @@
 //!
 //! - this module: `Cli`, the `run` / `dev` / `check` commands, and dispatch;
 //! - [`replay`]: `polyworker replay`;
-//! - [`activity`]: `polyworker activity complete|fail|heartbeat`.
+//! - [`activity`]: `polyworker activity complete|fail|heartbeat`;
+//! - [`modules`]: `polyworker modules deploy|list|set-current|retire`.
 
 mod activity;
+mod modules;
 mod replay;
 
 use std::path::PathBuf;
@@ -15,6 +17,7 @@ use clap::{Parser, Subcommand};
 
 use crate::{Config, devserver};
 pub use activity::ActivityCmd;
+pub use modules::ModulesCmd;
 
 #[derive(Parser)]
 #[command(
@@ -62,6 +65,12 @@ pub enum Cmd {
         #[command(subcommand)]
         action: ActivityCmd,
     },
+    /// Deploy, list, make current and retire module versions on a host
+    /// running with [deployment] (through its admin API).
+    Modules {
+        #[command(subcommand)]
+        action: ModulesCmd,
+    },
 }
 
 /// Resolves at SIGTERM or SIGINT.
@@ -103,6 +112,7 @@ async fn shutdown_signal() {
 pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Cmd::Activity { action } => activity::execute(action).await?,
+        Cmd::Modules { action } => modules::execute(action).await?,
         Cmd::Replay(args) => {
             let ok = replay::execute(args).await?;
             return Ok(if ok {
@@ -196,6 +206,6 @@ pub(crate) async fn connect(
 pub fn is_report(cmd: &Cmd) -> bool {
     matches!(
         cmd,
-        Cmd::Replay(_) | Cmd::Check { .. } | Cmd::Activity { .. }
+        Cmd::Replay(_) | Cmd::Check { .. } | Cmd::Activity { .. } | Cmd::Modules { .. }
     )
 }

@@ -17,8 +17,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod deployment;
 mod task_queue;
 
+pub use deployment::{DefaultVersioning, DeploymentConfig};
 pub use task_queue::{Pollers, Preopen, TaskQueueConfig};
 
 /// Why a configuration was refused.
@@ -54,6 +56,10 @@ pub struct Config {
     pub task_queues: Vec<TaskQueueConfig>,
     #[serde(default)]
     pub metrics: MetricsConfig,
+    /// Versioned deployment of modules (hot swap); unset, each queue serves
+    /// the modules listed in its table, unversioned.
+    #[serde(default)]
+    pub deployment: Option<DeploymentConfig>,
 }
 
 /// Where the host publishes its metrics.
@@ -141,6 +147,16 @@ impl Config {
             path: PathBuf::from("<text>"),
             message: e.to_string(),
         })?;
+        if let Some(d) = &mut config.deployment {
+            if d.store.is_relative() {
+                d.store = base.join(&d.store);
+            }
+            if let Some(w) = &mut d.watch
+                && w.is_relative()
+            {
+                *w = base.join(&*w);
+            }
+        }
         for q in &mut config.task_queues {
             for m in &mut q.modules {
                 if m.is_relative() {
@@ -192,9 +208,13 @@ impl Config {
                 "at least one [[task_queue]] is required",
             ));
         }
+        if let Some(d) = &self.deployment {
+            let names: Vec<&str> = self.task_queues.iter().map(|q| q.name.as_str()).collect();
+            d.validate(&names)?;
+        }
         let mut names = HashSet::new();
         for (i, q) in self.task_queues.iter().enumerate() {
-            q.validate(i)?;
+            q.validate(i, self.deployment.is_some())?;
             if !names.insert(q.name.as_str()) {
                 return Err(invalid(
                     format!("task_queue[{i}].name"),

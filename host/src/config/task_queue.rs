@@ -208,12 +208,21 @@ impl TaskQueueConfig {
     }
 
     /// Checks this queue; `i` is its index, for the keys in errors.
-    pub(super) fn validate(&self, i: usize) -> Result<(), ConfigError> {
+    /// Checks this queue; `i` is its index, for the keys in errors. A
+    /// `versioned` queue (under `[deployment]`) lists at most its first
+    /// version; the rest arrive through the admin API.
+    pub(super) fn validate(&self, i: usize, versioned: bool) -> Result<(), ConfigError> {
         let key = |k: &str| format!("task_queue[{i}].{k}");
         if self.name.trim().is_empty() {
             return Err(invalid(key("name"), "must not be empty"));
         }
-        if self.modules.is_empty() {
+        if versioned && self.modules.len() > 1 {
+            return Err(invalid(
+                key("modules"),
+                "under [deployment] a version is one component: list at most one (its first version)",
+            ));
+        }
+        if !versioned && self.modules.is_empty() {
             return Err(invalid(
                 key("modules"),
                 "at least one component is required",

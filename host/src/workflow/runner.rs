@@ -57,13 +57,35 @@ fn fail(message: impl Into<String>) -> CoreFailure {
     convert::host_failure(message, "PolyworkerWorkflowTaskFailure", false)
 }
 
-/// Processes one activation; the error fails the workflow task.
+type CoreCommand = temporalio_common::protos::coresdk::workflow_commands::WorkflowCommand;
+
+/// The versioning behaviour a versioned queue's completion declares for a
+/// workflow type (0, unspecified, leaves it to the worker's default).
+fn versioning_behavior(queue: &Queue, instance: &RunInstance) -> i32 {
+    use crate::bindings::exports::polyworker::worker::versioning::VersioningBehavior as Wit;
+    use temporalio_common::protos::temporal::api::enums::v1::VersioningBehavior as Proto;
+    if !queue.versioned {
+        return Proto::Unspecified as i32;
+    }
+    let declared = instance
+        .module
+        .workflow
+        .as_ref()
+        .and_then(|w| w.versioning.get(&instance.tags.workflow_type));
+    match declared {
+        Some(Wit::Pinned) => Proto::Pinned as i32,
+        Some(Wit::AutoUpgrade) => Proto::AutoUpgrade as i32,
+        None => Proto::Unspecified as i32,
+    }
+}
+
+/// Processes one activation; the error fails the workflow task. Success
+/// carries the commands and the run's versioning behaviour.
 async fn process(
     queue: &Queue,
     slot: &Slot,
     incoming: convert::Incoming,
-) -> Result<Vec<temporalio_common::protos::coresdk::workflow_commands::WorkflowCommand>, CoreFailure>
-{
+) -> Result<(Vec<CoreCommand>, i32), CoreFailure> {
     let mut guard = slot.lock().await;
     if let Some(info) = &incoming.init {
         let Some(module) = queue.workflows.get(&info.workflow_type) else {
@@ -116,8 +138,10 @@ async fn process(
     } else {
         incoming.seed
     };
+    let behavior = versioning_behavior(queue, instance);
     match instance.activate(&incoming.activation, seed).await {
         Ok(Ok(commands)) => convert::commands_to_core(commands, &queue.name, &queue.limits)
+            .map(|c| (c, behavior))
             .map_err(|(i, e)| {
                 *guard = None;
                 fail(format!(
@@ -162,10 +186,11 @@ async fn handle(
     } else {
         let slot = runs.slot(&run_id);
         match process(&queue, &slot, incoming).await {
-            Ok(commands) => {
+            Ok((commands, behavior)) => {
                 let mut c = WorkflowActivationCompletion::empty(run_id.clone());
                 if let Some(Status::Successful(s)) = c.status.as_mut() {
                     s.commands = commands;
+                    s.versioning_behavior = behavior;
                 }
                 c
             }

@@ -1,0 +1,220 @@
+//! `polyworker modules deploy|list|set-current|retire`: the admin API's
+//! client, for hosts running with `[deployment]`.
+
+use std::path::PathBuf;
+use std::time::{Duration, UNIX_EPOCH};
+
+use anyhow::Context;
+use clap::Subcommand;
+use tonic::Request;
+
+use crate::deploy::admin::MAX_MESSAGE_BYTES;
+use crate::deploy::admin::proto::admin_client::AdminClient;
+use crate::deploy::admin::proto::{
+    DeployRequest, ListRequest, RetireRequest, SetCurrentRequest, Version,
+};
+
+/// Where the admin API is, and the token it may need.
+#[derive(clap::Args)]
+pub struct AdminArgs {
+    /// The host's admin API address.
+    #[arg(long, env = "POLYWORKER_ADMIN", default_value = "127.0.0.1:7350")]
+    admin: String,
+    /// The admin API's bearer token (when it listens beyond loopback).
+    #[arg(long, env = "POLYWORKER_ADMIN_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum ModulesCmd {
+    /// Validate a component and start it as a new version of a task queue.
+    Deploy {
+        #[command(flatten)]
+        admin: AdminArgs,
+        #[arg(long)]
+        task_queue: String,
+        file: PathBuf,
+        /// Make it current right away (after the replay gate).
+        #[arg(long)]
+        current: bool,
+        /// Skip the replay gate.
+        #[arg(long)]
+        force: bool,
+    },
+    /// List every version: digest, queue, types, state, open workflows.
+    List {
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Route a queue's new workflows to a version (after the replay gate).
+    SetCurrent {
+        #[command(flatten)]
+        admin: AdminArgs,
+        #[arg(long)]
+        task_queue: String,
+        /// The version's digest or a unique prefix (8+ characters).
+        digest: String,
+        #[arg(long)]
+        force: bool,
+    },
+    /// Shut a drained version's worker down (its file stays stored).
+    Retire {
+        #[command(flatten)]
+        admin: AdminArgs,
+        #[arg(long)]
+        task_queue: String,
+        digest: String,
+    },
+}
+
+type Client =
+    AdminClient<tonic::service::interceptor::InterceptedService<tonic::transport::Channel, Bearer>>;
+
+#[derive(Clone)]
+struct Bearer(Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>);
+
+impl tonic::service::Interceptor for Bearer {
+    fn call(&mut self, mut r: Request<()>) -> Result<Request<()>, tonic::Status> {
+        if let Some(v) = &self.0 {
+            r.metadata_mut().insert("authorization", v.clone());
+        }
+        Ok(r)
+    }
+}
+
+async fn client(args: &AdminArgs) -> anyhow::Result<Client> {
+    let url = if args.admin.contains("://") {
+        args.admin.clone()
+    } else {
+        format!("http://{}", args.admin)
+    };
+    let channel = tonic::transport::Endpoint::from_shared(url.clone())
+        .with_context(|| format!("{url} is not an admin address"))?
+        .connect_timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .with_context(|| {
+            format!("cannot reach the admin API at {url} (is the host running with [deployment]?)")
+        })?;
+    let token = match &args.token {
+        Some(t) => Some(
+            format!("Bearer {t}")
+                .parse()
+                .context("the token is not valid header text")?,
+        ),
+        None => None,
+    };
+    Ok(AdminClient::with_interceptor(channel, Bearer(token))
+        .max_encoding_message_size(MAX_MESSAGE_BYTES))
+}
+
+fn describe(v: &Version) -> String {
+    let when = UNIX_EPOCH + Duration::from_millis(v.deployed_at_ms);
+    let open = v
+        .open_workflows
+        .map(|n| n.to_string())
+        .unwrap_or_else(|| "-".into());
+    format!(
+        "{}  {:<9} {}  open {open}  deployed {}\n  workflows:  {}\n  activities: {}",
+        &v.digest,
+        v.state,
+        v.task_queue,
+        humantime(when),
+        v.workflow_types.join(", "),
+        v.activity_types.join(", "),
+    )
+}
+
+fn humantime(t: std::time::SystemTime) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+    format!("{secs} s after the epoch")
+}
+
+fn refused(e: tonic::Status) -> anyhow::Error {
+    anyhow::anyhow!("{}", e.message())
+}
+
+/// Runs one verb; prints what the host answered.
+pub async fn execute(cmd: ModulesCmd) -> anyhow::Result<()> {
+    match cmd {
+        ModulesCmd::Deploy {
+            admin,
+            task_queue,
+            file,
+            current,
+            force,
+        } => {
+            let component =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let r = client(&admin)
+                .await?
+                .deploy(DeployRequest {
+                    task_queue,
+                    component,
+                    make_current: current,
+                    force,
+                })
+                .await
+                .map_err(refused)?
+                .into_inner();
+            if let Some(v) = &r.version {
+                println!("{}", describe(v));
+            }
+            if current {
+                println!(
+                    "made current after replaying {} histories ({} ms in all)",
+                    r.replayed, r.elapsed_ms
+                );
+            }
+        }
+        ModulesCmd::List { admin } => {
+            let r = client(&admin)
+                .await?
+                .list(ListRequest {})
+                .await
+                .map_err(refused)?
+                .into_inner();
+            if r.versions.is_empty() {
+                println!("no versions");
+            }
+            for v in &r.versions {
+                println!("{}", describe(v));
+            }
+        }
+        ModulesCmd::SetCurrent {
+            admin,
+            task_queue,
+            digest,
+            force,
+        } => {
+            let r = client(&admin)
+                .await?
+                .set_current(SetCurrentRequest {
+                    task_queue,
+                    digest,
+                    force,
+                })
+                .await
+                .map_err(refused)?
+                .into_inner();
+            println!(
+                "{} is current (replayed {} histories; {} ms)",
+                r.digest, r.replayed, r.elapsed_ms
+            );
+        }
+        ModulesCmd::Retire {
+            admin,
+            task_queue,
+            digest,
+        } => {
+            let r = client(&admin)
+                .await?
+                .retire(RetireRequest { task_queue, digest })
+                .await
+                .map_err(refused)?
+                .into_inner();
+            println!("{} is retired", r.digest);
+        }
+    }
+    Ok(())
+}

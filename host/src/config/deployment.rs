@@ -1,0 +1,110 @@
+//! `[deployment]`: versioned module deployment. With it, every task queue's
+//! modules are versions in a module store, each served by its own core
+//! worker as a Temporal Worker Deployment Version, and swapped at runtime
+//! through the admin API.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::{ConfigError, invalid};
+
+/// How runs of a workflow type move between versions when the component
+/// does not say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DefaultVersioning {
+    Pinned,
+    AutoUpgrade,
+}
+
+/// The `[deployment]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeploymentConfig {
+    /// Each task queue is its own Worker Deployment, `<name>/<task queue>`.
+    pub name: String,
+    /// Where deployed modules and their states are kept, relative to the
+    /// config file.
+    pub store: PathBuf,
+    #[serde(default = "pinned")]
+    pub default_versioning: DefaultVersioning,
+    /// Where the admin API listens (gRPC). Loopback by default.
+    #[serde(default = "default_admin")]
+    pub admin: SocketAddr,
+    /// The environment variable holding the admin API's bearer token;
+    /// required when `admin` is not a loopback address.
+    #[serde(default)]
+    pub admin_token_env: Option<String>,
+    /// How many recent runs of each auto-upgrading workflow type the replay
+    /// gate replays before a version becomes current.
+    #[serde(default = "default_sample")]
+    pub replay_sample: usize,
+    /// A directory watched for `.wasm` files: each new file is deployed to
+    /// the task queue named by its subdirectory and made current.
+    #[serde(default)]
+    pub watch: Option<PathBuf>,
+}
+
+fn pinned() -> DefaultVersioning {
+    DefaultVersioning::Pinned
+}
+
+fn default_admin() -> SocketAddr {
+    ([127, 0, 0, 1], 7350).into()
+}
+
+fn default_sample() -> usize {
+    20
+}
+
+impl DeploymentConfig {
+    /// The Worker Deployment of one task queue.
+    pub fn deployment_name(&self, task_queue: &str) -> String {
+        format!("{}/{}", self.name, task_queue)
+    }
+
+    /// The admin token, read from the environment.
+    pub fn admin_token(&self) -> Option<String> {
+        self.admin_token_env
+            .as_ref()
+            .and_then(|v| std::env::var(v).ok())
+            .filter(|t| !t.is_empty())
+    }
+
+    pub(super) fn validate(&self, queues: &[&str]) -> Result<(), ConfigError> {
+        // The server reserves these in deployment names: `.` and `:` split
+        // version strings, `__` prefixes its own.
+        let bad = |s: &str| s.contains('.') || s.contains(':') || s.contains("__");
+        if self.name.trim().is_empty() || bad(&self.name) {
+            return Err(invalid(
+                "deployment.name",
+                "must be non-empty and contain no `.`, `:` or `__`",
+            ));
+        }
+        for (i, q) in queues.iter().enumerate() {
+            if bad(q) {
+                return Err(invalid(
+                    format!("task_queue[{i}].name"),
+                    format!(
+                        "{q:?} names a Worker Deployment under [deployment], so it may not contain `.`, `:` or `__`"
+                    ),
+                ));
+            }
+        }
+        if !self.admin.ip().is_loopback() && self.admin_token_env.is_none() {
+            return Err(invalid(
+                "deployment.admin_token_env",
+                format!(
+                    "the admin API on {} is reachable from other machines: name the environment variable holding its token",
+                    self.admin
+                ),
+            ));
+        }
+        if self.replay_sample == 0 {
+            return Err(invalid("deployment.replay_sample", "must be at least 1"));
+        }
+        Ok(())
+    }
+}

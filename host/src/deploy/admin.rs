@@ -1,0 +1,201 @@
+//! The admin API (gRPC, `polyworker.admin.v1.Admin`) over a [`Fleet`], and
+//! the client the `polyworker modules` verbs use. Loopback by default; on
+//! any other address every call must carry the configured bearer token.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tonic::{Request, Response, Status};
+
+use super::{DeployError, Fleet, VersionInfo};
+use crate::HostError;
+use crate::config::DeploymentConfig;
+
+#[allow(clippy::all, missing_docs, unreachable_pub)]
+pub mod proto {
+    tonic::include_proto!("polyworker.admin.v1");
+}
+
+use proto::admin_server::{Admin, AdminServer};
+
+/// Components reach ~20 MB (Python); room for those with margin.
+pub const MAX_MESSAGE_BYTES: usize = 256 << 20;
+
+struct Service {
+    fleet: Arc<Fleet>,
+}
+
+fn status(e: DeployError) -> Status {
+    match e {
+        DeployError::UnknownQueue { .. } | DeployError::UnknownVersion { .. } => {
+            Status::not_found(e.to_string())
+        }
+        DeployError::Invalid(_) | DeployError::Load(_) => Status::invalid_argument(e.to_string()),
+        DeployError::ReplayGate { .. } => Status::failed_precondition(e.to_string()),
+        DeployError::Store(_) => Status::internal(e.to_string()),
+        DeployError::Server(_) => Status::unavailable(e.to_string()),
+    }
+}
+
+pub fn to_proto(v: VersionInfo) -> proto::Version {
+    proto::Version {
+        task_queue: v.task_queue,
+        digest: v.digest,
+        state: v.state.as_str().to_string(),
+        deployed_at_ms: v.deployed_at_ms,
+        workflow_types: v.workflow_types,
+        activity_types: v.activity_types,
+        open_workflows: v.open_workflows,
+    }
+}
+
+impl Service {
+    async fn version(&self, task_queue: &str, digest: &str) -> Option<proto::Version> {
+        self.fleet
+            .list()
+            .await
+            .into_iter()
+            .find(|v| v.task_queue == task_queue && v.digest == digest)
+            .map(to_proto)
+    }
+}
+
+#[tonic::async_trait]
+impl Admin for Service {
+    async fn deploy(
+        &self,
+        request: Request<proto::DeployRequest>,
+    ) -> Result<Response<proto::DeployResponse>, Status> {
+        let r = request.into_inner();
+        let started = Instant::now();
+        let digest = self
+            .fleet
+            .deploy(&r.task_queue, r.component)
+            .await
+            .map_err(status)?;
+        let mut replayed = 0;
+        if r.make_current {
+            let reports = self
+                .fleet
+                .set_current(&r.task_queue, &digest, r.force)
+                .await
+                .map_err(status)?;
+            replayed = reports.len() as u32;
+        }
+        Ok(Response::new(proto::DeployResponse {
+            version: self.version(&r.task_queue, &digest).await,
+            replayed,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+        }))
+    }
+
+    async fn set_current(
+        &self,
+        request: Request<proto::SetCurrentRequest>,
+    ) -> Result<Response<proto::SetCurrentResponse>, Status> {
+        let r = request.into_inner();
+        let started = Instant::now();
+        let digest = self
+            .fleet
+            .resolve(&r.task_queue, &r.digest)
+            .await
+            .map_err(status)?;
+        let reports = self
+            .fleet
+            .set_current(&r.task_queue, &digest, r.force)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(proto::SetCurrentResponse {
+            digest,
+            replayed: reports.len() as u32,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+        }))
+    }
+
+    async fn retire(
+        &self,
+        request: Request<proto::RetireRequest>,
+    ) -> Result<Response<proto::RetireResponse>, Status> {
+        let r = request.into_inner();
+        let digest = self
+            .fleet
+            .retire(&r.task_queue, &r.digest)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(proto::RetireResponse { digest }))
+    }
+
+    async fn list(
+        &self,
+        _: Request<proto::ListRequest>,
+    ) -> Result<Response<proto::ListResponse>, Status> {
+        let versions = self.fleet.list().await.into_iter().map(to_proto).collect();
+        Ok(Response::new(proto::ListResponse { versions }))
+    }
+}
+
+/// Checks `authorization: Bearer <token>` when a token is configured.
+#[derive(Clone)]
+struct Auth(Option<String>);
+
+impl tonic::service::Interceptor for Auth {
+    fn call(&mut self, request: Request<()>) -> Result<Request<()>, Status> {
+        let Some(token) = &self.0 else {
+            return Ok(request);
+        };
+        let given = request
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if given == Some(token.as_str()) {
+            Ok(request)
+        } else {
+            Err(Status::unauthenticated(
+                "the admin API needs `authorization: Bearer <token>` (polyworker modules --token or POLYWORKER_ADMIN_TOKEN)",
+            ))
+        }
+    }
+}
+
+/// Serves the admin API until the returned handle is aborted.
+pub async fn serve(
+    fleet: Arc<Fleet>,
+    config: &DeploymentConfig,
+) -> Result<(SocketAddr, tokio::task::AbortHandle), HostError> {
+    let token = config.admin_token();
+    if !config.admin.ip().is_loopback() && token.is_none() {
+        return Err(HostError::Internal(format!(
+            "the admin API on {} needs a token: set the environment variable {}",
+            config.admin,
+            config
+                .admin_token_env
+                .as_deref()
+                .unwrap_or("named by deployment.admin_token_env")
+        )));
+    }
+    let listener = tokio::net::TcpListener::bind(config.admin)
+        .await
+        .map_err(|e| {
+            HostError::Internal(format!(
+                "cannot serve the admin API on {}: {e}",
+                config.admin
+            ))
+        })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| HostError::Internal(format!("admin API: {e}")))?;
+    let service = tonic::service::interceptor::InterceptedService::new(
+        AdminServer::new(Service { fleet }).max_decoding_message_size(MAX_MESSAGE_BYTES),
+        Auth(token),
+    );
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    let task = tokio::spawn(async move {
+        let _ = tonic::transport::Server::builder()
+            .add_service(service)
+            .serve_with_incoming(incoming)
+            .await;
+    });
+    Ok((bound, task.abort_handle()))
+}

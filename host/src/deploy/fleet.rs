@@ -1,0 +1,445 @@
+//! The versions of every versioned task queue, as running core workers:
+//! deploy a component as a new version, make a version current (behind the
+//! replay gate), retire a drained one. States live in the module store, so
+//! a restarted host starts the same versions again.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::Mutex;
+use tracing::{info, warn};
+
+use super::DeployError;
+use super::routing;
+use super::store::{ModuleStore, VersionState};
+use crate::config::{DeploymentConfig, TaskQueueConfig};
+use crate::module::Module;
+use crate::queue::Queue;
+use crate::services::Services;
+use crate::worker::{DeploymentVersion, Running};
+
+/// What `list` reports about one version.
+#[derive(Debug, Clone)]
+pub struct VersionInfo {
+    pub task_queue: String,
+    pub digest: String,
+    pub state: VersionState,
+    pub deployed_at_ms: u64,
+    pub workflow_types: Vec<String>,
+    pub activity_types: Vec<String>,
+    /// Running workflows on this version, as the server counts them
+    /// (`None` when it cannot tell).
+    pub open_workflows: Option<u64>,
+}
+
+struct Version {
+    module: Arc<Module>,
+    running: Option<Running>,
+}
+
+pub struct Fleet {
+    services: Arc<Services>,
+    config: DeploymentConfig,
+    queues: BTreeMap<String, TaskQueueConfig>,
+    store: ModuleStore,
+    /// By task queue, then digest. One lock: operations are rare, and each
+    /// must see the states the one before left.
+    versions: Mutex<BTreeMap<String, BTreeMap<String, Version>>>,
+}
+
+impl Fleet {
+    /// Opens the store and starts every version that is not retired; a
+    /// queue with no versions yet gets the module its config lists, as its
+    /// first current version.
+    pub async fn start(
+        services: Arc<Services>,
+        config: DeploymentConfig,
+        queues: &[TaskQueueConfig],
+    ) -> Result<Arc<Fleet>, DeployError> {
+        let store = ModuleStore::open(&config.store)?;
+        let fleet = Arc::new(Fleet {
+            services,
+            queues: queues.iter().map(|q| (q.name.clone(), q.clone())).collect(),
+            store,
+            config,
+            versions: Mutex::new(BTreeMap::new()),
+        });
+        for q in queues {
+            let records = fleet.store.versions(&q.name);
+            if records.is_empty() {
+                if let Some(path) = q.modules.first() {
+                    let bytes = std::fs::read(path).map_err(|e| {
+                        DeployError::Invalid(format!("cannot read {}: {e}", path.display()))
+                    })?;
+                    let digest = fleet.deploy(&q.name, bytes).await?;
+                    fleet.make_current(&q.name, &digest).await?;
+                }
+                continue;
+            }
+            for r in records.iter().filter(|r| r.state != VersionState::Retired) {
+                fleet.start_version(&q.name, &r.digest, None).await?;
+            }
+            // The server remembers the current version; telling it again is
+            // harmless and repairs a state the host saved but never sent.
+            if let Some(current) = records.iter().find(|r| r.state == VersionState::Current) {
+                fleet.route(&q.name, &current.digest).await?;
+            }
+        }
+        Ok(fleet)
+    }
+
+    fn queue_config(&self, task_queue: &str) -> Result<&TaskQueueConfig, DeployError> {
+        self.queues
+            .get(task_queue)
+            .ok_or_else(|| DeployError::UnknownQueue {
+                task_queue: task_queue.to_string(),
+                known: self.queues.keys().cloned().collect::<Vec<_>>().join(", "),
+            })
+    }
+
+    /// Loads a version (from `bytes`, or from the store) and starts its worker.
+    async fn start_version(
+        &self,
+        task_queue: &str,
+        digest: &str,
+        bytes: Option<Vec<u8>>,
+    ) -> Result<(), DeployError> {
+        let cfg = self.queue_config(task_queue)?;
+        let path = self.store.path(digest);
+        let module = self.services.load(&path, bytes).await.map_err(Box::new)?;
+        let mut queue = Queue::new(
+            cfg,
+            &self.services.namespace,
+            &self.services.engine_config,
+            std::slice::from_ref(&module),
+            &self.services.metrics,
+        )
+        .map_err(|e| DeployError::Invalid(e.to_string()))?;
+        queue.versioned = true;
+        let queue = Arc::new(queue);
+        let version = DeploymentVersion {
+            deployment_name: self.config.deployment_name(task_queue),
+            build_id: digest.to_string(),
+            default_behavior: self.config.default_versioning,
+        };
+        let running = Running::start(&self.services, cfg, queue, Some(&version))
+            .await
+            .map_err(Box::new)?;
+        self.versions
+            .lock()
+            .await
+            .entry(task_queue.to_string())
+            .or_default()
+            .insert(
+                digest.to_string(),
+                Version {
+                    module,
+                    running: Some(running),
+                },
+            );
+        Ok(())
+    }
+
+    /// Validates `bytes` (a component of the right world that instantiates
+    /// and lists its types), keeps it in the store and starts its worker.
+    /// The version receives no new workflows until it is made current.
+    pub async fn deploy(&self, task_queue: &str, bytes: Vec<u8>) -> Result<String, DeployError> {
+        self.queue_config(task_queue)?;
+        let digest = crate::module::digest(&bytes);
+        if let Some(v) = self
+            .store
+            .versions(task_queue)
+            .iter()
+            .find(|v| v.digest == digest)
+            && v.state != VersionState::Retired
+        {
+            return Err(DeployError::Invalid(format!(
+                "version {} is already on task queue {task_queue:?} ({})",
+                &digest[..12],
+                v.state.as_str()
+            )));
+        }
+        // Validation is the load itself; only a valid component is stored.
+        let started = Instant::now();
+        self.start_version(task_queue, &digest, Some(bytes.clone()))
+            .await?;
+        self.store.put(&bytes)?;
+        self.store
+            .set(task_queue, &digest, VersionState::Deployed)?;
+        info!(task_queue, digest = %digest, elapsed_ms = started.elapsed().as_millis() as u64, "deployed a version");
+        Ok(digest)
+    }
+
+    /// Resolves a digest or a unique prefix of one (at least 8 characters).
+    pub async fn resolve(&self, task_queue: &str, prefix: &str) -> Result<String, DeployError> {
+        self.queue_config(task_queue)?;
+        let matches: Vec<String> = self
+            .store
+            .versions(task_queue)
+            .into_iter()
+            .map(|v| v.digest)
+            .filter(|d| prefix.len() >= 8 && d.starts_with(prefix))
+            .collect();
+        match matches.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(DeployError::UnknownVersion {
+                task_queue: task_queue.to_string(),
+                digest: prefix.to_string(),
+            }),
+            _ => Err(DeployError::Invalid(format!(
+                "{prefix:?} matches {} versions; give more of the digest",
+                matches.len()
+            ))),
+        }
+    }
+
+    /// Tells the server to route the queue's new workflows to `digest`.
+    async fn route(&self, task_queue: &str, digest: &str) -> Result<(), DeployError> {
+        routing::set_current(
+            &self.services,
+            &self.config.deployment_name(task_queue),
+            digest,
+        )
+        .await
+    }
+
+    /// Makes `digest` the queue's current version: the replay gate first
+    /// (unless `force`), then the server's routing; the previous current
+    /// version drains.
+    pub async fn set_current(
+        &self,
+        task_queue: &str,
+        digest: &str,
+        force: bool,
+    ) -> Result<Vec<crate::replay::ReplayReport>, DeployError> {
+        let digest = self.resolve(task_queue, digest).await?;
+        let reports = if force {
+            Vec::new()
+        } else {
+            self.replay_gate(task_queue, &digest).await?
+        };
+        self.make_current(task_queue, &digest).await?;
+        Ok(reports)
+    }
+
+    async fn make_current(&self, task_queue: &str, digest: &str) -> Result<(), DeployError> {
+        let record = self
+            .store
+            .versions(task_queue)
+            .into_iter()
+            .find(|v| v.digest == digest);
+        match record.map(|r| r.state) {
+            None => {
+                return Err(DeployError::UnknownVersion {
+                    task_queue: task_queue.to_string(),
+                    digest: digest.to_string(),
+                });
+            }
+            Some(VersionState::Retired) => {
+                return Err(DeployError::Invalid(format!(
+                    "version {} is retired; deploy it again first",
+                    &digest[..12]
+                )));
+            }
+            Some(VersionState::Current) => return Ok(()),
+            Some(_) => {}
+        }
+        let started = Instant::now();
+        self.route(task_queue, digest).await?;
+        for v in self.store.versions(task_queue) {
+            if v.state == VersionState::Current && v.digest != digest {
+                self.store
+                    .set(task_queue, &v.digest, VersionState::Draining)?;
+            }
+        }
+        self.store.set(task_queue, digest, VersionState::Current)?;
+        info!(
+            task_queue,
+            digest,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "made a version current"
+        );
+        Ok(())
+    }
+
+    /// Replays recent runs of the version's auto-upgrading workflow types
+    /// against it. Pinned runs never move to another version, so their
+    /// types are not replayed.
+    async fn replay_gate(
+        &self,
+        task_queue: &str,
+        digest: &str,
+    ) -> Result<Vec<crate::replay::ReplayReport>, DeployError> {
+        let module = self.module(task_queue, digest).await?;
+        let types = super::moving_types(&module, self.config.default_versioning);
+        let reports = routing::replay_recent(
+            &self.services,
+            task_queue,
+            &types,
+            self.config.replay_sample,
+            &self.store.path(digest),
+        )
+        .await?;
+        let failed: Vec<_> = reports.iter().filter(|r| r.outcome.is_err()).collect();
+        if !failed.is_empty() {
+            return Err(DeployError::ReplayGate {
+                digest: digest[..12].to_string(),
+                failed: failed.len(),
+                total: reports.len(),
+                report: failed
+                    .iter()
+                    .map(|r| {
+                        format!(
+                            "{}: {}",
+                            r.source,
+                            r.outcome.as_ref().err().map(String::as_str).unwrap_or("")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            });
+        }
+        Ok(reports)
+    }
+
+    async fn module(&self, task_queue: &str, digest: &str) -> Result<Arc<Module>, DeployError> {
+        self.versions
+            .lock()
+            .await
+            .get(task_queue)
+            .and_then(|v| v.get(digest))
+            .map(|v| v.module.clone())
+            .ok_or_else(|| DeployError::UnknownVersion {
+                task_queue: task_queue.to_string(),
+                digest: digest.to_string(),
+            })
+    }
+
+    /// Shuts a version's worker down gracefully; its file stays in the store.
+    /// The current version cannot be retired.
+    pub async fn retire(&self, task_queue: &str, digest: &str) -> Result<String, DeployError> {
+        let digest = self.resolve(task_queue, digest).await?;
+        let state = self
+            .store
+            .versions(task_queue)
+            .into_iter()
+            .find(|v| v.digest == digest)
+            .map(|v| v.state);
+        if state == Some(VersionState::Current) {
+            return Err(DeployError::Invalid(format!(
+                "version {} is current; make another version current first",
+                &digest[..12]
+            )));
+        }
+        let running = self
+            .versions
+            .lock()
+            .await
+            .get_mut(task_queue)
+            .and_then(|v| v.remove(&digest))
+            .and_then(|v| v.running);
+        if let Some(r) = running {
+            r.finish().await;
+        }
+        self.store.set(task_queue, &digest, VersionState::Retired)?;
+        info!(task_queue, digest = %digest, "retired a version");
+        Ok(digest)
+    }
+
+    /// Every version of every versioned queue.
+    pub async fn list(&self) -> Vec<VersionInfo> {
+        let mut out = Vec::new();
+        let versions = self.versions.lock().await;
+        for q in self.queues.keys() {
+            for r in self.store.versions(q) {
+                let module = versions.get(q).and_then(|v| v.get(&r.digest));
+                let open = if r.state == VersionState::Retired {
+                    None
+                } else {
+                    routing::open_workflows(
+                        &self.services,
+                        q,
+                        &self.config.deployment_name(q),
+                        &r.digest,
+                    )
+                    .await
+                };
+                out.push(VersionInfo {
+                    task_queue: q.clone(),
+                    digest: r.digest.clone(),
+                    state: r.state,
+                    deployed_at_ms: r.deployed_at_ms,
+                    workflow_types: module
+                        .and_then(|v| v.module.workflow.as_ref())
+                        .map(|w| w.types.clone())
+                        .unwrap_or_default(),
+                    activity_types: module
+                        .and_then(|v| v.module.activity.as_ref())
+                        .map(|a| a.types.clone())
+                        .unwrap_or_default(),
+                    open_workflows: open,
+                });
+            }
+        }
+        out
+    }
+
+    /// Stops every version's worker (in parallel).
+    pub async fn shutdown(&self) {
+        let running: Vec<Running> = {
+            let mut versions = self.versions.lock().await;
+            versions
+                .values_mut()
+                .flat_map(|v| v.values_mut())
+                .filter_map(|v| v.running.take())
+                .collect()
+        };
+        for r in &running {
+            r.initiate_shutdown();
+        }
+        futures::future::join_all(running.into_iter().map(Running::finish)).await;
+    }
+
+    /// Deploys every `.wasm` file that appears under `dir/<task queue>/`
+    /// and makes it current (after the replay gate): for deployments that
+    /// sync files, such as a mounted volume. Runs until aborted.
+    pub async fn watch(self: Arc<Self>, dir: PathBuf, every: std::time::Duration) {
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            for q in self.queues.keys() {
+                let Ok(entries) = std::fs::read_dir(dir.join(q)) else {
+                    continue;
+                };
+                for e in entries.flatten() {
+                    let path = e.path();
+                    if path.extension().is_none_or(|x| x != "wasm") || !seen.insert(path.clone()) {
+                        continue;
+                    }
+                    let Ok(bytes) = std::fs::read(&path) else {
+                        seen.remove(&path);
+                        continue;
+                    };
+                    let digest = crate::module::digest(&bytes);
+                    if self.store.versions(q).iter().any(|v| v.digest == digest) {
+                        continue;
+                    }
+                    let outcome = match self.deploy(q, bytes).await {
+                        Ok(d) => self.set_current(q, &d, false).await.map(|_| d),
+                        Err(e) => Err(e),
+                    };
+                    match outcome {
+                        Ok(d) => {
+                            info!(task_queue = %q, file = %path.display(), digest = %d, "deployed from the watched directory")
+                        }
+                        Err(e) => {
+                            warn!(task_queue = %q, file = %path.display(), error = %e, "refused a file in the watched directory")
+                        }
+                    }
+                }
+            }
+            tokio::time::sleep(every).await;
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! The module store: deployed components by sha256 digest, and the state of
+//! each version on each task queue, on disk so a restart keeps both. The
+//! compiled code is cached separately (by wasmtime's cache, keyed by the
+//! bytes and the engine), so a restart does not recompile either.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+/// Why the store could not do something.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("module store {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("module store {path}: unreadable state: {message}")]
+    State { path: PathBuf, message: String },
+}
+
+/// Where a version is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VersionState {
+    /// Deployed and polling; new workflows go to the current version.
+    Deployed,
+    /// Receives the queue's new workflows.
+    Current,
+    /// Was current; serves the runs pinned to it until they finish.
+    Draining,
+    /// Its worker is shut down; the file stays until garbage-collected.
+    Retired,
+}
+
+impl VersionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VersionState::Deployed => "deployed",
+            VersionState::Current => "current",
+            VersionState::Draining => "draining",
+            VersionState::Retired => "retired",
+        }
+    }
+}
+
+/// One version of one task queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionRecord {
+    pub digest: String,
+    pub state: VersionState,
+    /// When it was deployed, in milliseconds since the epoch.
+    pub deployed_at_ms: u64,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct State {
+    queues: BTreeMap<String, Vec<VersionRecord>>,
+}
+
+pub struct ModuleStore {
+    dir: PathBuf,
+    state: Mutex<State>,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file, so a crash leaves
+/// either the old file or the new one.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io(path))
+}
+
+impl ModuleStore {
+    /// Opens (creating if needed) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<ModuleStore, StoreError> {
+        std::fs::create_dir_all(dir.join("modules")).map_err(io(dir))?;
+        let state_path = dir.join("state.json");
+        let state = match std::fs::read(&state_path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| StoreError::State {
+                path: state_path.clone(),
+                message: e.to_string(),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => State::default(),
+            Err(e) => return Err(io(&state_path)(e)),
+        };
+        Ok(ModuleStore {
+            dir: dir.to_path_buf(),
+            state: Mutex::new(state),
+        })
+    }
+
+    /// Where the component with `digest` is kept.
+    pub fn path(&self, digest: &str) -> PathBuf {
+        self.dir.join("modules").join(format!("{digest}.wasm"))
+    }
+
+    /// Keeps `bytes` under its digest; returns the digest.
+    pub fn put(&self, bytes: &[u8]) -> Result<String, StoreError> {
+        let digest = crate::module::digest(bytes);
+        let path = self.path(&digest);
+        if !path.is_file() {
+            write_atomically(&path, bytes)?;
+        }
+        Ok(digest)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The versions of `queue`, oldest first.
+    pub fn versions(&self, queue: &str) -> Vec<VersionRecord> {
+        self.lock().queues.get(queue).cloned().unwrap_or_default()
+    }
+
+    /// Records `digest`'s state on `queue` (adding the version if new) and
+    /// saves the store's state.
+    pub fn set(&self, queue: &str, digest: &str, state: VersionState) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        let versions = s.queues.entry(queue.to_string()).or_default();
+        match versions.iter_mut().find(|v| v.digest == digest) {
+            Some(v) => v.state = state,
+            None => versions.push(VersionRecord {
+                digest: digest.to_string(),
+                state,
+                deployed_at_ms: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_millis() as u64,
+            }),
+        }
+        let text = serde_json::to_vec_pretty(&*s).map_err(|e| StoreError::State {
+            path: self.dir.join("state.json"),
+            message: e.to_string(),
+        })?;
+        write_atomically(&self.dir.join("state.json"), &text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_and_states_survive_reopening() {
+        let dir = std::env::temp_dir().join(format!("pw-store-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = ModuleStore::open(&dir).unwrap();
+        let a = store.put(b"\0asm version a").unwrap();
+        assert_eq!(
+            store.put(b"\0asm version a").unwrap(),
+            a,
+            "content-addressed"
+        );
+        let b = store.put(b"\0asm version b").unwrap();
+        assert!(store.path(&a).is_file() && store.path(&b).is_file());
+        store.set("q", &a, VersionState::Current).unwrap();
+        store.set("q", &b, VersionState::Deployed).unwrap();
+        store.set("q", &a, VersionState::Draining).unwrap();
+        drop(store);
+        let store = ModuleStore::open(&dir).unwrap();
+        let states: Vec<_> = store
+            .versions("q")
+            .into_iter()
+            .map(|v| (v.digest, v.state))
+            .collect();
+        assert_eq!(
+            states,
+            [(a, VersionState::Draining), (b, VersionState::Deployed)]
+        );
+        assert!(store.versions("other").is_empty());
+        std::fs::write(dir.join("state.json"), b"{not json").unwrap();
+        let e = ModuleStore::open(&dir).err().expect("refused");
+        assert!(e.to_string().contains("unreadable state"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,243 @@
+//! Hot swap: versions of a task queue's module deployed to a running host
+//! through the admin API (`polyworker modules …`), routed by Temporal's
+//! Worker Versioning.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use polyworker_host::config::{Config, DefaultVersioning, DeploymentConfig};
+use polyworker_tests::{
+    Outcome, Temporal, TestHost, config, free_address, guest, polyworker_bin, queue, unique,
+};
+use serde_json::json;
+use temporalio_common::protos::temporal::api::history::v1::HistoryEvent;
+use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
+
+fn versioned_config(task_queue: &str, store: &Path) -> Config {
+    let mut cfg = config(vec![queue(task_queue, vec![guest("versioned_v1")])]);
+    cfg.deployment = Some(DeploymentConfig {
+        name: unique("deploy"),
+        store: store.to_path_buf(),
+        default_versioning: DefaultVersioning::Pinned,
+        admin: free_address(),
+        admin_token_env: None,
+        replay_sample: 20,
+        watch: None,
+    });
+    cfg
+}
+
+/// Runs `polyworker modules ARGS --admin ADDR`; returns (success, output).
+fn modules(admin: std::net::SocketAddr, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(polyworker_bin())
+        .arg("modules")
+        .args(args)
+        .arg("--admin")
+        .arg(admin.to_string())
+        .output()
+        .expect("run polyworker modules");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+fn digest(name: &str) -> String {
+    polyworker_host::module::digest(&std::fs::read(guest(name)).expect("fixture built"))
+}
+
+fn first_task_completed(e: &HistoryEvent) -> bool {
+    matches!(
+        e.attributes,
+        Some(Attributes::WorkflowTaskCompletedEventAttributes(_))
+    )
+}
+
+fn failed_tasks(history: &[HistoryEvent]) -> usize {
+    history
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.attributes,
+                Some(Attributes::WorkflowTaskFailedEventAttributes(_))
+            )
+        })
+        .count()
+}
+
+/// Waits until the host's admin API answers `modules list`.
+async fn admin_ready(admin: std::net::SocketAddr) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (ok, out) = modules(admin, &["list"]);
+        if ok {
+            return out;
+        }
+        assert!(Instant::now() < deadline, "admin API never answered: {out}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The state `modules list` shows for `digest` (its line's second word).
+fn state_of(list: &str, digest: &str) -> Option<String> {
+    list.lines()
+        .find(|l| l.starts_with(digest))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .map(str::to_string)
+}
+
+async fn outcome_of(t: &Temporal, id: &str) -> serde_json::Value {
+    match t.outcome(id, Duration::from_secs(60)).await {
+        Outcome::Completed(v) => v,
+        other => panic!("{id}: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_version_takes_new_workflows_while_old_runs_finish_on_theirs() {
+    let task_queue = unique("swap");
+    let store = std::env::temp_dir().join(unique("swap-store"));
+    let cfg = versioned_config(&task_queue, &store);
+    let admin = cfg.deployment.as_ref().unwrap().admin;
+    let host = TestHost::start(cfg.clone()).await;
+    admin_ready(admin).await;
+    let t = Temporal::connect().await;
+    let (v1, v2) = (digest("versioned_v1"), digest("versioned_v2"));
+
+    // Runs on version 1, parked on a signal: three pinned, one upgrading.
+    let pinned: Vec<String> = (0..3).map(|_| unique("pinned-v1")).collect();
+    for id in &pinned {
+        t.start(&task_queue, "Pinned", id, &[]).await;
+    }
+    let upgrading = unique("upgrading");
+    t.start(&task_queue, "Upgrading", &upgrading, &[]).await;
+    for id in pinned.iter().chain([&upgrading]) {
+        t.wait_for_event(id, Duration::from_secs(30), first_task_completed)
+            .await;
+    }
+
+    let v2_path = guest("versioned_v2").display().to_string();
+    let asked = Instant::now();
+    let (ok, out) = modules(
+        admin,
+        &["deploy", "--task-queue", &task_queue, &v2_path, "--current"],
+    );
+    let deploy_took = asked.elapsed();
+    assert!(ok, "{out}");
+    assert!(out.contains(&v2) && out.contains("current"), "{out}");
+    // New workflows run version 2's code from the first task on.
+    let fresh = unique("pinned-v2");
+    t.start(&task_queue, "Pinned", &fresh, &[]).await;
+    let first = t
+        .wait_for_event(&fresh, Duration::from_secs(30), |e| {
+            matches!(
+                e.attributes,
+                Some(Attributes::WorkflowTaskStartedEventAttributes(_))
+            )
+        })
+        .await;
+    let served_after = first.event_time.map(|ts| {
+        let at = std::time::UNIX_EPOCH + Duration::new(ts.seconds as u64, ts.nanos as u32);
+        at.duration_since(std::time::SystemTime::now() - asked.elapsed())
+            .unwrap_or_default()
+    });
+    println!(
+        "deploy --current took {deploy_took:?}; first task of a new workflow on it {served_after:?} after the deploy began"
+    );
+    for id in pinned.iter().chain([&upgrading, &fresh]) {
+        t.signal(id, "go", json!(null)).await;
+    }
+    assert_eq!(outcome_of(&t, &fresh).await, "v2");
+    for id in &pinned {
+        assert_eq!(outcome_of(&t, id).await, "v1", "{id} stays on version 1");
+    }
+    assert_eq!(
+        outcome_of(&t, &upgrading).await,
+        "v2",
+        "an auto-upgrading run moves to version 2 and takes the patched branch"
+    );
+    for id in pinned.iter().chain([&upgrading, &fresh]) {
+        assert_eq!(failed_tasks(&t.history(id).await), 0, "{id}");
+    }
+
+    let (ok, list) = modules(admin, &["list"]);
+    assert!(ok, "{list}");
+    assert_eq!(state_of(&list, &v1).as_deref(), Some("draining"), "{list}");
+    assert_eq!(state_of(&list, &v2).as_deref(), Some("current"), "{list}");
+    let (ok, out) = modules(admin, &["retire", "--task-queue", &task_queue, &v2[..12]]);
+    assert!(!ok && out.contains("is current"), "{out}");
+    let (ok, out) = modules(admin, &["retire", "--task-queue", &task_queue, &v1[..12]]);
+    assert!(ok, "{out}");
+
+    // A restart keeps the versions and their states.
+    host.stop().await.expect("clean shutdown");
+    let host = TestHost::start(cfg).await;
+    let list = admin_ready(admin).await;
+    assert_eq!(state_of(&list, &v1).as_deref(), Some("retired"), "{list}");
+    assert_eq!(state_of(&list, &v2).as_deref(), Some("current"), "{list}");
+    let after = unique("after-restart");
+    t.start(&task_queue, "Pinned", &after, &[]).await;
+    t.wait_for_event(&after, Duration::from_secs(30), first_task_completed)
+        .await;
+    t.signal(&after, "go", json!(null)).await;
+    assert_eq!(outcome_of(&t, &after).await, "v2");
+    host.stop().await.expect("clean shutdown");
+    let _ = std::fs::remove_dir_all(&store);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_replay_gate_refuses_a_version_that_breaks_upgrading_runs() {
+    let task_queue = unique("gate");
+    let store = std::env::temp_dir().join(unique("gate-store"));
+    let cfg = versioned_config(&task_queue, &store);
+    let admin = cfg.deployment.as_ref().unwrap().admin;
+    let host = TestHost::start(cfg).await;
+    admin_ready(admin).await;
+    let t = Temporal::connect().await;
+    let run = unique("upgrading");
+    t.start(&task_queue, "Upgrading", &run, &[]).await;
+    t.wait_for_event(&run, Duration::from_secs(30), first_task_completed)
+        .await;
+
+    let bad = guest("versioned_v2_bad").display().to_string();
+    let (ok, out) = modules(
+        admin,
+        &["deploy", "--task-queue", &task_queue, &bad, "--current"],
+    );
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("the replay gate refused") && out.contains(&run),
+        "{out}"
+    );
+    // It stays deployed but not current; the run finishes on version 1.
+    let (_, list) = modules(admin, &["list"]);
+    assert_eq!(
+        state_of(&list, &digest("versioned_v2_bad")).as_deref(),
+        Some("deployed"),
+        "{list}"
+    );
+    t.signal(&run, "go", json!(null)).await;
+    assert_eq!(outcome_of(&t, &run).await, "v1");
+    assert_eq!(failed_tasks(&t.history(&run).await), 0);
+
+    // Bad input is refused with a clear error and changes nothing.
+    let not_wasm = std::env::temp_dir().join(unique("not-wasm"));
+    std::fs::write(&not_wasm, b"hello").unwrap();
+    let (ok, out) = modules(
+        admin,
+        &[
+            "deploy",
+            "--task-queue",
+            &task_queue,
+            &not_wasm.display().to_string(),
+        ],
+    );
+    assert!(!ok && out.contains("not a WebAssembly"), "{out}");
+    let (ok, out) = modules(admin, &["deploy", "--task-queue", "nope", &bad]);
+    assert!(!ok && out.contains("is not served here"), "{out}");
+    host.stop().await.expect("clean shutdown");
+    let _ = std::fs::remove_dir_all(&store);
+    let _ = std::fs::remove_file(&not_wasm);
+}
