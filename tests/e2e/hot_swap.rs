@@ -88,6 +88,27 @@ fn state_of(list: &str, digest: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// The open-workflow count `modules list` shows for `digest`.
+fn open_of(list: &str, digest: &str) -> Option<String> {
+    let line = list.lines().find(|l| l.starts_with(digest))?;
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let i = words.iter().position(|w| *w == "open")?;
+    words.get(i + 1).map(|w| w.to_string())
+}
+
+/// Polls `modules list` until `ok` holds for it.
+async fn list_until(admin: std::net::SocketAddr, what: &str, ok: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, list) = modules(admin, &["list"]);
+        if ok(&list) {
+            return list;
+        }
+        assert!(Instant::now() < deadline, "{what}:\n{list}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 async fn outcome_of(t: &Temporal, id: &str) -> serde_json::Value {
     match t.outcome(id, Duration::from_secs(60)).await {
         Outcome::Completed(v) => v,
@@ -146,6 +167,13 @@ async fn a_new_version_takes_new_workflows_while_old_runs_finish_on_theirs() {
     println!(
         "deploy --current took {deploy_took:?}; first task of a new workflow on it {served_after:?} after the deploy began"
     );
+    // The server counts the runs still on version 1.
+    list_until(admin, "version 1 has its four open runs", |l| {
+        open_of(l, &v1).as_deref() == Some("4")
+    })
+    .await;
+    let (ok, out) = modules(admin, &["retire", "--task-queue", &task_queue, &v1[..12]]);
+    assert!(!ok && out.contains("4 open workflows"), "{out}");
     for id in pinned.iter().chain([&upgrading, &fresh]) {
         t.signal(id, "go", json!(null)).await;
     }
@@ -168,6 +196,11 @@ async fn a_new_version_takes_new_workflows_while_old_runs_finish_on_theirs() {
     assert_eq!(state_of(&list, &v2).as_deref(), Some("current"), "{list}");
     let (ok, out) = modules(admin, &["retire", "--task-queue", &task_queue, &v2[..12]]);
     assert!(!ok && out.contains("is current"), "{out}");
+    // Drained: the server counts no open runs on version 1 any more.
+    list_until(admin, "version 1 drained", |l| {
+        open_of(l, &v1).as_deref() == Some("0")
+    })
+    .await;
     let (ok, out) = modules(admin, &["retire", "--task-queue", &task_queue, &v1[..12]]);
     assert!(ok, "{out}");
 
@@ -240,4 +273,39 @@ async fn the_replay_gate_refuses_a_version_that_breaks_upgrading_runs() {
     host.stop().await.expect("clean shutdown");
     let _ = std::fs::remove_dir_all(&store);
     let _ = std::fs::remove_file(&not_wasm);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watched_directory_deploys_the_files_that_appear_in_it() {
+    let task_queue = unique("watch");
+    let store = std::env::temp_dir().join(unique("watch-store"));
+    let watched = std::env::temp_dir().join(unique("watched"));
+    std::fs::create_dir_all(watched.join(&task_queue)).unwrap();
+    let mut cfg = versioned_config(&task_queue, &store);
+    cfg.deployment.as_mut().unwrap().watch = Some(watched.clone());
+    let admin = cfg.deployment.as_ref().unwrap().admin;
+    let host = TestHost::start(cfg).await;
+    admin_ready(admin).await;
+    let v2 = digest("versioned_v2");
+    std::fs::copy(
+        guest("versioned_v2"),
+        watched.join(&task_queue).join("v2.wasm"),
+    )
+    .unwrap();
+    // Files that are not components are not deployed.
+    std::fs::write(watched.join(&task_queue).join("notes.txt"), b"x").unwrap();
+    list_until(admin, "the watched file became current", |l| {
+        state_of(l, &v2).as_deref() == Some("current")
+    })
+    .await;
+    let t = Temporal::connect().await;
+    let id = unique("watched-run");
+    t.start(&task_queue, "Pinned", &id, &[]).await;
+    t.wait_for_event(&id, Duration::from_secs(30), first_task_completed)
+        .await;
+    t.signal(&id, "go", json!(null)).await;
+    assert_eq!(outcome_of(&t, &id).await, "v2");
+    host.stop().await.expect("clean shutdown");
+    let _ = std::fs::remove_dir_all(&store);
+    let _ = std::fs::remove_dir_all(&watched);
 }

@@ -64,6 +64,9 @@ pub enum ModulesCmd {
         #[arg(long)]
         task_queue: String,
         digest: String,
+        /// Retire even with workflows still open on it.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -125,9 +128,39 @@ fn describe(v: &Version) -> String {
     )
 }
 
+/// `YYYY-MM-DD hh:mm:ss UTC`, without a date library (days to a civil
+/// date by Howard Hinnant's algorithm).
 fn humantime(t: std::time::SystemTime) -> String {
-    let secs = t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
-    format!("{secs} s after the epoch")
+    let secs = t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        rem / 3_600,
+        rem % 3_600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_print_as_utc_dates() {
+        let at = |s| humantime(UNIX_EPOCH + Duration::from_secs(s));
+        assert_eq!(at(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(at(951_782_400), "2000-02-29 00:00:00 UTC");
+        assert_eq!(at(1_795_407_202), "2026-11-23 04:13:22 UTC");
+    }
 }
 
 fn refused(e: tonic::Status) -> anyhow::Error {
@@ -206,10 +239,15 @@ pub async fn execute(cmd: ModulesCmd) -> anyhow::Result<()> {
             admin,
             task_queue,
             digest,
+            force,
         } => {
             let r = client(&admin)
                 .await?
-                .retire(RetireRequest { task_queue, digest })
+                .retire(RetireRequest {
+                    task_queue,
+                    digest,
+                    force,
+                })
                 .await
                 .map_err(refused)?
                 .into_inner();

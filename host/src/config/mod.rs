@@ -360,4 +360,43 @@ mod tests {
         let e = with_module("workflow_pollers = \"many\"").unwrap_err();
         assert!(e.to_string().contains("workflow_pollers"), "{e}");
     }
+
+    #[test]
+    fn deployment_keys_validate() {
+        let c = with_module("[deployment]\nname = \"orders\"\nstore = \"store\"").unwrap();
+        let d = c.deployment.expect("deployment");
+        assert!(d.store.is_absolute() && d.admin.ip().is_loopback());
+        assert_eq!(d.default_versioning, DefaultVersioning::Pinned);
+        assert_eq!(d.deployment_name("q"), "orders/q");
+        for (extra, key) in [
+            ("name = \"a.b\"\nstore = \"s\"", "deployment.name"),
+            (
+                "name = \"a\"\nstore = \"s\"\nadmin = \"0.0.0.0:7350\"",
+                "deployment.admin_token_env",
+            ),
+            (
+                "name = \"a\"\nstore = \"s\"\nreplay_sample = 0",
+                "deployment.replay_sample",
+            ),
+            (
+                "name = \"a\"\nstore = \"s\"\ndefault_versioning = \"sideways\"",
+                "sideways",
+            ),
+        ] {
+            let e = with_module(&format!("[deployment]\n{extra}")).unwrap_err();
+            assert!(e.to_string().contains(key), "{extra}: {e}");
+        }
+        // A versioned queue may start with no version; an unversioned one may not.
+        let empty = "[[task_queue]]\nname = \"q\"\nmodules = []\n";
+        let dir = Path::new("/nonexistent");
+        assert!(
+            Config::parse(
+                &format!("[deployment]\nname = \"a\"\nstore = \"s\"\n{empty}"),
+                dir
+            )
+            .is_ok()
+        );
+        let e = Config::parse(empty, dir).unwrap_err();
+        assert!(e.to_string().contains("task_queue[0].modules"), "{e}");
+    }
 }

@@ -120,7 +120,7 @@ impl Admin for Service {
         let r = request.into_inner();
         let digest = self
             .fleet
-            .retire(&r.task_queue, &r.digest)
+            .retire(&r.task_queue, &r.digest, r.force)
             .await
             .map_err(status)?;
         Ok(Response::new(proto::RetireResponse { digest }))
@@ -198,4 +198,30 @@ pub async fn serve(
             .await;
     });
     Ok((bound, task.abort_handle()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tonic::service::Interceptor;
+
+    fn with_header(value: Option<&str>) -> Request<()> {
+        let mut r = Request::new(());
+        if let Some(v) = value {
+            r.metadata_mut().insert("authorization", v.parse().unwrap());
+        }
+        r
+    }
+
+    #[test]
+    fn a_token_is_required_only_when_configured() {
+        let mut open = Auth(None);
+        assert!(open.call(with_header(None)).is_ok());
+        let mut guarded = Auth(Some("s3cret".into()));
+        assert!(guarded.call(with_header(Some("Bearer s3cret"))).is_ok());
+        for bad in [None, Some("Bearer nope"), Some("s3cret")] {
+            let e = guarded.call(with_header(bad)).unwrap_err();
+            assert_eq!(e.code(), tonic::Code::Unauthenticated, "{bad:?}");
+        }
+    }
 }

@@ -318,8 +318,14 @@ impl Fleet {
     }
 
     /// Shuts a version's worker down gracefully; its file stays in the store.
-    /// The current version cannot be retired.
-    pub async fn retire(&self, task_queue: &str, digest: &str) -> Result<String, DeployError> {
+    /// The current version cannot be retired, nor (unless `force`) one the
+    /// server still counts open workflows on: pinned runs would stall.
+    pub async fn retire(
+        &self,
+        task_queue: &str,
+        digest: &str,
+        force: bool,
+    ) -> Result<String, DeployError> {
         let digest = self.resolve(task_queue, digest).await?;
         let state = self
             .store
@@ -332,6 +338,21 @@ impl Fleet {
                 "version {} is current; make another version current first",
                 &digest[..12]
             )));
+        }
+        if !force {
+            let open = routing::open_workflows(
+                &self.services,
+                task_queue,
+                &self.config.deployment_name(task_queue),
+                &digest,
+            )
+            .await;
+            if let Some(n @ 1..) = open {
+                return Err(DeployError::Invalid(format!(
+                    "version {} still has {n} open workflows; wait for them to finish (or use --force)",
+                    &digest[..12]
+                )));
+            }
         }
         let running = self
             .versions
