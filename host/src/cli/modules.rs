@@ -150,19 +150,6 @@ fn humantime(t: std::time::SystemTime) -> String {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_print_as_utc_dates() {
-        let at = |s| humantime(UNIX_EPOCH + Duration::from_secs(s));
-        assert_eq!(at(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(at(951_782_400), "2000-02-29 00:00:00 UTC");
-        assert_eq!(at(1_795_407_202), "2026-11-23 04:13:22 UTC");
-    }
-}
-
 fn refused(e: tonic::Status) -> anyhow::Error {
     anyhow::anyhow!("{}", e.message())
 }
@@ -255,4 +242,17 @@ pub async fn execute(cmd: ModulesCmd) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_print_as_utc_dates() {
+        let at = |s| humantime(UNIX_EPOCH + Duration::from_secs(s));
+        assert_eq!(at(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(at(951_782_400), "2000-02-29 00:00:00 UTC");
+        assert_eq!(at(1_795_407_202), "2026-11-23 04:13:22 UTC");
+    }
 }
