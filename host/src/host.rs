@@ -1,8 +1,6 @@
 //! Starting and stopping the host.
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use tracing::info;
@@ -73,8 +71,8 @@ impl Host {
                 (Some(bound), Some(handle))
             }
         };
-        let services = Arc::new(Services::start(&config).await?);
-        let mut loaded: HashMap<PathBuf, Arc<Module>> = HashMap::new();
+        let (services, loaded) = Services::start(&config).await?;
+        let services = Arc::new(services);
         let mut running = Vec::new();
         let (mut fleet, mut admin_address, mut admin_server) = (None, None, None);
         let mut watcher = None;
@@ -94,18 +92,11 @@ impl Host {
             (fleet, admin_address, admin_server) = (Some(f), Some(bound), Some(handle));
         } else {
             for q in &config.task_queues {
-                let mut modules = Vec::new();
-                for path in &q.modules {
-                    let m = match loaded.get(path) {
-                        Some(m) => m.clone(),
-                        None => {
-                            let m = services.load(path, None).await?;
-                            loaded.insert(path.clone(), m.clone());
-                            m
-                        }
-                    };
-                    modules.push(m);
-                }
+                let modules: Vec<Arc<Module>> = q
+                    .modules
+                    .iter()
+                    .filter_map(|p| loaded.get(p).cloned())
+                    .collect();
                 let queue = Arc::new(Queue::new(
                     q,
                     &services.namespace,

@@ -2,7 +2,8 @@
 //! Prometheus exporter), the server connection, the Wasm engine and loader,
 //! the host's metrics, and the runtime activity attempts run on.
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use temporalio_client::Connection;
@@ -19,6 +20,33 @@ use crate::config::{Config, EngineConfig};
 use crate::engine::{Capacity, WasmEngine};
 use crate::metrics::HostMetrics;
 use crate::module::{Loader, Module};
+
+/// Modules loaded at start, by path.
+pub type Loaded = HashMap<PathBuf, Arc<Module>>;
+
+async fn load(
+    loader: &Loader,
+    metrics: &HostMetrics,
+    path: &Path,
+    bytes: Option<Vec<u8>>,
+) -> Result<Arc<Module>, HostError> {
+    let m = match bytes {
+        Some(b) => loader.load_bytes(path, b).await?,
+        None => loader.load(path).await?,
+    };
+    info!(
+        module = %path.display(),
+        digest = %&m.digest[..12],
+        workflows = ?m.workflow.as_ref().map(|w| &w.types),
+        activities = ?m.activity.as_ref().map(|a| &a.types),
+        "loaded component"
+    );
+    metrics.component_loaded(
+        &m.digest,
+        &path.file_name().unwrap_or_default().to_string_lossy(),
+    );
+    Ok(m)
+}
 
 /// The runtime activity attempts run on. Dropping a runtime inside async
 /// code would block (and panics), so it is let go in the background.
@@ -48,8 +76,10 @@ pub struct Services {
 }
 
 impl Services {
-    /// Starts core's runtime and the engine, and connects to the server.
-    pub async fn start(config: &Config) -> Result<Services, HostError> {
+    /// Starts core's runtime and the engine, loads the modules of the
+    /// unversioned queues, and connects to the server. Loading comes first,
+    /// so a bad component is reported without a server to connect to.
+    pub async fn start(config: &Config) -> Result<(Services, Loaded), HostError> {
         // Versioned queues run a worker per version; room for a current and
         // a draining one beside a deploy in progress.
         let versions = if config.deployment.is_some() { 3 } else { 1 };
@@ -114,9 +144,18 @@ impl Services {
                     HostError::Internal(format!("cannot start the activity runtime: {e}"))
                 })?,
         ));
+        let mut loaded = Loaded::new();
+        if config.deployment.is_none() {
+            for path in config.task_queues.iter().flat_map(|q| &q.modules) {
+                if !loaded.contains_key(path) {
+                    let m = load(&loader, &metrics, path, None).await?;
+                    loaded.insert(path.clone(), m);
+                }
+            }
+        }
         let identity = crate::worker::identity(&config.server);
         let connection = crate::worker::connect(&config.server, &identity).await?;
-        Ok(Services {
+        let services = Services {
             runtime,
             connection,
             identity,
@@ -128,7 +167,8 @@ impl Services {
             metrics_server,
             activity_runtime,
             _engine: engine,
-        })
+        };
+        Ok((services, loaded))
     }
 
     /// Where activity attempts run.
@@ -146,22 +186,7 @@ impl Services {
         path: &Path,
         bytes: Option<Vec<u8>>,
     ) -> Result<Arc<Module>, HostError> {
-        let m = match bytes {
-            Some(b) => self.loader.load_bytes(path, b).await?,
-            None => self.loader.load(path).await?,
-        };
-        info!(
-            module = %path.display(),
-            digest = %&m.digest[..12],
-            workflows = ?m.workflow.as_ref().map(|w| &w.types),
-            activities = ?m.activity.as_ref().map(|a| &a.types),
-            "loaded component"
-        );
-        self.metrics.component_loaded(
-            &m.digest,
-            &path.file_name().unwrap_or_default().to_string_lossy(),
-        );
-        Ok(m)
+        load(&self.loader, &self.metrics, path, bytes).await
     }
 
     /// Stops the metrics endpoint and lets the activity runtime go; call
