@@ -161,37 +161,43 @@ pub fn server() -> &'static Server {
             .stdin(Stdio::null())
             .spawn()
             .expect("start the dev server");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let ok = Command::new(&cli)
-                .args([
-                    "operator",
-                    "namespace",
-                    "describe",
-                    "--namespace",
-                    "default",
-                    "--address",
-                ])
-                .arg(format!("127.0.0.1:{port}"))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .map(|s| s.success())
-                .unwrap_or(false);
-            if ok {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the dev server did not come up on port {port}"
-            );
-            std::thread::sleep(Duration::from_millis(250));
-        }
+        wait_until_serving(port);
         Server {
             port,
             _watchdog: watchdog,
         }
     })
+}
+
+/// Whether the dev server on `port` serves the default namespace yet.
+pub fn serving(port: u16) -> bool {
+    Command::new(temporal_cli())
+        .args([
+            "operator",
+            "namespace",
+            "describe",
+            "--namespace",
+            "default",
+        ])
+        .arg("--address")
+        .arg(format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// Blocks until the dev server on `port` serves (60 s at most).
+fn wait_until_serving(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !serving(port) {
+        assert!(
+            Instant::now() < deadline,
+            "the dev server did not come up on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
 }
 
 /// A task queue config with the harness's defaults.

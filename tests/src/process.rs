@@ -207,25 +207,7 @@ impl OwnServer {
             .expect("start the dev server");
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let ok = Command::new(&cli)
-                .args([
-                    "operator",
-                    "namespace",
-                    "describe",
-                    "--namespace",
-                    "default",
-                ])
-                .arg("--address")
-                .arg(format!("127.0.0.1:{}", self.port))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .map(|s| s.success())
-                .unwrap_or(false);
-            if ok {
-                return;
-            }
+        while !crate::serving(self.port) {
             assert!(
                 Instant::now() < deadline,
                 "the dev server did not come up on port {}",
