@@ -215,6 +215,14 @@ impl Fleet {
         force: bool,
     ) -> Result<Vec<crate::replay::ReplayReport>, DeployError> {
         let digest = self.resolve(task_queue, digest).await?;
+        let already = self
+            .store
+            .versions(task_queue)
+            .iter()
+            .any(|v| v.digest == digest && v.state == VersionState::Current);
+        if already {
+            return Ok(Vec::new());
+        }
         let reports = if force {
             Vec::new()
         } else {
@@ -372,10 +380,21 @@ impl Fleet {
     /// Every version of every versioned queue.
     pub async fn list(&self) -> Vec<VersionInfo> {
         let mut out = Vec::new();
-        let versions = self.versions.lock().await;
+        // The modules, then the lock is let go: the counts below ask the
+        // server, and a deploy must not wait for them.
+        let modules: BTreeMap<(String, String), Arc<Module>> = self
+            .versions
+            .lock()
+            .await
+            .iter()
+            .flat_map(|(q, vs)| {
+                vs.iter()
+                    .map(move |(d, v)| ((q.clone(), d.clone()), v.module.clone()))
+            })
+            .collect();
         for q in self.queues.keys() {
             for r in self.store.versions(q) {
-                let module = versions.get(q).and_then(|v| v.get(&r.digest));
+                let module = modules.get(&(q.clone(), r.digest.clone()));
                 let open = if r.state == VersionState::Retired {
                     None
                 } else {
@@ -393,11 +412,11 @@ impl Fleet {
                     state: r.state,
                     deployed_at_ms: r.deployed_at_ms,
                     workflow_types: module
-                        .and_then(|v| v.module.workflow.as_ref())
+                        .and_then(|m| m.workflow.as_ref())
                         .map(|w| w.types.clone())
                         .unwrap_or_default(),
                     activity_types: module
-                        .and_then(|v| v.module.activity.as_ref())
+                        .and_then(|m| m.activity.as_ref())
                         .map(|a| a.types.clone())
                         .unwrap_or_default(),
                     open_workflows: open,
