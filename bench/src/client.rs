@@ -1,0 +1,122 @@
+//! Starting benchmark workflows and waiting for their results, straight
+//! over the workflow service (no SDK client in the measurement).
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use temporalio_client::grpc::WorkflowService;
+use temporalio_client::{Connection, ConnectionOptions, Url};
+use temporalio_common::protos::temporal::api::common::v1::{
+    Payload, Payloads, WorkflowExecution, WorkflowType,
+};
+use temporalio_common::protos::temporal::api::enums::v1::HistoryEventFilterType;
+use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
+use temporalio_common::protos::temporal::api::taskqueue::v1::TaskQueue;
+use temporalio_common::protos::temporal::api::workflowservice::v1::{
+    GetWorkflowExecutionHistoryRequest, StartWorkflowExecutionRequest,
+};
+
+#[derive(Clone)]
+pub struct Client {
+    conn: Connection,
+}
+
+/// The small JSON order every contestant's workflow carries.
+pub fn order(i: usize) -> serde_json::Value {
+    serde_json::json!({
+        "id": format!("order-{i}"),
+        "customer": "c-42",
+        "items": [{"sku": "A-1", "qty": 2}, {"sku": "B-7", "qty": 1}],
+        "total": 31.5,
+        "steps": 0
+    })
+}
+
+impl Client {
+    pub async fn connect(address: &str) -> anyhow::Result<Client> {
+        let conn = Connection::connect(
+            ConnectionOptions::new(Url::parse(address)?)
+                .identity("polyworker-bench".to_string())
+                .build(),
+        )
+        .await
+        .with_context(|| format!("cannot connect to {address}"))?;
+        Ok(Client { conn })
+    }
+
+    /// Starts one workflow and waits for its result; returns the time from
+    /// before the start call to the result.
+    pub async fn run(
+        &self,
+        task_queue: &str,
+        workflow_type: &str,
+        id: &str,
+        input: &serde_json::Value,
+    ) -> anyhow::Result<Duration> {
+        let began = Instant::now();
+        let req = StartWorkflowExecutionRequest {
+            namespace: "default".into(),
+            workflow_id: id.into(),
+            workflow_type: Some(WorkflowType {
+                name: workflow_type.into(),
+            }),
+            task_queue: Some(TaskQueue {
+                name: task_queue.into(),
+                ..Default::default()
+            }),
+            input: Some(Payloads {
+                payloads: vec![Payload {
+                    metadata: [("encoding".to_string(), b"json/plain".to_vec())].into(),
+                    data: serde_json::to_vec(input)?,
+                    ..Default::default()
+                }],
+            }),
+            request_id: id.into(),
+            identity: "polyworker-bench".into(),
+            ..Default::default()
+        };
+        let mut c = self.conn.clone();
+        WorkflowService::start_workflow_execution(&mut c, tonic::Request::new(req))
+            .await
+            .with_context(|| format!("start {id}"))?;
+        loop {
+            let req = GetWorkflowExecutionHistoryRequest {
+                namespace: "default".into(),
+                execution: Some(WorkflowExecution {
+                    workflow_id: id.into(),
+                    run_id: String::new(),
+                }),
+                wait_new_event: true,
+                history_event_filter_type: HistoryEventFilterType::CloseEvent as i32,
+                ..Default::default()
+            };
+            let mut c = self.conn.clone();
+            let events =
+                WorkflowService::get_workflow_execution_history(&mut c, tonic::Request::new(req))
+                    .await
+                    .with_context(|| format!("wait for {id}"))?
+                    .into_inner()
+                    .history
+                    .map(|h| h.events)
+                    .unwrap_or_default();
+            let Some(e) = events.into_iter().next() else {
+                continue;
+            };
+            return match e.attributes {
+                Some(Attributes::WorkflowExecutionCompletedEventAttributes(a)) => {
+                    let data = a
+                        .result
+                        .and_then(|p| p.payloads.into_iter().next())
+                        .map(|p| p.data)
+                        .unwrap_or_default();
+                    let v: serde_json::Value = serde_json::from_slice(&data)?;
+                    if v["steps"] != 2 {
+                        bail!("{id} returned {v}, not an order with two steps");
+                    }
+                    Ok(began.elapsed())
+                }
+                other => bail!("{id} did not complete: {other:?}"),
+            };
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! `polyworker-bench`: runs the end-to-end benchmark and prints its table.
+//! See BENCHMARKS.md for the commands and the figures.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use polyworker_bench::contestants::Contestant;
+use polyworker_bench::run::{Options, benchmark, table};
+
+#[derive(Parser)]
+#[command(about = "polyworker against native Temporal workers, side by side")]
+struct Args {
+    /// Workflows per phase, per contestant, per round.
+    #[arg(long, default_value_t = 500)]
+    workflows: usize,
+    /// Starts per second in the fixed-rate phase.
+    #[arg(long, default_value_t = 50.0)]
+    rate: f64,
+    /// Workflows in flight at once in the full-speed phase.
+    #[arg(long, default_value_t = 100)]
+    concurrency: usize,
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Comma-separated: polyworker, native-rust.
+    #[arg(long, default_value = "polyworker,native-rust")]
+    contestants: String,
+    /// Use this server (http://host:port) instead of a fresh dev server.
+    #[arg(long)]
+    server: Option<String>,
+    /// Where worker configs and logs go.
+    #[arg(long, default_value = "target/bench")]
+    dir: PathBuf,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let a = Args::parse();
+    let contestants = a
+        .contestants
+        .split(',')
+        .map(|c| Contestant::parse(c.trim()))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let opts = Options {
+        workflows: a.workflows,
+        rate: a.rate,
+        concurrency: a.concurrency,
+        rounds: a.rounds,
+        contestants: contestants.clone(),
+        server: a.server,
+        dir: a.dir,
+    };
+    let measures = benchmark(&opts).await?;
+    println!("{}", table(&measures, &contestants));
+    Ok(())
+}

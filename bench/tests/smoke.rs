@@ -1,0 +1,34 @@
+//! The benchmark harness runs, at a tiny size (no timing is asserted).
+
+use polyworker_bench::contestants::Contestant;
+use polyworker_bench::run::{Options, benchmark, table};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_harness_runs_every_contestant_at_a_tiny_size() {
+    let build = std::process::Command::new("bash")
+        .arg(polyworker_bench::contestants::repo_root().join("scripts/build-guests.sh"))
+        .status()
+        .expect("run scripts/build-guests.sh");
+    assert!(build.success());
+    let contestants = vec![Contestant::Polyworker, Contestant::NativeRust];
+    let opts = Options {
+        workflows: 3,
+        rate: 20.0,
+        concurrency: 3,
+        rounds: 1,
+        contestants: contestants.clone(),
+        server: None,
+        dir: std::env::temp_dir().join(format!("pw-bench-smoke-{}", std::process::id())),
+    };
+    let measures = benchmark(&opts).await.expect("the benchmark runs");
+    assert_eq!(measures.len(), 2);
+    for m in &measures {
+        assert!(m.throughput > 0.0 && m.peak_rss_kib > 0, "{m:?}");
+    }
+    let t = table(&measures, &contestants);
+    assert!(
+        t.contains("native Rust SDK") && t.contains("polyworker"),
+        "{t}"
+    );
+    let _ = std::fs::remove_dir_all(&opts.dir);
+}
