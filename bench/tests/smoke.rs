@@ -10,7 +10,11 @@ async fn the_harness_runs_every_contestant_at_a_tiny_size() {
         .status()
         .expect("run scripts/build-guests.sh");
     assert!(build.success());
-    let contestants = vec![Contestant::Polyworker, Contestant::NativeRust];
+    let contestants = vec![
+        Contestant::Polyworker,
+        Contestant::NativeRust,
+        Contestant::Python,
+    ];
     let opts = Options {
         workflows: 3,
         rate: 20.0,
@@ -21,7 +25,7 @@ async fn the_harness_runs_every_contestant_at_a_tiny_size() {
         dir: std::env::temp_dir().join(format!("pw-bench-smoke-{}", std::process::id())),
     };
     let measures = benchmark(&opts).await.expect("the benchmark runs");
-    assert_eq!(measures.len(), 2);
+    assert_eq!(measures.len(), 3);
     for m in &measures {
         assert!(m.throughput > 0.0 && m.peak_rss_kib > 0, "{m:?}");
     }
