@@ -28,13 +28,35 @@ class BenchWorkflow:
         return await workflow.execute_activity(step, first, start_to_close_timeout=timeout)
 
 
+@workflow.defn(name="Parked")
+class Parked:
+    """Waits for a "go" signal (the density benchmark)."""
+
+    def __init__(self) -> None:
+        self._go = False
+
+    @workflow.signal(name="go")
+    def go(self) -> None:
+        self._go = True
+
+    @workflow.run
+    async def run(self) -> str:
+        await workflow.wait_condition(lambda: self._go)
+        return "done"
+
+
 async def main() -> None:
-    if len(sys.argv) != 3:
-        sys.exit("usage: python_worker.py http://HOST:PORT TASK_QUEUE")
+    if len(sys.argv) not in (3, 4):
+        sys.exit("usage: python_worker.py http://HOST:PORT TASK_QUEUE [MAX_CACHED_WORKFLOWS]")
     address, task_queue = sys.argv[1], sys.argv[2]
+    cached = int(sys.argv[3]) if len(sys.argv) == 4 else 1000
     client = await Client.connect(address.removeprefix("http://"))
     worker = Worker(
-        client, task_queue=task_queue, workflows=[BenchWorkflow], activities=[step]
+        client,
+        task_queue=task_queue,
+        workflows=[BenchWorkflow, Parked],
+        activities=[step],
+        max_cached_workflows=cached,
     )
     await worker.run()
 

@@ -119,4 +119,65 @@ impl Client {
             };
         }
     }
+
+    /// Starts a workflow without input and returns at once; it runs for
+    /// at most 10 minutes.
+    pub async fn start(
+        &self,
+        task_queue: &str,
+        workflow_type: &str,
+        id: &str,
+    ) -> anyhow::Result<()> {
+        let req = StartWorkflowExecutionRequest {
+            namespace: "default".into(),
+            workflow_id: id.into(),
+            workflow_type: Some(WorkflowType {
+                name: workflow_type.into(),
+            }),
+            task_queue: Some(TaskQueue {
+                name: task_queue.into(),
+                ..Default::default()
+            }),
+            workflow_execution_timeout: Some(prost_wkt_types::Duration {
+                seconds: 600,
+                nanos: 0,
+            }),
+            request_id: id.into(),
+            identity: "polyworker-bench".into(),
+            ..Default::default()
+        };
+        let mut c = self.conn.clone();
+        WorkflowService::start_workflow_execution(&mut c, tonic::Request::new(req))
+            .await
+            .with_context(|| format!("start {id}"))?;
+        Ok(())
+    }
+
+    /// Whether a worker has completed a workflow task of `id` (so the run
+    /// sits in that worker's cache).
+    pub async fn task_completed(&self, id: &str) -> anyhow::Result<bool> {
+        let req = GetWorkflowExecutionHistoryRequest {
+            namespace: "default".into(),
+            execution: Some(WorkflowExecution {
+                workflow_id: id.into(),
+                run_id: String::new(),
+            }),
+            ..Default::default()
+        };
+        let mut c = self.conn.clone();
+        let events =
+            WorkflowService::get_workflow_execution_history(&mut c, tonic::Request::new(req))
+                .await
+                .with_context(|| format!("history of {id}"))?
+                .into_inner()
+                .history
+                .map(|h| h.events)
+                .unwrap_or_default();
+        Ok(events.iter().any(|e| {
+            matches!(
+                e.attributes,
+                Some(Attributes::WorkflowTaskCompletedEventAttributes(_))
+            )
+        }))
+    }
 }

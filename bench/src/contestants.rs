@@ -39,8 +39,15 @@ impl Contestant {
         }
     }
 
-    /// Starts the worker on `task_queue`; it logs to `dir`.
-    pub fn spawn(self, address: &str, task_queue: &str, dir: &Path) -> anyhow::Result<Worker> {
+    /// Starts the worker on `task_queue` with room for `cached` workflows
+    /// in its sticky cache; it logs to `dir`.
+    pub fn spawn(
+        self,
+        address: &str,
+        task_queue: &str,
+        cached: usize,
+        dir: &Path,
+    ) -> anyhow::Result<Worker> {
         std::fs::create_dir_all(dir)?;
         let log = std::fs::File::create(dir.join(format!("{}.log", self.slug())))?;
         let bins = binaries_dir()?;
@@ -59,7 +66,8 @@ impl Contestant {
                     &config,
                     format!(
                         "[server]\naddress = \"{address}\"\n\n[engine]\ncache_dir = \"{}\"\n\n\
-                         [[task_queue]]\nname = \"{task_queue}\"\nmodules = [\"{}\"]\n",
+                         [[task_queue]]\nname = \"{task_queue}\"\nmodules = [\"{}\"]\n\
+                         max_cached_workflows = {cached}\n",
                         repo_root().join("target/polyworker-cache").display(),
                         component.display()
                     ),
@@ -70,7 +78,7 @@ impl Contestant {
             }
             Contestant::NativeRust => {
                 let mut c = Command::new(bins.join("native-worker"));
-                c.arg(address).arg(task_queue);
+                c.arg(address).arg(task_queue).arg(cached.to_string());
                 c
             }
             Contestant::Python => {
@@ -81,7 +89,8 @@ impl Contestant {
                 let mut c = Command::new(python);
                 c.arg(repo_root().join("bench/python_worker.py"))
                     .arg(address)
-                    .arg(task_queue);
+                    .arg(task_queue)
+                    .arg(cached.to_string());
                 c
             }
         };

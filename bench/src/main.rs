@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use polyworker_bench::contestants::Contestant;
-use polyworker_bench::run::{Options, benchmark, table};
+use polyworker_bench::run::{Options, benchmark, density, density_table, table};
 
 #[derive(Parser)]
 #[command(about = "polyworker against native Temporal workers, side by side")]
@@ -30,6 +30,10 @@ struct Args {
     /// Where worker configs and logs go.
     #[arg(long, default_value = "target/bench")]
     dir: PathBuf,
+    /// Instead of the throughput run, park this many workflows on a signal
+    /// in each worker's cache and report the memory per workflow.
+    #[arg(long)]
+    density: Option<usize>,
 }
 
 #[tokio::main]
@@ -49,6 +53,10 @@ async fn main() -> anyhow::Result<()> {
         server: a.server,
         dir: a.dir,
     };
+    if let Some(n) = a.density {
+        println!("{}", density_table(&density(&opts, n).await?));
+        return Ok(());
+    }
     let measures = benchmark(&opts).await?;
     println!("{}", table(&measures, &contestants));
     Ok(())

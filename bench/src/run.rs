@@ -99,19 +99,26 @@ enum Pacing {
     Rate(f64),
 }
 
-/// Runs every contestant `rounds` times; the order alternates per round.
-pub async fn benchmark(opts: &Options) -> anyhow::Result<Vec<Measure>> {
-    let _server;
-    let address = match &opts.server {
-        Some(a) => a.clone(),
+/// The server to use: the one given, or a fresh dev server (kept alive
+/// by the returned handle).
+async fn server(
+    opts: &Options,
+) -> anyhow::Result<(Option<polyworker_host::devserver::DevServer>, String)> {
+    Ok(match &opts.server {
+        Some(a) => (None, a.clone()),
         None => {
             let port = polyworker_host::devserver::free_port().context("no free port")?;
-            _server = polyworker_host::devserver::start(port, None)
+            let s = polyworker_host::devserver::start(port, None)
                 .await
                 .context("cannot start a dev server")?;
-            format!("http://127.0.0.1:{port}")
+            (Some(s), format!("http://127.0.0.1:{port}"))
         }
-    };
+    })
+}
+
+/// Runs every contestant `rounds` times; the order alternates per round.
+pub async fn benchmark(opts: &Options) -> anyhow::Result<Vec<Measure>> {
+    let (_server, address) = server(opts).await?;
     let client = Client::connect(&address).await?;
     let run_id = std::process::id();
     let mut out = Vec::new();
@@ -122,7 +129,7 @@ pub async fn benchmark(opts: &Options) -> anyhow::Result<Vec<Measure>> {
         }
         for c in order_of {
             let tq = format!("bench-{}-{round}-{run_id}", c.slug());
-            let mut worker = c.spawn(&address, &tq, &opts.dir)?;
+            let mut worker = c.spawn(&address, &tq, 1000, &opts.dir)?;
             let log = opts.dir.join(format!("{}.log", c.slug()));
             // Warm up (and wait until the worker polls): a few workflows.
             let deadline = Instant::now() + Duration::from_secs(120);
@@ -185,6 +192,102 @@ pub async fn benchmark(opts: &Options) -> anyhow::Result<Vec<Measure>> {
         }
     }
     Ok(out)
+}
+
+/// What parking workflows in one contestant's cache cost.
+#[derive(Debug, Clone)]
+pub struct Density {
+    pub contestant: Contestant,
+    pub parked: usize,
+    pub rss_before_kib: u64,
+    pub rss_after_kib: u64,
+}
+
+impl Density {
+    pub fn per_workflow_kib(&self) -> f64 {
+        self.rss_after_kib.saturating_sub(self.rss_before_kib) as f64 / self.parked.max(1) as f64
+    }
+}
+
+/// Parks `n` workflows on a signal in each contestant's sticky cache (sized
+/// to hold them) and measures the worker's resident memory before and after.
+pub async fn density(opts: &Options, n: usize) -> anyhow::Result<Vec<Density>> {
+    let (_server, address) = server(opts).await?;
+    let client = Client::connect(&address).await?;
+    let mut out = Vec::new();
+    for &c in &opts.contestants {
+        let tq = format!("density-{}-{}", c.slug(), std::process::id());
+        let mut worker = c.spawn(&address, &tq, n + 100, &opts.dir)?;
+        let log = opts.dir.join(format!("{}.log", c.slug()));
+        // One full workflow first: the worker is up and its code warm.
+        let (warm_id, input) = (format!("{tq}-warmup"), order(0));
+        let warm = client.run(&tq, c.workflow_type(), &warm_id, &input);
+        match tokio::time::timeout(Duration::from_secs(120), warm).await {
+            Ok(r) => r?,
+            Err(_) => bail!(
+                "{} never completed a workflow; see {}",
+                c.name(),
+                log.display()
+            ),
+        };
+        let (before, _) = proc::rss_kib(worker.pid()).context("memory")?;
+        let limit = Arc::new(Semaphore::new(opts.concurrency));
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..n {
+            let permit = limit.clone().acquire_owned().await?;
+            let (client, tq) = (client.clone(), tq.clone());
+            tasks.spawn(async move {
+                let r = client
+                    .start(&tq, "Parked", &format!("{tq}-parked-{i}"))
+                    .await;
+                drop(permit);
+                r
+            });
+        }
+        while let Some(r) = tasks.join_next().await {
+            r??;
+        }
+        // Every run must have reached the worker's cache.
+        let deadline = Instant::now() + Duration::from_secs(600);
+        for i in 0..n {
+            let id = format!("{tq}-parked-{i}");
+            while !client.task_completed(&id).await? {
+                if worker.exited() || Instant::now() > deadline {
+                    bail!("{} did not take {id}; see {}", c.name(), log.display());
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        let (after, _) = proc::rss_kib(worker.pid()).context("memory")?;
+        let d = Density {
+            contestant: c,
+            parked: n,
+            rss_before_kib: before,
+            rss_after_kib: after,
+        };
+        eprintln!("{d:?}");
+        out.push(d);
+        drop(worker);
+    }
+    Ok(out)
+}
+
+/// A Markdown table of the density run.
+pub fn density_table(rows: &[Density]) -> String {
+    let mut out = String::from(
+        "| Worker | Parked workflows | RSS before (MiB) | RSS after (MiB) | KiB per parked workflow |\n|---|---|---|---|---|\n",
+    );
+    for d in rows {
+        out.push_str(&format!(
+            "| {} | {} | {:.1} | {:.1} | {:.1} |\n",
+            d.contestant.name(),
+            d.parked,
+            d.rss_before_kib as f64 / 1024.0,
+            d.rss_after_kib as f64 / 1024.0,
+            d.per_workflow_kib()
+        ));
+    }
+    out
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {

@@ -1,7 +1,7 @@
 //! The benchmark harness runs, at a tiny size (no timing is asserted).
 
 use polyworker_bench::contestants::Contestant;
-use polyworker_bench::run::{Options, benchmark, table};
+use polyworker_bench::run::{Options, benchmark, density, table};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_harness_runs_every_contestant_at_a_tiny_size() {
@@ -33,6 +33,12 @@ async fn the_harness_runs_every_contestant_at_a_tiny_size() {
     assert!(
         t.contains("native Rust SDK") && t.contains("polyworker"),
         "{t}"
+    );
+    let parked = density(&opts, 5).await.expect("the density run runs");
+    assert_eq!(parked.len(), 3);
+    assert!(
+        parked.iter().all(|d| d.parked == 5 && d.rss_after_kib > 0),
+        "{parked:?}"
     );
     let _ = std::fs::remove_dir_all(&opts.dir);
 }

@@ -1,5 +1,6 @@
-//! The benchmark workflow on Temporal's native Rust SDK: the yardstick
-//! polyworker is measured against. `native-worker ADDRESS TASK_QUEUE`.
+//! The benchmark workflows on Temporal's native Rust SDK: the yardstick
+//! polyworker is measured against.
+//! `native-worker ADDRESS TASK_QUEUE [MAX_CACHED_WORKFLOWS]`.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -9,7 +10,8 @@ use temporalio_client::{Client, ClientOptions, Connection, ConnectionOptions, Ur
 use temporalio_macros::{activities, workflow, workflow_methods};
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 use temporalio_sdk::{
-    ActivityOptions, Runtime, Worker, WorkerOptions, WorkflowContext, WorkflowResult,
+    ActivityOptions, Runtime, SyncWorkflowContext, Worker, WorkerOptions, WorkflowContext,
+    WorkflowResult,
 };
 
 #[workflow]
@@ -32,6 +34,27 @@ impl BenchWorkflow {
     }
 }
 
+/// Waits for a "go" signal (the density benchmark).
+#[workflow]
+#[derive(Default)]
+pub struct Parked {
+    go: bool,
+}
+
+#[workflow_methods]
+impl Parked {
+    #[run]
+    pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<String> {
+        ctx.wait_condition(|s| s.go).await?;
+        Ok("done".into())
+    }
+
+    #[signal]
+    pub fn go(&mut self, _ctx: &mut SyncWorkflowContext<Self>) {
+        self.go = true;
+    }
+}
+
 pub struct BenchActivities;
 
 #[activities]
@@ -49,9 +72,10 @@ impl BenchActivities {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let (Some(address), Some(task_queue)) = (args.get(1), args.get(2)) else {
-        eprintln!("usage: native-worker ADDRESS TASK_QUEUE");
+        eprintln!("usage: native-worker ADDRESS TASK_QUEUE [MAX_CACHED_WORKFLOWS]");
         std::process::exit(2);
     };
+    let cached: usize = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(1000);
     let runtime = Runtime::from_current_tokio(Default::default())?;
     let connection = Connection::connect(
         ConnectionOptions::new(Url::from_str(address)?)
@@ -62,7 +86,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = Client::new(connection, ClientOptions::new("default").build())?;
     let options = WorkerOptions::new(task_queue.as_str())
         .register_workflow::<BenchWorkflow>()?
+        .register_workflow::<Parked>()?
         .register_activities(BenchActivities)
+        .max_cached_workflows(cached)
         .build();
     let mut worker = Worker::new(&runtime, client, options)?;
     worker.run().await?;
