@@ -10,6 +10,7 @@ use temporalio_common::protos::temporal::api::common::v1::{
     Payload, Payloads, WorkflowExecution, WorkflowType,
 };
 use temporalio_common::protos::temporal::api::enums::v1::HistoryEventFilterType;
+use temporalio_common::protos::temporal::api::history::v1::HistoryEvent;
 use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
 use temporalio_common::protos::temporal::api::taskqueue::v1::TaskQueue;
 use temporalio_common::protos::temporal::api::workflowservice::v1::{
@@ -44,16 +45,24 @@ impl Client {
         Ok(Client { conn })
     }
 
-    /// Starts one workflow and waits for its result; returns the time from
-    /// before the start call to the result.
-    pub async fn run(
+    /// Starts `workflow_type` as `id`; `input` becomes its one argument.
+    async fn start_workflow(
         &self,
         task_queue: &str,
         workflow_type: &str,
         id: &str,
-        input: &serde_json::Value,
-    ) -> anyhow::Result<Duration> {
-        let began = Instant::now();
+        input: Option<&serde_json::Value>,
+    ) -> anyhow::Result<()> {
+        let input = match input {
+            Some(v) => Some(Payloads {
+                payloads: vec![Payload {
+                    metadata: [("encoding".to_string(), b"json/plain".to_vec())].into(),
+                    data: serde_json::to_vec(v)?,
+                    ..Default::default()
+                }],
+            }),
+            None => None,
+        };
         let req = StartWorkflowExecutionRequest {
             namespace: "default".into(),
             workflow_id: id.into(),
@@ -64,12 +73,11 @@ impl Client {
                 name: task_queue.into(),
                 ..Default::default()
             }),
-            input: Some(Payloads {
-                payloads: vec![Payload {
-                    metadata: [("encoding".to_string(), b"json/plain".to_vec())].into(),
-                    data: serde_json::to_vec(input)?,
-                    ..Default::default()
-                }],
+            input,
+            // No benchmark run, parked ones included, outlives 10 minutes.
+            workflow_execution_timeout: Some(prost_wkt_types::Duration {
+                seconds: 600,
+                nanos: 0,
             }),
             request_id: id.into(),
             identity: "polyworker-bench".into(),
@@ -79,26 +87,52 @@ impl Client {
         WorkflowService::start_workflow_execution(&mut c, tonic::Request::new(req))
             .await
             .with_context(|| format!("start {id}"))?;
+        Ok(())
+    }
+
+    /// The history of `id`: all of it, or (with `close`) a long poll for
+    /// its close event.
+    async fn history(&self, id: &str, close: bool) -> anyhow::Result<Vec<HistoryEvent>> {
+        let req = GetWorkflowExecutionHistoryRequest {
+            namespace: "default".into(),
+            execution: Some(WorkflowExecution {
+                workflow_id: id.into(),
+                run_id: String::new(),
+            }),
+            wait_new_event: close,
+            history_event_filter_type: if close {
+                HistoryEventFilterType::CloseEvent as i32
+            } else {
+                HistoryEventFilterType::AllEvent as i32
+            },
+            ..Default::default()
+        };
+        let mut c = self.conn.clone();
+        Ok(
+            WorkflowService::get_workflow_execution_history(&mut c, tonic::Request::new(req))
+                .await
+                .with_context(|| format!("history of {id}"))?
+                .into_inner()
+                .history
+                .map(|h| h.events)
+                .unwrap_or_default(),
+        )
+    }
+
+    /// Starts one workflow and waits for its result; returns the time from
+    /// before the start call to the result.
+    pub async fn run(
+        &self,
+        task_queue: &str,
+        workflow_type: &str,
+        id: &str,
+        input: &serde_json::Value,
+    ) -> anyhow::Result<Duration> {
+        let began = Instant::now();
+        self.start_workflow(task_queue, workflow_type, id, Some(input))
+            .await?;
         loop {
-            let req = GetWorkflowExecutionHistoryRequest {
-                namespace: "default".into(),
-                execution: Some(WorkflowExecution {
-                    workflow_id: id.into(),
-                    run_id: String::new(),
-                }),
-                wait_new_event: true,
-                history_event_filter_type: HistoryEventFilterType::CloseEvent as i32,
-                ..Default::default()
-            };
-            let mut c = self.conn.clone();
-            let events =
-                WorkflowService::get_workflow_execution_history(&mut c, tonic::Request::new(req))
-                    .await
-                    .with_context(|| format!("wait for {id}"))?
-                    .into_inner()
-                    .history
-                    .map(|h| h.events)
-                    .unwrap_or_default();
+            let events = self.history(id, true).await?;
             let Some(e) = events.into_iter().next() else {
                 continue;
             };
@@ -128,51 +162,14 @@ impl Client {
         workflow_type: &str,
         id: &str,
     ) -> anyhow::Result<()> {
-        let req = StartWorkflowExecutionRequest {
-            namespace: "default".into(),
-            workflow_id: id.into(),
-            workflow_type: Some(WorkflowType {
-                name: workflow_type.into(),
-            }),
-            task_queue: Some(TaskQueue {
-                name: task_queue.into(),
-                ..Default::default()
-            }),
-            workflow_execution_timeout: Some(prost_wkt_types::Duration {
-                seconds: 600,
-                nanos: 0,
-            }),
-            request_id: id.into(),
-            identity: "polyworker-bench".into(),
-            ..Default::default()
-        };
-        let mut c = self.conn.clone();
-        WorkflowService::start_workflow_execution(&mut c, tonic::Request::new(req))
+        self.start_workflow(task_queue, workflow_type, id, None)
             .await
-            .with_context(|| format!("start {id}"))?;
-        Ok(())
     }
 
     /// Whether a worker has completed a workflow task of `id` (so the run
     /// sits in that worker's cache).
     pub async fn task_completed(&self, id: &str) -> anyhow::Result<bool> {
-        let req = GetWorkflowExecutionHistoryRequest {
-            namespace: "default".into(),
-            execution: Some(WorkflowExecution {
-                workflow_id: id.into(),
-                run_id: String::new(),
-            }),
-            ..Default::default()
-        };
-        let mut c = self.conn.clone();
-        let events =
-            WorkflowService::get_workflow_execution_history(&mut c, tonic::Request::new(req))
-                .await
-                .with_context(|| format!("history of {id}"))?
-                .into_inner()
-                .history
-                .map(|h| h.events)
-                .unwrap_or_default();
+        let events = self.history(id, false).await?;
         Ok(events.iter().any(|e| {
             matches!(
                 e.attributes,
