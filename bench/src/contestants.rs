@@ -1,5 +1,6 @@
 //! The workers under test, each a process of its own on its own task queue:
-//! polyworker with the Rust guest component, and Temporal's native Rust SDK.
+//! polyworker with the Rust guest component, Temporal's native Rust SDK, and
+//! its Python and TypeScript SDKs.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -11,6 +12,7 @@ pub enum Contestant {
     Polyworker,
     NativeRust,
     Python,
+    TypeScript,
 }
 
 impl Contestant {
@@ -19,7 +21,10 @@ impl Contestant {
             "polyworker" => Contestant::Polyworker,
             "native-rust" => Contestant::NativeRust,
             "python" => Contestant::Python,
-            other => bail!("unknown contestant {other:?} (polyworker, native-rust, python)"),
+            "typescript" => Contestant::TypeScript,
+            other => {
+                bail!("unknown contestant {other:?} (polyworker, native-rust, python, typescript)")
+            }
         })
     }
 
@@ -28,6 +33,7 @@ impl Contestant {
             Contestant::Polyworker => "polyworker (Rust guest)",
             Contestant::NativeRust => "native Rust SDK",
             Contestant::Python => "Python SDK",
+            Contestant::TypeScript => "TypeScript SDK",
         }
     }
 
@@ -36,6 +42,7 @@ impl Contestant {
             Contestant::Polyworker => "polyworker",
             Contestant::NativeRust => "native-rust",
             Contestant::Python => "python",
+            Contestant::TypeScript => "typescript",
         }
     }
 
@@ -88,6 +95,21 @@ impl Contestant {
                 }
                 let mut c = Command::new(python);
                 c.arg(repo_root().join("bench/python_worker.py"))
+                    .arg(address)
+                    .arg(task_queue)
+                    .arg(cached.to_string());
+                c
+            }
+            Contestant::TypeScript => {
+                let dir = repo_root().join("bench/ts-worker");
+                if !dir.join("node_modules/@temporalio/worker").is_dir() {
+                    bail!(
+                        "{} has no node_modules: run scripts/setup.sh",
+                        dir.display()
+                    );
+                }
+                let mut c = Command::new("node");
+                c.arg(dir.join("worker.js"))
                     .arg(address)
                     .arg(task_queue)
                     .arg(cached.to_string());

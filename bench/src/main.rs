@@ -21,8 +21,8 @@ struct Args {
     concurrency: usize,
     #[arg(long, default_value_t = 3)]
     rounds: usize,
-    /// Comma-separated: polyworker, native-rust, python.
-    #[arg(long, default_value = "polyworker,native-rust,python")]
+    /// Comma-separated: polyworker, native-rust, python, typescript.
+    #[arg(long, default_value = "polyworker,native-rust,python,typescript")]
     contestants: String,
     /// Use this server (http://host:port) instead of a fresh dev server.
     #[arg(long)]

@@ -14,6 +14,7 @@ async fn the_harness_runs_every_contestant_at_a_tiny_size() {
         Contestant::Polyworker,
         Contestant::NativeRust,
         Contestant::Python,
+        Contestant::TypeScript,
     ];
     let opts = Options {
         workflows: 3,
@@ -25,7 +26,7 @@ async fn the_harness_runs_every_contestant_at_a_tiny_size() {
         dir: std::env::temp_dir().join(format!("pw-bench-smoke-{}", std::process::id())),
     };
     let measures = benchmark(&opts).await.expect("the benchmark runs");
-    assert_eq!(measures.len(), 3);
+    assert_eq!(measures.len(), contestants.len());
     for m in &measures {
         assert!(m.throughput > 0.0 && m.peak_rss_kib > 0, "{m:?}");
     }
@@ -35,7 +36,7 @@ async fn the_harness_runs_every_contestant_at_a_tiny_size() {
         "{t}"
     );
     let parked = density(&opts, 5).await.expect("the density run runs");
-    assert_eq!(parked.len(), 3);
+    assert_eq!(parked.len(), contestants.len());
     assert!(
         parked.iter().all(|d| d.parked == 5 && d.rss_after_kib > 0),
         "{parked:?}"
