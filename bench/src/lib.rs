@@ -5,8 +5,11 @@
 //! - [`contestants`]: the worker processes under test.
 //! - [`client`]: starting workflows and timing them to their results.
 //! - [`proc`]: a process's CPU time and peak memory.
+//! - [`histories`]: long workflow histories for the replay benchmark
+//!   (`benches/replay.rs`).
 
 pub mod client;
 pub mod contestants;
+pub mod histories;
 pub mod proc;
 pub mod run;

@@ -15,82 +15,26 @@
 //!
 //! Figures are medians; the machine's noise is in the README next to them.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use polyworker_host::bindings::polyworker::worker::types::Payload;
-use polyworker_host::bindings::polyworker::worker::workflow_types::{Activation, WorkflowInfo};
-use polyworker_host::config::EngineConfig;
-use polyworker_host::engine::{Capacity, WasmEngine};
-use polyworker_host::guest_log::LogTags;
-use polyworker_host::metrics::{Kind, ModuleMeter};
-use polyworker_host::module::{Loader, Module};
-use polyworker_host::workflow::{RunInstance, RunLimits};
+use polyworker_host::engine::WasmEngine;
+use polyworker_host::module::Module;
+use polyworker_host::workflow::RunInstance;
+use support::{LIMITS, activation, json, median, meter, tags};
 
 const INSTANTIATIONS: usize = 50;
 const ACTIVATIONS: usize = 500;
 const PARKED: usize = 200;
+const TYPE: &str = "DataRoutingWorkflow";
 
-fn info(run: usize) -> WorkflowInfo {
+fn info(run: usize) -> polyworker_host::bindings::polyworker::worker::workflow_types::WorkflowInfo {
     let packet =
         br#"{"ID":"p1","Source":"client","Destination":"datacenter","Contents":"payload"}"#;
-    WorkflowInfo {
-        workflow_type: "DataRoutingWorkflow".into(),
-        workflow_id: format!("bench-{run}"),
-        run_id: format!("bench-run-{run}"),
-        namespace: "default".into(),
-        task_queue: "bench".into(),
-        arguments: vec![Payload {
-            metadata: vec![("encoding".into(), b"json/plain".to_vec())],
-            data: packet.to_vec(),
-        }],
-        headers: vec![],
-        randomness_seed: run as u64 + 1,
-        attempt: 1,
-        first_execution_run_id: format!("bench-run-{run}"),
-        continued_from_run_id: None,
-        parent: None,
-        cron_schedule: None,
-        workflow_execution_timeout: None,
-        workflow_run_timeout: None,
-        workflow_task_timeout: None,
-        start_time: Some(1_700_000_000_000_000_000),
-        last_completion_result: vec![],
-    }
-}
-
-fn activation() -> Activation {
-    Activation {
-        timestamp: 1_700_000_000_000_000_000,
-        is_replaying: false,
-        history_length: 3,
-        history_size_bytes: 0,
-        continue_as_new_suggested: false,
-        jobs: vec![],
-    }
-}
-
-fn meter() -> ModuleMeter {
-    ModuleMeter::disabled(Kind::Workflow)
-}
-
-fn tags() -> LogTags {
-    LogTags {
-        task_queue: "bench".into(),
-        workflow_type: "DataRoutingWorkflow".into(),
-        ..LogTags::default()
-    }
-}
-
-const LIMITS: RunLimits = RunLimits {
-    deadline: Duration::from_secs(10),
-    memory_bytes: 256 << 20,
-};
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
+    support::info(TYPE, run, vec![json(packet.to_vec())])
 }
 
 fn rss_bytes() -> u64 {
@@ -104,35 +48,24 @@ fn rss_bytes() -> u64 {
 }
 
 fn engine(cache: &Path, pooling: bool) -> WasmEngine {
-    let cfg = EngineConfig {
-        cache_dir: Some(cache.display().to_string()),
-        pooling,
-        workflow_memory_mib: 256,
-        ..EngineConfig::default()
-    };
-    let capacity = Capacity {
-        workflow_instances: PARKED as u32 + 8,
-        activity_instances: 4,
-    };
-    WasmEngine::new(&cfg, capacity).expect("engine")
+    support::engine(cache, pooling, PARKED as u32 + 8)
 }
 
 async fn load(e: &WasmEngine, path: &Path) -> (Arc<Module>, Duration) {
-    let loader = Loader::new(&e.engine).expect("loader");
     let t = Instant::now();
-    let m = loader.load(path).await.expect("the component loads");
+    let m = support::load(e, path).await;
     (m, t.elapsed())
 }
 
 /// A run created and given its first activation (it schedules the route
 /// activity and is then blocked on it).
 async fn parked_run(m: &Arc<Module>, run: usize) -> RunInstance {
-    let mut r = RunInstance::create(m.clone(), &info(run), tags(), LIMITS, meter())
+    let mut r = RunInstance::create(m.clone(), &info(run), tags(TYPE), LIMITS, meter())
         .await
         .expect("instantiates")
         .expect("creates the run");
     let commands = r
-        .activate(&activation(), None)
+        .activate(&activation(vec![]), None)
         .await
         .expect("activates")
         .expect("no task failure");
@@ -164,7 +97,7 @@ async fn measure(lang: &'static str, path: &Path) -> Row {
     let mut fresh = Vec::new();
     for i in 0..INSTANTIATIONS {
         let t = Instant::now();
-        let r = RunInstance::create(m.clone(), &info(i), tags(), LIMITS, meter()).await;
+        let r = RunInstance::create(m.clone(), &info(i), tags(TYPE), LIMITS, meter()).await;
         fresh.push(t.elapsed());
         drop(r);
     }
@@ -173,7 +106,7 @@ async fn measure(lang: &'static str, path: &Path) -> Row {
     let mut rounds = Vec::new();
     for _ in 0..ACTIVATIONS {
         let t = Instant::now();
-        let out = run.activate(&activation(), None).await;
+        let out = run.activate(&activation(vec![]), None).await;
         rounds.push(t.elapsed());
         assert!(matches!(out, Ok(Ok(ref c)) if c.is_empty()), "{out:?}");
     }
@@ -191,12 +124,12 @@ async fn measure(lang: &'static str, path: &Path) -> Row {
     let (pm, _) = load(&pooling, path).await;
     // Warm the pool's slots first: the pool's point is reusing them.
     for i in 0..4 {
-        drop(RunInstance::create(pm.clone(), &info(i), tags(), LIMITS, meter()).await);
+        drop(RunInstance::create(pm.clone(), &info(i), tags(TYPE), LIMITS, meter()).await);
     }
     let mut pooled = Vec::new();
     for i in 0..INSTANTIATIONS {
         let t = Instant::now();
-        let r = RunInstance::create(pm.clone(), &info(i), tags(), LIMITS, meter()).await;
+        let r = RunInstance::create(pm.clone(), &info(i), tags(TYPE), LIMITS, meter()).await;
         pooled.push(t.elapsed());
         drop(r);
     }
