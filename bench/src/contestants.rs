@@ -162,7 +162,7 @@ pub fn repo_root() -> PathBuf {
 }
 
 /// Where `polyworker` and `native-worker` were built: beside this binary.
-fn binaries_dir() -> anyhow::Result<PathBuf> {
+pub(crate) fn binaries_dir() -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe()?;
     let dir = exe.parent().context("no directory for this binary")?;
     // Integration tests run from target/<profile>/deps.

@@ -5,6 +5,7 @@
 //! - [`contestants`]: the worker processes under test.
 //! - [`client`]: starting workflows and timing them to their results.
 //! - [`proc`]: a process's CPU time and peak memory.
+//! - [`startup`]: host start-up with many cached modules.
 //! - [`histories`]: long workflow histories for the replay benchmark
 //!   (`benches/replay.rs`).
 
@@ -13,3 +14,4 @@ pub mod contestants;
 pub mod histories;
 pub mod proc;
 pub mod run;
+pub mod startup;

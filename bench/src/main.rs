@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::Parser;
 use polyworker_bench::contestants::Contestant;
 use polyworker_bench::run::{Options, benchmark, density, density_table, table};
+use polyworker_bench::startup::{startup, startup_table};
 
 #[derive(Parser)]
 #[command(about = "polyworker against native Temporal workers, side by side")]
@@ -34,6 +35,11 @@ struct Args {
     /// in each worker's cache and report the memory per workflow.
     #[arg(long)]
     density: Option<usize>,
+    /// Instead of the throughput run, time `polyworker run` until it is
+    /// ready, serving this many cached modules (at most 10), `--rounds`
+    /// times.
+    #[arg(long)]
+    startup: Option<usize>,
 }
 
 #[tokio::main]
@@ -53,6 +59,10 @@ async fn main() -> anyhow::Result<()> {
         server: a.server,
         dir: a.dir,
     };
+    if let Some(n) = a.startup {
+        println!("{}", startup_table(&startup(&opts, n, opts.rounds).await?));
+        return Ok(());
+    }
     if let Some(n) = a.density {
         println!("{}", density_table(&density(&opts, n).await?));
         return Ok(());

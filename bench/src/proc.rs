@@ -33,6 +33,19 @@ pub fn rss_kib(pid: u32) -> Option<(u64, u64)> {
     Some((field("VmRSS:")?, field("VmHWM:")?))
 }
 
+/// The process's proportional set size in KiB: resident memory, with each
+/// shared page divided among its mappings. A copy-on-write memory image
+/// mapped into many Wasm instances counts once here, but once per mapping
+/// in the RSS.
+pub fn pss_kib(pid: u32) -> Option<u64> {
+    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    rollup
+        .lines()
+        .find(|l| l.starts_with("Pss:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -44,5 +57,6 @@ mod tests {
         assert!(cpu_seconds(pid).is_some_and(|s| s > 0.0));
         let (now, peak) = rss_kib(pid).expect("status");
         assert!(now > 0 && peak >= now);
+        assert!(pss_kib(pid).is_some_and(|p| p > 0 && p <= now + 1024));
     }
 }

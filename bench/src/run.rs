@@ -101,7 +101,7 @@ enum Pacing {
 
 /// The server to use: the one given, or a fresh dev server (kept alive
 /// by the returned handle).
-async fn server(
+pub(crate) async fn server(
     opts: &Options,
 ) -> anyhow::Result<(Option<polyworker_host::devserver::DevServer>, String)> {
     Ok(match &opts.server {
@@ -201,11 +201,17 @@ pub struct Density {
     pub parked: usize,
     pub rss_before_kib: u64,
     pub rss_after_kib: u64,
+    pub pss_before_kib: u64,
+    pub pss_after_kib: u64,
 }
 
 impl Density {
     pub fn per_workflow_kib(&self) -> f64 {
         self.rss_after_kib.saturating_sub(self.rss_before_kib) as f64 / self.parked.max(1) as f64
+    }
+
+    pub fn pss_per_workflow_kib(&self) -> f64 {
+        self.pss_after_kib.saturating_sub(self.pss_before_kib) as f64 / self.parked.max(1) as f64
     }
 }
 
@@ -231,6 +237,7 @@ pub async fn density(opts: &Options, n: usize) -> anyhow::Result<Vec<Density>> {
             ),
         };
         let (before, _) = proc::rss_kib(worker.pid()).context("memory")?;
+        let pss_before = proc::pss_kib(worker.pid()).context("memory")?;
         let limit = Arc::new(Semaphore::new(opts.concurrency));
         let mut tasks = tokio::task::JoinSet::new();
         for i in 0..n {
@@ -259,11 +266,14 @@ pub async fn density(opts: &Options, n: usize) -> anyhow::Result<Vec<Density>> {
             }
         }
         let (after, _) = proc::rss_kib(worker.pid()).context("memory")?;
+        let pss_after = proc::pss_kib(worker.pid()).context("memory")?;
         let d = Density {
             contestant: c,
             parked: n,
             rss_before_kib: before,
             rss_after_kib: after,
+            pss_before_kib: pss_before,
+            pss_after_kib: pss_after,
         };
         eprintln!("{d:?}");
         out.push(d);
@@ -275,16 +285,19 @@ pub async fn density(opts: &Options, n: usize) -> anyhow::Result<Vec<Density>> {
 /// A Markdown table of the density run.
 pub fn density_table(rows: &[Density]) -> String {
     let mut out = String::from(
-        "| Worker | Parked workflows | RSS before (MiB) | RSS after (MiB) | KiB per parked workflow |\n|---|---|---|---|---|\n",
+        "| Worker | Parked workflows | RSS before → after (MiB) | RSS KiB per parked workflow | PSS before → after (MiB) | PSS KiB per parked workflow |\n|---|---|---|---|---|---|\n",
     );
     for d in rows {
         out.push_str(&format!(
-            "| {} | {} | {:.1} | {:.1} | {:.1} |\n",
+            "| {} | {} | {:.1} → {:.1} | {:.1} | {:.1} → {:.1} | {:.1} |\n",
             d.contestant.name(),
             d.parked,
             d.rss_before_kib as f64 / 1024.0,
             d.rss_after_kib as f64 / 1024.0,
-            d.per_workflow_kib()
+            d.per_workflow_kib(),
+            d.pss_before_kib as f64 / 1024.0,
+            d.pss_after_kib as f64 / 1024.0,
+            d.pss_per_workflow_kib()
         ));
     }
     out

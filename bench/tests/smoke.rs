@@ -2,6 +2,7 @@
 
 use polyworker_bench::contestants::Contestant;
 use polyworker_bench::run::{Options, benchmark, density, table};
+use polyworker_bench::startup::{startup, startup_table};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_harness_runs_every_contestant_at_a_tiny_size() {
@@ -41,5 +42,8 @@ async fn the_harness_runs_every_contestant_at_a_tiny_size() {
         parked.iter().all(|d| d.parked == 5 && d.rss_after_kib > 0),
         "{parked:?}"
     );
+    let s = startup(&opts, 3, 1).await.expect("the start-up run runs");
+    assert_eq!(s.warm.len(), 1);
+    assert!(startup_table(&s).contains("| 3 |"));
     let _ = std::fs::remove_dir_all(&opts.dir);
 }

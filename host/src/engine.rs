@@ -41,6 +41,9 @@ pub struct Capacity {
 /// The shared engine plus the thread that advances its epoch.
 pub struct WasmEngine {
     pub engine: Engine,
+    /// Whether instances come from the pooling allocator: configured, and
+    /// its reservation fitted in the address space.
+    pub pooling: bool,
     /// The on-disk cache of compiled components, unless disabled.
     pub cache: Option<Cache>,
     stop: Arc<AtomicBool>,
@@ -99,9 +102,12 @@ impl WasmEngine {
             c.cache(Some(cache.clone()));
             cache_handle = Some(cache);
         }
-        if cfg.pooling {
-            let total = capacity.workflow_instances + capacity.activity_instances;
-            let max_mib = cfg.workflow_memory_mib.max(cfg.activity_memory_mib);
+        let total = capacity
+            .workflow_instances
+            .saturating_add(capacity.activity_instances);
+        let max_mib = cfg.workflow_memory_mib.max(cfg.activity_memory_mib);
+        let mut pooling = cfg.pooling;
+        if pooling {
             let mut p = PoolingAllocationConfig::new();
             p.total_component_instances(total)
                 // A Rust or C component has a handful of core instances
@@ -120,7 +126,26 @@ impl WasmEngine {
                 .max_unused_warm_slots(total.min(100));
             c.allocation_strategy(InstanceAllocationStrategy::Pooling(p));
         }
-        let engine = Engine::new(&c).map_err(|e| EngineError::Config(format!("{e:?}")))?;
+        // The pool reserves address space for every slot up front (about
+        // 4 GiB per linear memory, so that compiled code can skip bounds
+        // checks). Ten queues at the default sizes need more than a process
+        // has; they get on-demand allocation rather than a host that cannot
+        // start.
+        let engine = match Engine::new(&c) {
+            Err(e) if pooling => {
+                tracing::warn!(
+                    instances = total,
+                    error = %format!("{e:#}"),
+                    "cannot reserve a pool for this many instances; allocating them on demand \
+                     instead (lower max_cached_workflows or the slot counts to pool them)"
+                );
+                pooling = false;
+                c.allocation_strategy(InstanceAllocationStrategy::OnDemand);
+                Engine::new(&c)
+            }
+            other => other,
+        }
+        .map_err(|e| EngineError::Config(format!("{e:?}")))?;
         let stop = Arc::new(AtomicBool::new(false));
         let ticker = engine.weak();
         let stop_flag = stop.clone();
@@ -138,6 +163,7 @@ impl WasmEngine {
             .map_err(|e| EngineError::Config(format!("cannot start the epoch thread: {e}")))?;
         Ok(WasmEngine {
             engine,
+            pooling,
             cache: cache_handle,
             stop,
         })
@@ -157,4 +183,34 @@ impl WasmEngine {
 /// Epoch ticks in `d`, at least one.
 pub fn ticks(d: Duration) -> u64 {
     (d.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine(instances: u32) -> WasmEngine {
+        let cfg = EngineConfig {
+            cache_dir: Some("none".into()),
+            pooling: true,
+            ..EngineConfig::default()
+        };
+        let capacity = Capacity {
+            workflow_instances: instances,
+            activity_instances: 0,
+        };
+        WasmEngine::new(&cfg, capacity).expect("the engine starts")
+    }
+
+    #[test]
+    fn a_pool_that_fits_the_address_space_is_used() {
+        assert!(engine(64).pooling);
+    }
+
+    #[test]
+    fn a_pool_too_large_for_the_address_space_falls_back_to_on_demand() {
+        // About 160 TiB of linear memory slots: more than x86-64's 128 TiB
+        // of user address space.
+        assert!(!engine(20_000).pooling);
+    }
 }
