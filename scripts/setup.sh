@@ -40,7 +40,9 @@ if ! .venv/bin/python -c 'import temporalio' >/dev/null 2>&1; then
 fi
 if [ ! -d bench/ts-worker/node_modules/@temporalio/worker ]; then
   log "installing the Temporal TypeScript SDK 1.24.0 (the benchmark's TypeScript contestant) from npm"
-  (cd bench/ts-worker && npm ci --silent --no-audit --no-fund >&2)
+  # `npm install`, not `npm ci`: npm 11 refuses a lockfile written on Linux
+  # for lacking the other platforms' optional @swc/core binaries.
+  (cd bench/ts-worker && npm install --loglevel=error --no-audit --no-fund >&2)
 fi
 
 scripts/build-guests.sh
