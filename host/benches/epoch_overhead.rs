@@ -10,16 +10,15 @@
 //! The guest code is compiled by Cranelift at its own optimisation level
 //! whatever the host's profile, so the dev profile measures the same thing.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use polyworker_host::bindings::polyworker::worker::types::Payload;
-use polyworker_host::bindings::polyworker::worker::workflow_types::{Activation, WorkflowInfo};
+use polyworker_host::bindings::polyworker::worker::workflow_types::WorkflowInfo;
 use polyworker_host::config::EngineConfig;
 use polyworker_host::engine::{Capacity, WasmEngine};
-use polyworker_host::guest_log::LogTags;
-use polyworker_host::metrics::{Kind, ModuleMeter};
 use polyworker_host::module::{Loader, Module};
 use polyworker_host::workflow::{RunInstance, RunLimits};
 
@@ -27,29 +26,7 @@ const ITERATIONS: u64 = 300_000_000;
 const ROUNDS: usize = 5;
 
 fn info(iterations: u64) -> WorkflowInfo {
-    WorkflowInfo {
-        workflow_type: "Spin".into(),
-        workflow_id: "bench".into(),
-        run_id: "bench-run".into(),
-        namespace: "default".into(),
-        task_queue: "bench".into(),
-        arguments: vec![Payload {
-            metadata: vec![("encoding".into(), b"json/plain".to_vec())],
-            data: iterations.to_string().into_bytes(),
-        }],
-        headers: vec![],
-        randomness_seed: 1,
-        attempt: 1,
-        first_execution_run_id: "bench-run".into(),
-        continued_from_run_id: None,
-        parent: None,
-        cron_schedule: None,
-        workflow_execution_timeout: None,
-        workflow_run_timeout: None,
-        workflow_task_timeout: None,
-        start_time: Some(0),
-        last_completion_result: vec![],
-    }
+    support::info("Spin", 0, vec![support::json(iterations.to_string())])
 }
 
 async fn load(epochs: bool, path: &Path) -> (WasmEngine, Arc<Module>) {
@@ -76,21 +53,14 @@ async fn once(module: &Arc<Module>) -> Duration {
     let mut run = RunInstance::create(
         module.clone(),
         &info(ITERATIONS),
-        LogTags::default(),
+        support::tags("Spin"),
         limits,
-        ModuleMeter::disabled(Kind::Workflow),
+        support::meter(),
     )
     .await
     .expect("instantiate")
     .expect("create");
-    let activation = Activation {
-        timestamp: 0,
-        is_replaying: false,
-        history_length: 3,
-        history_size_bytes: 0,
-        continue_as_new_suggested: false,
-        jobs: vec![],
-    };
+    let activation = support::activation(vec![]);
     let started = Instant::now();
     let commands = run
         .activate(&activation, None)
@@ -104,11 +74,6 @@ async fn once(module: &Arc<Module>) -> Duration {
         "the workflow completes in one activation"
     );
     took
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
 }
 
 fn main() {
@@ -128,7 +93,7 @@ fn main() {
             a.push(once(&with).await);
             b.push(once(&without).await);
         }
-        let (a, b) = (median(a), median(b));
+        let (a, b) = (support::median(a), support::median(b));
         println!("Spin({ITERATIONS}) in one activation, median of {ROUNDS} alternating rounds:");
         println!("  epoch interruption on : {a:?}");
         println!("  epoch interruption off: {b:?}");
