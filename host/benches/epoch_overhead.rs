@@ -12,7 +12,7 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -77,13 +77,7 @@ async fn once(module: &Arc<Module>) -> Duration {
 }
 
 fn main() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/guests/wasm32-wasip2/release/hostile.wasm");
-    assert!(
-        path.is_file(),
-        "{} missing: run scripts/build-guests.sh",
-        path.display()
-    );
+    let path = support::guest("wasm32-wasip2/release/hostile.wasm").expect("the hostile fixture");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
         let (_e1, with) = load(true, &path).await;
