@@ -17,7 +17,7 @@ use std::time::Duration;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use polyworker_bench::histories::timer_loops;
 use polyworker_host::config::EngineConfig;
-use polyworker_host::replay::{ReplayInput, replay};
+use polyworker_host::temporal::replay::{ReplayInput, replay_file};
 use temporalio_client::WorkflowHistory;
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::workflow_replayer::{WorkflowReplayer, WorkflowReplayerOptions};
@@ -70,11 +70,11 @@ fn replays(c: &mut Criterion) {
     let path = guest();
     let polyworker = |inputs: &[ReplayInput]| {
         let reports = rt
-            .block_on(replay(&path, &cfg, inputs.to_vec(), None))
+            .block_on(replay_file(&path, &cfg, inputs.to_vec(), None))
             .expect("the replay runs");
         assert_eq!(reports.len(), inputs.len());
         for r in &reports {
-            assert!(r.outcome.is_ok(), "{}: {:?}", r.source, r.outcome);
+            assert!(r.failure.is_none(), "{}: {:?}", r.source, r.failure);
         }
     };
     let native_replayer = WorkflowReplayer::new(

@@ -1,7 +1,7 @@
 //! Histories for the replay benchmark, built with core's `TestHistoryBuilder`
 //! exactly as the server records them, so that no server is needed.
 
-use polyworker_host::replay::ReplayInput;
+use polyworker_host::temporal::replay::ReplayInput;
 use temporalio_common::protos::temporal::api::common::v1::{Payload, Payloads};
 use temporalio_common::protos::temporal::api::enums::v1::EventType;
 use temporalio_common::protos::temporal::api::history::v1::History;

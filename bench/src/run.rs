@@ -103,12 +103,12 @@ enum Pacing {
 /// by the returned handle).
 pub(crate) async fn server(
     opts: &Options,
-) -> anyhow::Result<(Option<polyworker_host::devserver::DevServer>, String)> {
+) -> anyhow::Result<(Option<polyworker_host::ops::devserver::DevServer>, String)> {
     Ok(match &opts.server {
         Some(a) => (None, a.clone()),
         None => {
-            let port = polyworker_host::devserver::free_port().context("no free port")?;
-            let s = polyworker_host::devserver::start(port, None)
+            let port = polyworker_host::ops::devserver::free_port().context("no free port")?;
+            let s = polyworker_host::ops::devserver::start(port, None)
                 .await
                 .context("cannot start a dev server")?;
             (Some(s), format!("http://127.0.0.1:{port}"))

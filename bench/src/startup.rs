@@ -53,7 +53,7 @@ pub async fn startup(opts: &Options, modules: usize, runs: usize) -> anyhow::Res
     }
     let (_server, address) = server(opts).await?;
     std::fs::create_dir_all(&opts.dir)?;
-    let port = polyworker_host::devserver::free_port().context("no free port")?;
+    let port = polyworker_host::ops::devserver::free_port().context("no free port")?;
     let health = format!("127.0.0.1:{port}");
     let config = opts.dir.join("startup.toml");
     // The host refuses a relative cache directory.

@@ -16,11 +16,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use polyworker_host::bindings::polyworker::worker::workflow_types::WorkflowInfo;
 use polyworker_host::config::EngineConfig;
-use polyworker_host::engine::{Capacity, WasmEngine};
-use polyworker_host::module::{Loader, Module};
-use polyworker_host::workflow::{RunInstance, RunLimits};
+use polyworker_host::runtime::bindings::polyworker::worker::workflow_types::WorkflowInfo;
+use polyworker_host::runtime::{Capacity, WasmEngine};
+use polyworker_host::runtime::{Loader, Module};
+use polyworker_host::runtime::{RunLimits, run::RunInstance};
 
 const ITERATIONS: u64 = 300_000_000;
 const ROUNDS: usize = 5;

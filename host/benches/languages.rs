@@ -21,9 +21,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use polyworker_host::engine::WasmEngine;
-use polyworker_host::module::Module;
-use polyworker_host::workflow::RunInstance;
+use polyworker_host::runtime::Module;
+use polyworker_host::runtime::WasmEngine;
+use polyworker_host::runtime::run::RunInstance;
 use support::{LIMITS, activation, json, median, meter, tags};
 
 const INSTANTIATIONS: usize = 50;
@@ -31,7 +31,9 @@ const ACTIVATIONS: usize = 500;
 const PARKED: usize = 200;
 const TYPE: &str = "DataRoutingWorkflow";
 
-fn info(run: usize) -> polyworker_host::bindings::polyworker::worker::workflow_types::WorkflowInfo {
+fn info(
+    run: usize,
+) -> polyworker_host::runtime::bindings::polyworker::worker::workflow_types::WorkflowInfo {
     let packet =
         br#"{"ID":"p1","Source":"client","Destination":"datacenter","Contents":"payload"}"#;
     support::info(TYPE, run, vec![json(packet.to_vec())])

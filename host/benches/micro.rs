@@ -26,11 +26,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use polyworker_host::bindings::polyworker::worker::workflow_types::{
+use polyworker_host::runtime::Module;
+use polyworker_host::runtime::bindings::polyworker::worker::workflow_types::{
     ActivityResolution, Command, Job, ResolveActivity, Signal,
 };
-use polyworker_host::module::Module;
-use polyworker_host::workflow::RunInstance;
+use polyworker_host::runtime::run::RunInstance;
 use support::{activation, bench_guest, engine, guest, json, load, run};
 use tokio::runtime::Runtime;
 

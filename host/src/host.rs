@@ -1,47 +1,54 @@
-//! Starting and stopping the host.
+//! Starting and stopping the host: the layers put together from a [`Config`].
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 
+use temporalio_common::telemetry::TelemetryOptions;
+use tokio::task::AbortHandle;
 use tracing::info;
 
 use crate::config::{Config, ConfigError};
 use crate::deploy::{DeployError, Fleet};
-use crate::engine::EngineError;
-use crate::module::{LoadError, Module};
-use crate::queue::{DuplicateType, Queue};
-use crate::services::Services;
-use crate::worker::Running;
+use crate::ops::OpsError;
+use crate::ops::health::{self, Readiness};
+use crate::ops::metrics::{self, HostMetrics, SharedMetrics};
+use crate::runtime::{Capacity, EngineError, LoadError, Loader, Meters, Module, WasmEngine};
+use crate::temporal::{Core, DuplicateType, QueueWorker, TemporalError, Workers, connection};
 
 /// Why the host could not start or run.
 #[derive(Debug, thiserror::Error)]
 pub enum HostError {
+    /// The configuration was refused.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The wasm engine could not be built.
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// A component could not be loaded.
     #[error(transparent)]
     Load(#[from] LoadError),
+    /// Two modules on a queue define the same type.
     #[error(transparent)]
     DuplicateType(#[from] DuplicateType),
-    #[error("cannot connect to the Temporal server at {address}: {message}")]
-    Connect { address: String, message: String },
-    #[error("cannot start the worker for task queue {queue:?}: {message}")]
-    Worker { queue: String, message: String },
+    /// Core, the connection or a worker could not start.
     #[error(transparent)]
-    Deploy(#[from] Box<DeployError>),
-    #[error("internal error: {0}")]
-    Internal(String),
+    Temporal(#[from] TemporalError),
+    /// The metrics or health endpoint could not start.
+    #[error(transparent)]
+    Ops(#[from] OpsError),
+    /// The versioned queues could not start.
+    #[error(transparent)]
+    Deploy(#[from] DeployError),
 }
 
 /// A started host: workers polling every configured task queue.
 pub struct Host {
     /// Unversioned queues' workers.
-    running: Vec<Running>,
+    running: Vec<QueueWorker>,
     /// Versioned queues (`[deployment]`), with the admin API.
     pub fleet: Option<Arc<Fleet>>,
-    admin_server: Option<tokio::task::AbortHandle>,
-    watcher: Option<tokio::task::AbortHandle>,
     /// Loaded modules of the unversioned queues, for introspection.
     pub modules: Vec<Arc<Module>>,
     /// Where the Prometheus endpoint listens, if configured.
@@ -50,99 +57,192 @@ pub struct Host {
     pub health_address: Option<std::net::SocketAddr>,
     /// Where the admin API listens, under `[deployment]`.
     pub admin_address: Option<std::net::SocketAddr>,
-    health_server: Option<tokio::task::AbortHandle>,
-    probe: Option<tokio::task::AbortHandle>,
-    readiness: crate::health::Readiness,
-    services: Arc<Services>,
+    /// The admin API and the watcher, stopped first at shutdown.
+    deploy_tasks: Vec<AbortHandle>,
+    /// The metrics and health endpoints and the probe, stopped last.
+    tasks: Vec<AbortHandle>,
+    readiness: Readiness,
+    workers: Arc<Workers>,
+}
+
+/// How many instances the pool must hold: versioned queues run a worker per
+/// version, with room for a current and a draining one beside a deploy in
+/// progress.
+fn capacity(config: &Config) -> Capacity {
+    let versions = if config.deployment.is_some() { 3 } else { 1 };
+    let queues = &config.task_queues;
+    Capacity {
+        workflow_instances: queues
+            .iter()
+            .map(|q| versions * (q.max_cached_workflows + q.max_concurrent_workflow_tasks) as u32)
+            .sum::<u32>()
+            .max(16),
+        activity_instances: queues
+            .iter()
+            .map(|q| versions * 2 * q.max_concurrent_activities as u32)
+            .sum::<u32>()
+            .max(16),
+    }
+}
+
+/// The Prometheus endpoint, if configured, and the telemetry core gets.
+fn telemetry(
+    config: &Config,
+) -> Result<
+    (
+        TelemetryOptions,
+        Option<(std::net::SocketAddr, AbortHandle)>,
+    ),
+    OpsError,
+> {
+    let Some(addr) = config.metrics.prometheus else {
+        return Ok((TelemetryOptions::builder().build(), None));
+    };
+    let (telemetry, bound, handle) = metrics::prometheus(addr)?;
+    info!(address = %bound, "serving Prometheus metrics at /metrics");
+    Ok((telemetry, Some((bound, handle))))
+}
+
+/// Loads the modules of the unversioned queues, by path, before anything
+/// connects: a bad component is reported without a server.
+async fn load_unversioned(
+    config: &Config,
+    loader: &Loader,
+    meters: &dyn Meters,
+) -> Result<HashMap<PathBuf, Arc<Module>>, LoadError> {
+    let mut loaded = HashMap::new();
+    if config.deployment.is_some() {
+        return Ok(loaded);
+    }
+    for path in config.task_queues.iter().flat_map(|q| &q.modules) {
+        if !loaded.contains_key(path) {
+            let m = crate::temporal::workers::load(loader, meters, path, None).await?;
+            loaded.insert(path.clone(), m);
+        }
+    }
+    Ok(loaded)
 }
 
 impl Host {
     /// Loads every module, connects, and starts polling.
     pub async fn start(config: Config) -> Result<Host, HostError> {
         config.validate()?;
+        let mut tasks = Vec::new();
         // Health first: an orchestrator sees the process up (and not ready)
         // while components load and compile and workers connect.
-        let readiness = crate::health::Readiness::default();
-        let (health_address, health_server) = match config.metrics.health {
-            None => (None, None),
+        let readiness = Readiness::default();
+        let health_address = match config.metrics.health {
+            None => None,
             Some(addr) => {
-                let (bound, handle) = crate::health::serve(addr, readiness.clone()).await?;
+                let (bound, handle) = health::serve(addr, readiness.clone()).await?;
                 info!(address = %bound, "serving /healthz and /readyz");
-                (Some(bound), Some(handle))
+                tasks.push(handle);
+                Some(bound)
             }
         };
-        let (services, loaded) = Services::start(&config).await?;
-        let services = Arc::new(services);
-        let mut running = Vec::new();
-        let (mut fleet, mut admin_address, mut admin_server) = (None, None, None);
-        let mut watcher = None;
-        if let Some(deployment) = &config.deployment {
-            let f = Fleet::start(services.clone(), deployment.clone(), &config.task_queues)
-                .await
-                .map_err(Box::new)?;
-            let (bound, handle) = crate::deploy::admin::serve(f.clone(), deployment).await?;
-            info!(address = %bound, "serving the admin API");
-            if let Some(dir) = deployment.watch.clone() {
-                info!(dir = %dir.display(), "deploying components that appear in the watched directory");
-                watcher = Some(
-                    tokio::spawn(f.clone().watch(dir, std::time::Duration::from_secs(1)))
-                        .abort_handle(),
-                );
-            }
-            (fleet, admin_address, admin_server) = (Some(f), Some(bound), Some(handle));
-        } else {
-            for q in &config.task_queues {
-                let modules: Vec<Arc<Module>> = q
-                    .modules
-                    .iter()
-                    .filter_map(|p| loaded.get(p).cloned())
-                    .collect();
-                let queue = Arc::new(Queue::new(
-                    q,
-                    &services.namespace,
-                    &services.engine_config,
-                    &modules,
-                    &services.metrics,
-                )?);
-                running.push(Running::start(&services, q, queue, None).await?);
-            }
-        }
+        let (telemetry, prometheus) = telemetry(&config)?;
+        tasks.extend(prometheus.as_ref().map(|(_, h)| h.clone()));
+        let runtime = Core::new_runtime(telemetry)?;
+        let meters: Arc<dyn Meters> = Arc::new(SharedMetrics(HostMetrics::new(
+            runtime.telemetry().get_metric_meter(),
+        )));
+        let engine = WasmEngine::new(&config.engine, capacity(&config))?;
+        let loader = Loader::new(&engine.engine)?;
+        let loaded = load_unversioned(&config, &loader, meters.as_ref()).await?;
+        let s = &config.server;
+        let identity = connection::identity(s.identity.as_deref());
+        let core = Core::connect(runtime, &s.address, &s.namespace, identity).await?;
+        let workers = Arc::new(Workers::new(
+            core,
+            engine,
+            loader,
+            meters,
+            config.engine.clone(),
+        ));
+        let mut deploy_tasks = Vec::new();
+        let (running, fleet, admin_address) =
+            Self::start_queues(&config, &workers, &loaded, &mut deploy_tasks).await?;
         readiness.set(true);
-        let probe = health_server.is_some().then(|| {
-            tokio::spawn(crate::health::watch_server(
-                services.connection.clone(),
-                readiness.clone(),
-                std::time::Duration::from_secs(2),
-            ))
-            .abort_handle()
-        });
+        if health_address.is_some() {
+            tasks.push(
+                tokio::spawn(health::watch_server(
+                    workers.core().connection().clone(),
+                    readiness.clone(),
+                    std::time::Duration::from_secs(2),
+                ))
+                .abort_handle(),
+            );
+        }
         Ok(Host {
             running,
             fleet,
-            admin_server,
-            watcher,
             modules: loaded.into_values().collect(),
-            metrics_address: services.metrics_address,
+            metrics_address: prometheus.map(|(a, _)| a),
             health_address,
             admin_address,
-            health_server,
-            probe,
+            deploy_tasks,
+            tasks,
             readiness,
-            services,
+            workers,
         })
+    }
+
+    /// Starts a worker per unversioned queue, or the fleet of versioned
+    /// queues with its admin API (and directory watcher).
+    async fn start_queues(
+        config: &Config,
+        workers: &Arc<Workers>,
+        loaded: &HashMap<PathBuf, Arc<Module>>,
+        tasks: &mut Vec<AbortHandle>,
+    ) -> Result<
+        (
+            Vec<QueueWorker>,
+            Option<Arc<Fleet>>,
+            Option<std::net::SocketAddr>,
+        ),
+        HostError,
+    > {
+        if let Some(deployment) = &config.deployment {
+            let fleet =
+                Fleet::start(workers.clone(), deployment.clone(), &config.task_queues).await?;
+            let (bound, handle) = crate::deploy::admin::serve(fleet.clone(), deployment).await?;
+            info!(address = %bound, "serving the admin API");
+            tasks.push(handle);
+            if let Some(dir) = deployment.watch.clone() {
+                info!(dir = %dir.display(), "deploying components that appear in the watched directory");
+                let watch = fleet.clone().watch(dir, std::time::Duration::from_secs(1));
+                tasks.push(tokio::spawn(watch).abort_handle());
+            }
+            return Ok((Vec::new(), Some(fleet), Some(bound)));
+        }
+        let mut running = Vec::new();
+        for q in &config.task_queues {
+            let modules: Vec<Arc<Module>> = q
+                .modules
+                .iter()
+                .filter_map(|p| loaded.get(p).cloned())
+                .collect();
+            let queue = workers.queue(&q.name, q.grants(), q.cancel_grace(), &modules)?;
+            running.push(
+                workers
+                    .start(&q.worker_options(), Arc::new(queue), None)
+                    .await?,
+            );
+        }
+        Ok((running, None, None))
     }
 
     /// Stops polling, lets in-flight tasks finish, and shuts the workers down.
     pub async fn shutdown(self) {
         self.readiness.set(false);
-        for task in [self.admin_server, self.watcher].into_iter().flatten() {
+        for task in self.deploy_tasks {
             task.abort();
         }
         for r in &self.running {
             r.initiate_shutdown();
         }
         let fleet = self.fleet.map(|f| async move { f.shutdown().await });
-        let workers = futures::future::join_all(self.running.into_iter().map(Running::finish));
+        let workers = futures::future::join_all(self.running.into_iter().map(QueueWorker::finish));
         match fleet {
             Some(f) => {
                 futures::future::join(workers, f).await;
@@ -151,15 +251,12 @@ impl Host {
                 workers.await;
             }
         }
-        match Arc::try_unwrap(self.services) {
-            Ok(mut s) => s.stop(),
-            Err(_) => tracing::warn!("host services still in use at shutdown"),
+        for task in self.tasks {
+            task.abort();
         }
-        if let Some(server) = self.health_server {
-            server.abort();
-        }
-        if let Some(probe) = self.probe {
-            probe.abort();
+        match Arc::try_unwrap(self.workers) {
+            Ok(mut w) => w.stop(),
+            Err(_) => tracing::warn!("host workers still in use at shutdown"),
         }
         info!("shut down");
     }

@@ -6,61 +6,50 @@
 //! crate gives core's activations and activity tasks to sandboxed guests.
 //!
 //! ```text
-//! Temporal ──gRPC──▶ core Worker (one per task queue)
+//! Temporal ──gRPC──▶ core Worker (one per task queue, or per version)
 //!                      │ activations                 │ activity tasks
 //!                      ▼                             ▼
-//!              workflow::runner                activity::runner
-//!              Store per cached run            Store per attempt
-//!              virtual clock, seeded random    env, wasi:http allowlist
-//!                      │ commands                    │ result / pending
-//!                      └──────── convert ────────────┘
+//!          temporal::workflow_runner       temporal::activity_runner
+//!                      │ WIT values                  │ WIT values
+//!                      ▼                             ▼
+//!          runtime::run (a Store per run)  runtime::activity (a Store per attempt)
+//!          virtual clock, seeded random    env, preopens, wasi:http allowlist
 //! ```
 //!
 //! # Layout
-//! - [`run`] / [`Host`]: start everything from a [`Config`], stop on a future.
-//! - [`config`]: the TOML configuration and its validation.
-//! - [`engine`]: the shared wasmtime engine (pooling, epochs, compile cache).
-//! - [`module`]: loading and validating components; their workflow/activity types.
-//! - [`queue`]: which module serves which type on a task queue.
-//! - [`bindings`]: the one `bindgen!` for `polyworker:worker`.
-//! - [`workflow_host`], [`activity_host`], [`http_client`]: host glue per WIT interface.
-//! - [`async_completion`]: completing pending activities by task token.
-//! - [`guest_log`]: guest logs and stdio, replay-aware.
-//! - [`convert`]: core protos ⇄ WIT types, pure and unit-tested.
-//! - [`workflow`]: the workflow sandbox, run instances and poll loop.
-//! - [`activity`]: the activity sandbox, HTTP allowlist and poll loop.
-//! - [`replay`]: replaying histories against a module (`polyworker replay`).
-//! - [`worker`]: core workers and the connection to the server.
-//! - [`devserver`]: starting a local Temporal dev server (`polyworker dev`).
-//! - [`cli`]: the `polyworker` command line (the binary is a thin wrapper).
-//! - [`telemetry`]: logging setup.
-//! - [`health`]: `/healthz` and `/readyz`.
-//! - [`services`]: what all workers share (core runtime, connection, engine).
-//! - [`deploy`]: hot swap: the module store, versions, the admin API.
-//! - [`metrics`]: the host's own metrics (instances, guest latency, limits).
+//! Four layers; each uses only the ones below it.
+//!
+//! 1. [`runtime`] — everything wasmtime: the [engine](runtime::engine),
+//!    [loading and role inspection](runtime::loader), the one
+//!    [`bindgen!`](runtime::bindings), [host glue per WIT interface](runtime::glue),
+//!    the [workflow](runtime::workflow) and [activity](runtime::activity)
+//!    stores with every [limit](runtime::limits), and
+//!    [how a trap becomes a message](runtime::fault). Knows nothing of Temporal.
+//! 2. [`temporal`] — everything core: the [connection](temporal::connection),
+//!    [core workers](temporal::worker), [`convert`](temporal::convert),
+//!    the [workflow](temporal::workflow_runner) and
+//!    [activity](temporal::activity_runner) runners, [replay](temporal::replay),
+//!    [async completion](temporal::async_completion), and the
+//!    [`Workers`](temporal::Workers) handle the layers above go through.
+//! 3. [`ops`] — operating it: [metrics](ops::metrics), [health](ops::health),
+//!    [logging](ops::telemetry), the [dev server](ops::devserver).
+//! 4. On top: [`run`] / [`Host`] (starting and stopping), [`config`] (the TOML
+//!    model), [`deploy`] (versions, the module store, the admin API) and
+//!    [`cli`] (the `polyworker` verbs; the binary is a thin wrapper).
+//!
+//! Each layer has its own error type ([`runtime::LoadError`],
+//! [`runtime::EngineError`], [`temporal::TemporalError`], [`ops::OpsError`],
+//! [`deploy::DeployError`], [`config::ConfigError`]); [`HostError`] gathers
+//! them for [`run`].
 
-pub mod activity;
-pub mod activity_host;
-pub mod async_completion;
-pub mod bindings;
+#![warn(missing_docs)]
+
 pub mod cli;
 pub mod config;
-pub mod convert;
 pub mod deploy;
-pub mod devserver;
-pub mod engine;
-pub mod guest_log;
-pub mod health;
-pub mod http_client;
-pub mod metrics;
-pub mod module;
-pub mod queue;
-pub mod replay;
-pub mod services;
-pub mod telemetry;
-pub mod worker;
-pub mod workflow;
-pub mod workflow_host;
+pub mod ops;
+pub mod runtime;
+pub mod temporal;
 
 mod host;
 

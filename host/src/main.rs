@@ -4,7 +4,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use polyworker_host::{cli, telemetry};
+use polyworker_host::cli;
+use polyworker_host::ops::telemetry;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

@@ -45,7 +45,7 @@ fn modules(admin: std::net::SocketAddr, args: &[&str]) -> (bool, String) {
 }
 
 fn digest(name: &str) -> String {
-    polyworker_host::module::digest(&std::fs::read(guest(name)).expect("fixture built"))
+    polyworker_host::runtime::digest(&std::fs::read(guest(name)).expect("fixture built"))
 }
 
 fn first_task_completed(e: &HistoryEvent) -> bool {

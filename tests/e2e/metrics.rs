@@ -101,7 +101,7 @@ async fn host_metrics_count_instances_guest_latency_and_limits() {
     cfg.engine.workflow_memory_mib = 32;
     let host = TestHost::start(cfg).await;
     let digest = |name: &str| {
-        polyworker_host::module::digest(&std::fs::read(guest(name)).expect("fixture built"))
+        polyworker_host::runtime::digest(&std::fs::read(guest(name)).expect("fixture built"))
     };
     let (workflows, hostile, activities) =
         (digest("workflows"), digest("hostile"), digest("activities"));

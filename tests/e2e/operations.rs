@@ -455,7 +455,7 @@ async fn json_logs_carry_every_task_tag() {
         t.outcome(&id, Duration::from_secs(30)).await,
         Outcome::Completed(_)
     ));
-    let digest = polyworker_host::module::digest(&std::fs::read(guest("activities")).unwrap());
+    let digest = polyworker_host::runtime::digest(&std::fs::read(guest("activities")).unwrap());
     let want = json!({
         "message": "sleeping 50 ms",
         "namespace": "default",

@@ -79,8 +79,8 @@ async fn a_python_workflow_calls_javascript_activities() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn large_components_are_compiled_once_then_read_from_the_cache() {
     use polyworker_host::config::EngineConfig;
-    use polyworker_host::engine::{Capacity, WasmEngine};
-    use polyworker_host::module::Loader;
+    use polyworker_host::runtime::Loader;
+    use polyworker_host::runtime::{Capacity, WasmEngine};
 
     let dir = std::env::temp_dir().join(unique("polyworker-compile-cache"));
     let cfg = EngineConfig {

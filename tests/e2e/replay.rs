@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use polyworker_host::replay::{self, ReplayInput};
+use polyworker_host::temporal::replay::{self, ReplayInput};
 use polyworker_tests::{
     Outcome, Temporal, TestHost, config, engine, guest, polyworker_bin, queue, repo_root, server,
     temporal_cli, unique,
@@ -46,22 +46,22 @@ async fn patched_versions_replay_old_histories_and_take_the_new_branch() {
     }
 
     // Their histories replay on the guarded v2 ...
-    let reports = replay::replay(&guest("patch_v2"), &engine(), inputs.clone(), None)
+    let reports = replay::replay_file(&guest("patch_v2"), &engine(), inputs.clone(), None)
         .await
         .expect("replay runs");
     assert_eq!(reports.len(), 2);
     for r in &reports {
-        assert_eq!(r.outcome, Ok(()), "{r:?}");
+        assert_eq!(r.failure, None, "{r:?}");
     }
     // ... and not on the unguarded one, with core's non-determinism report.
-    let reports = replay::replay(&guest("patch_v2_unguarded"), &engine(), inputs, None)
+    let reports = replay::replay_file(&guest("patch_v2_unguarded"), &engine(), inputs, None)
         .await
         .expect("replay runs");
     for r in &reports {
         let err = r
-            .outcome
+            .failure
             .as_ref()
-            .expect_err("unguarded v2 must not replay v1 histories");
+            .expect("unguarded v2 must not replay v1 histories");
         assert!(err.contains("Nondeterminism"), "{err}");
         assert_eq!(r.workflow_id, r.source);
     }
@@ -75,7 +75,7 @@ async fn patched_versions_replay_old_histories_and_take_the_new_branch() {
     });
     assert!(marker, "v2 records a patch marker");
     // And v2's own history replays on v2.
-    let reports = replay::replay(
+    let reports = replay::replay_file(
         &guest("patch_v2"),
         &engine(),
         vec![fetch(&t, &id).await],
@@ -83,7 +83,7 @@ async fn patched_versions_replay_old_histories_and_take_the_new_branch() {
     )
     .await
     .expect("replay runs");
-    assert_eq!(reports[0].outcome, Ok(()));
+    assert_eq!(reports[0].failure, None);
     v2.stop().await.expect("v2 stops");
 }
 

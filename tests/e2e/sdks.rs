@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use polyworker_host::replay::{self, ReplayInput};
+use polyworker_host::temporal::replay::{self, ReplayInput};
 use polyworker_tests::{
     Outcome, Temporal, TestHost, c_guest, config, engine, go_guest, js_guest, py_guest, queue,
     serve, unique,
@@ -145,11 +145,11 @@ async fn clocks_and_randomness_replay_identically(sdk: Sdk) {
         workflow_id: id.clone(),
         history: temporalio_common::protos::temporal::api::history::v1::History { events: history },
     };
-    let reports = replay::replay(&sdk.module(), &engine(), vec![input], None)
+    let reports = replay::replay_file(&sdk.module(), &engine(), vec![input], None)
         .await
         .expect("replay runs");
     assert_eq!(reports.len(), 1);
-    assert_eq!(reports[0].outcome, Ok(()), "{:?}", reports[0]);
+    assert_eq!(reports[0].failure, None, "{:?}", reports[0]);
 }
 
 async fn signals_queries_updates_conditions_and_patches(sdk: Sdk) {

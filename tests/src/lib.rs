@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use polyworker_host::config::{Config, EngineConfig, ServerConfig, TaskQueueConfig};
-use polyworker_host::devserver::free_port;
+use polyworker_host::ops::devserver::free_port;
 use temporalio_client::grpc::WorkflowService;
 use temporalio_client::{Connection, ConnectionOptions};
 use temporalio_common::protos::temporal::api::common::v1::{
@@ -112,7 +112,7 @@ pub fn go_guest(name: &str) -> PathBuf {
 }
 
 pub fn temporal_cli() -> PathBuf {
-    polyworker_host::devserver::find_temporal()
+    polyworker_host::ops::devserver::find_temporal()
         .or_else(|| Some(repo_root().join(".venv/bin/temporal")).filter(|p| p.is_file()))
         .expect("the temporal CLI is missing: run scripts/setup.sh")
 }
@@ -157,7 +157,7 @@ pub fn server() -> &'static Server {
             .arg(port.to_string())
             .arg(free_port().expect("free port").to_string())
             .arg(free_port().expect("free port").to_string())
-            .arg(polyworker_host::devserver::POLLS_COMPLETE_ON_SHUTDOWN)
+            .arg(polyworker_host::ops::devserver::POLLS_COMPLETE_ON_SHUTDOWN)
             .stdin(Stdio::null())
             .spawn()
             .expect("start the dev server");

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use polyworker_host::devserver::free_port;
+use polyworker_host::ops::devserver::free_port;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::{repo_root, temporal_cli};
@@ -199,7 +199,7 @@ impl OwnServer {
             .arg("--metrics-port")
             .arg(free_port().expect("free port").to_string())
             .arg("--dynamic-config-value")
-            .arg(polyworker_host::devserver::POLLS_COMPLETE_ON_SHUTDOWN)
+            .arg(polyworker_host::ops::devserver::POLLS_COMPLETE_ON_SHUTDOWN)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -7,16 +7,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use polyworker_host::bindings::polyworker::worker::types::Payload;
-use polyworker_host::bindings::polyworker::worker::workflow_types::{
+use polyworker_host::config::EngineConfig;
+use polyworker_host::runtime::ModuleMeter;
+use polyworker_host::runtime::bindings::polyworker::worker::types::Payload;
+use polyworker_host::runtime::bindings::polyworker::worker::workflow_types::{
     Activation, Job, WorkflowInfo,
 };
-use polyworker_host::config::EngineConfig;
-use polyworker_host::engine::{Capacity, WasmEngine};
-use polyworker_host::guest_log::LogTags;
-use polyworker_host::metrics::{Kind, ModuleMeter};
-use polyworker_host::module::{Loader, Module};
-use polyworker_host::workflow::{RunInstance, RunLimits};
+use polyworker_host::runtime::log::LogTags;
+use polyworker_host::runtime::{Capacity, WasmEngine};
+use polyworker_host::runtime::{Loader, Module};
+use polyworker_host::runtime::{RunLimits, run::RunInstance};
 
 /// The limits polyworker gives a workflow run by default.
 pub const LIMITS: RunLimits = RunLimits {
@@ -93,7 +93,7 @@ pub fn tags(workflow_type: &str) -> LogTags {
 }
 
 pub fn meter() -> ModuleMeter {
-    ModuleMeter::disabled(Kind::Workflow)
+    ModuleMeter::disabled()
 }
 
 /// An engine as polyworker configures it, with room for `instances` runs

@@ -9,6 +9,7 @@ use super::{ServerArgs, connect};
 pub enum ActivityCmd {
     /// Complete the activity with a JSON result.
     Complete {
+        /// Which activity.
         #[command(flatten)]
         target: TokenTarget,
         /// The result as JSON (default: no result).
@@ -18,20 +19,25 @@ pub enum ActivityCmd {
     /// Fail the activity; Temporal retries it per its retry policy unless
     /// --non-retryable is given.
     Fail {
+        /// Which activity.
         #[command(flatten)]
         target: TokenTarget,
+        /// The failure's message.
         #[arg(long)]
         message: String,
         /// The error type (matched by retry policies).
         #[arg(long = "type", default_value = "PolyworkerCliFailure")]
         error_type: String,
+        /// Do not retry, whatever the retry policy says.
         #[arg(long)]
         non_retryable: bool,
     },
     /// Record a heartbeat with JSON details; prints whether cancellation was requested.
     Heartbeat {
+        /// Which activity.
         #[command(flatten)]
         target: TokenTarget,
+        /// The heartbeat details as JSON.
         #[arg(long)]
         details: Option<String>,
     },
@@ -48,7 +54,7 @@ pub struct TokenTarget {
 
 /// Runs an `activity` subcommand.
 pub async fn execute(cmd: ActivityCmd) -> anyhow::Result<()> {
-    use crate::async_completion as ac;
+    use crate::temporal::async_completion as ac;
     match cmd {
         ActivityCmd::Complete { target, result } => {
             let conn = connect(&target.server.address, "polyworker-cli").await?;

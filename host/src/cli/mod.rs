@@ -15,7 +15,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::{Config, devserver};
+use crate::Config;
+use crate::ops::devserver;
 pub use activity::ActivityCmd;
 pub use modules::ModulesCmd;
 
@@ -25,14 +26,17 @@ pub use modules::ModulesCmd;
     version,
     about = "Run Temporal workflows and activities compiled to WebAssembly components"
 )]
+/// The `polyworker` command line.
 pub struct Cli {
     /// Log as JSON lines instead of human-readable text.
     #[arg(long, global = true)]
     pub log_json: bool,
+    /// The verb.
     #[command(subcommand)]
     pub command: Cmd,
 }
 
+/// The verbs.
 #[derive(Subcommand)]
 pub enum Cmd {
     /// Connect to the server in the config and serve its task queues until
@@ -45,6 +49,7 @@ pub enum Cmd {
     /// Like `run`, but first start a local Temporal dev server (`temporal
     /// server start-dev`) on the config's server port unless one answers there.
     Dev {
+        /// The TOML config file.
         #[arg(long, short)]
         config: PathBuf,
         /// The `temporal` CLI to use (default: $TEMPORAL_CLI, ./.venv/bin, $PATH).
@@ -54,6 +59,7 @@ pub enum Cmd {
     /// Validate the config and load every module without connecting; print
     /// the workflow and activity types each module implements.
     Check {
+        /// The TOML config file.
         #[arg(long, short)]
         config: PathBuf,
     },
@@ -62,12 +68,14 @@ pub enum Cmd {
     Replay(replay::ReplayArgs),
     /// Complete, fail or heartbeat an activity that returned "pending".
     Activity {
+        /// What to do with the activity.
         #[command(subcommand)]
         action: ActivityCmd,
     },
     /// Deploy, list, make current and retire module versions on a host
     /// running with [deployment] (through its admin API).
     Modules {
+        /// What to do with the versions.
         #[command(subcommand)]
         action: ModulesCmd,
     },
@@ -157,15 +165,15 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn check(config: Config) -> anyhow::Result<Vec<std::sync::Arc<crate::module::Module>>> {
-    let engine = crate::engine::WasmEngine::new(
+async fn check(config: Config) -> anyhow::Result<Vec<std::sync::Arc<crate::runtime::Module>>> {
+    let engine = crate::runtime::WasmEngine::new(
         &config.engine,
-        crate::engine::Capacity {
+        crate::runtime::Capacity {
             workflow_instances: 1,
             activity_instances: 1,
         },
     )?;
-    let loader = crate::module::Loader::new(&engine.engine).map_err(|e| anyhow::anyhow!(e))?;
+    let loader = crate::runtime::Loader::new(&engine.engine)?;
     let mut out = Vec::new();
     for q in &config.task_queues {
         for m in &q.modules {
@@ -178,12 +186,14 @@ async fn check(config: Config) -> anyhow::Result<Vec<std::sync::Arc<crate::modul
 /// Which Temporal server and namespace to talk to.
 #[derive(clap::Args)]
 pub struct ServerArgs {
+    /// The frontend's address.
     #[arg(
         long,
         default_value = "http://127.0.0.1:7233",
         env = "TEMPORAL_ADDRESS"
     )]
     pub address: String,
+    /// The namespace.
     #[arg(long, default_value = "default", env = "TEMPORAL_NAMESPACE")]
     pub namespace: String,
 }
@@ -192,14 +202,7 @@ pub(crate) async fn connect(
     address: &str,
     identity: &str,
 ) -> anyhow::Result<temporalio_client::Connection> {
-    let url = url::Url::parse(address)?;
-    temporalio_client::Connection::connect(
-        temporalio_client::ConnectionOptions::new(url)
-            .identity(identity.to_string())
-            .build(),
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("cannot connect to {address}: {e}"))
+    Ok(crate::temporal::connection::connect(address, identity).await?)
 }
 
 /// Whether the command's output is a report, so logs should stay quiet.

@@ -25,14 +25,18 @@ pub struct AdminArgs {
     token: Option<String>,
 }
 
+/// The `polyworker modules` verbs.
 #[derive(Subcommand)]
 pub enum ModulesCmd {
     /// Validate a component and start it as a new version of a task queue.
     Deploy {
+        /// Which host.
         #[command(flatten)]
         admin: AdminArgs,
+        /// The versioned task queue.
         #[arg(long)]
         task_queue: String,
+        /// The component.
         file: PathBuf,
         /// Make it current right away (after the replay gate).
         #[arg(long)]
@@ -43,26 +47,33 @@ pub enum ModulesCmd {
     },
     /// List every version: digest, queue, types, state, open workflows.
     List {
+        /// Which host.
         #[command(flatten)]
         admin: AdminArgs,
     },
     /// Route a queue's new workflows to a version (after the replay gate).
     SetCurrent {
+        /// Which host.
         #[command(flatten)]
         admin: AdminArgs,
+        /// The versioned task queue.
         #[arg(long)]
         task_queue: String,
         /// The version's digest or a unique prefix (8+ characters).
         digest: String,
+        /// Skip the replay gate.
         #[arg(long)]
         force: bool,
     },
     /// Shut a drained version's worker down (its file stays stored).
     Retire {
+        /// Which host.
         #[command(flatten)]
         admin: AdminArgs,
+        /// The versioned task queue.
         #[arg(long)]
         task_queue: String,
+        /// The version's digest or a unique prefix (8+ characters).
         digest: String,
         /// Retire even with workflows still open on it.
         #[arg(long)]

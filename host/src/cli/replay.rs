@@ -43,7 +43,7 @@ pub async fn execute(args: ReplayArgs) -> anyhow::Result<bool> {
         server,
     } = args;
     let (address, namespace) = (server.address, server.namespace);
-    use crate::replay;
+    use crate::temporal::replay;
     let mut inputs = Vec::new();
     for h in &histories {
         inputs.push(replay::history_file(h)?);
@@ -76,7 +76,7 @@ pub async fn execute(args: ReplayArgs) -> anyhow::Result<bool> {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let tick = bar.clone();
-    let reports = replay::replay(
+    let reports = replay::replay_file(
         &module,
         &Default::default(),
         inputs,
@@ -84,11 +84,11 @@ pub async fn execute(args: ReplayArgs) -> anyhow::Result<bool> {
     )
     .await?;
     bar.finish_and_clear();
-    let failed = reports.iter().filter(|r| r.outcome.is_err()).count();
+    let failed = reports.iter().filter(|r| r.failure.is_some()).count();
     for r in &reports {
-        match &r.outcome {
-            Ok(()) => println!("ok    {} {} ({})", r.workflow_id, r.run_id, r.source),
-            Err(m) => println!("FAIL  {} {} ({}): {m}", r.workflow_id, r.run_id, r.source),
+        match &r.failure {
+            None => println!("ok    {} {} ({})", r.workflow_id, r.run_id, r.source),
+            Some(m) => println!("FAIL  {} {} ({}): {m}", r.workflow_id, r.run_id, r.source),
         }
     }
     println!(

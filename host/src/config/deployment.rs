@@ -15,8 +15,21 @@ use super::{ConfigError, invalid};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DefaultVersioning {
+    /// Runs stay on the version they started on.
     Pinned,
+    /// Runs move to the current version at their next workflow task.
     AutoUpgrade,
+}
+
+impl DefaultVersioning {
+    /// Core's name for it.
+    pub fn behavior(self) -> temporalio_common::worker::VersioningBehavior {
+        use temporalio_common::worker::VersioningBehavior;
+        match self {
+            DefaultVersioning::Pinned => VersioningBehavior::Pinned,
+            DefaultVersioning::AutoUpgrade => VersioningBehavior::AutoUpgrade,
+        }
+    }
 }
 
 /// The `[deployment]` table.
@@ -28,6 +41,7 @@ pub struct DeploymentConfig {
     /// Where deployed modules and their states are kept, relative to the
     /// config file.
     pub store: PathBuf,
+    /// For workflow types whose component declares no behaviour.
     #[serde(default = "pinned")]
     pub default_versioning: DefaultVersioning,
     /// Where the admin API listens (gRPC). Loopback by default.

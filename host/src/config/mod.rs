@@ -21,20 +21,38 @@ mod deployment;
 mod task_queue;
 
 pub use deployment::{DefaultVersioning, DeploymentConfig};
-pub use task_queue::{Pollers, Preopen, TaskQueueConfig};
+pub use task_queue::{Pollers, TaskQueueConfig};
+
+pub use crate::runtime::EngineConfig;
+pub use crate::runtime::activity::Preopen;
 
 /// Why a configuration was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The file cannot be read.
     #[error("cannot read config file {path}: {source}")]
     Read {
+        /// The file.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
+    /// The file is not TOML of the config's shape.
     #[error("config file {path}: {message}")]
-    Parse { path: PathBuf, message: String },
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's report (it names the key and line).
+        message: String,
+    },
+    /// A key has a value the host refuses.
     #[error("config key `{key}`: {message}")]
-    Invalid { key: String, message: String },
+    Invalid {
+        /// The key, as a path (`task_queue[0].http_allowlist[1]`).
+        key: String,
+        /// What is wrong with it.
+        message: String,
+    },
 }
 
 fn invalid(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
@@ -48,12 +66,16 @@ fn invalid(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// `[server]`: where Temporal is.
     #[serde(default)]
     pub server: ServerConfig,
+    /// `[engine]`: the wasm engine and the guests' bounds.
     #[serde(default)]
     pub engine: EngineConfig,
+    /// `[[task_queue]]`: the queues served.
     #[serde(rename = "task_queue", default)]
     pub task_queues: Vec<TaskQueueConfig>,
+    /// `[metrics]`: Prometheus and health endpoints.
     #[serde(default)]
     pub metrics: MetricsConfig,
     /// Versioned deployment of modules (hot swap); unset, each queue serves
@@ -79,6 +101,7 @@ pub struct MetricsConfig {
 pub struct ServerConfig {
     /// The frontend's gRPC address, `http://host:port` (or `https://`).
     pub address: String,
+    /// The namespace every queue is served in.
     pub namespace: String,
     /// Identity shown in histories; defaults to `polyworker@<hostname>-<pid>`.
     pub identity: Option<String>,
@@ -90,36 +113,6 @@ impl Default for ServerConfig {
             address: "http://127.0.0.1:7233".into(),
             namespace: "default".into(),
             identity: None,
-        }
-    }
-}
-
-/// Wasm engine settings shared by every task queue.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct EngineConfig {
-    /// Where compiled components are cached; `none` disables the cache.
-    /// Defaults to `$XDG_CACHE_HOME/polyworker` (or `~/.cache/polyworker`).
-    pub cache_dir: Option<String>,
-    /// Longest a workflow activation may run in the guest before it is
-    /// interrupted and the workflow task fails.
-    pub workflow_deadline_ms: u64,
-    /// Linear-memory limit of one workflow run's instance.
-    pub workflow_memory_mib: u64,
-    /// Linear-memory limit of one activity attempt's instance.
-    pub activity_memory_mib: u64,
-    /// Use wasmtime's pooling allocator (fast instantiation, memory reserved up front).
-    pub pooling: bool,
-}
-
-impl Default for EngineConfig {
-    fn default() -> Self {
-        EngineConfig {
-            cache_dir: None,
-            workflow_deadline_ms: 2_000,
-            workflow_memory_mib: 64,
-            activity_memory_mib: 256,
-            pooling: true,
         }
     }
 }

@@ -3,26 +3,34 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::Deserialize;
+use temporalio_sdk_core::PollerBehavior;
 
 use super::{ConfigError, invalid};
-use crate::activity::AllowRule;
+use crate::runtime::activity::Preopen;
+use crate::runtime::http::{AllowRule, Allowlist};
+use crate::temporal::{Grants, WorkerOptions};
 
 /// One task queue: which components serve it and what its activities may reach.
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TaskQueueConfig {
+    /// The task queue's name.
     pub name: String,
     /// Component files (`.wasm`), relative to the config file.
     pub modules: Vec<PathBuf>,
     /// Workflow runs kept in memory between tasks (sticky execution).
     #[serde(default = "default_cached")]
     pub max_cached_workflows: usize,
+    /// Workflow tasks processed at once (at least 2: a sticky and a normal poll).
     #[serde(default = "default_slots")]
     pub max_concurrent_workflow_tasks: usize,
+    /// Activity attempts running at once.
     #[serde(default = "default_slots")]
     pub max_concurrent_activities: usize,
+    /// Local-activity attempts running at once.
     #[serde(default = "default_slots")]
     pub max_concurrent_local_activities: usize,
     /// Concurrent workflow-task polls; unset leaves it to core (a fixed
@@ -70,10 +78,15 @@ pub struct TaskQueueConfig {
 /// autoscaling, which follows the server's hints about the backlog.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Pollers {
+    /// At most this many polls.
     Maximum(usize),
+    /// Core's autoscaling between `minimum` and `maximum`, from `initial`.
     Autoscaling {
+        /// Fewest polls.
         minimum: usize,
+        /// Most polls.
         maximum: usize,
+        /// Polls at start.
         initial: usize,
     },
 }
@@ -126,9 +139,11 @@ impl<'de> Deserialize<'de> for Pollers {
 }
 
 impl Pollers {
-    fn check(&self, at_least: usize) -> Result<(), String> {
+    fn check(&self, at_least: usize, key: String) -> Result<(), ConfigError> {
         match *self {
-            Pollers::Maximum(n) if n < at_least => Err(format!("must be at least {at_least}")),
+            Pollers::Maximum(n) if n < at_least => {
+                Err(invalid(key, format!("must be at least {at_least}")))
+            }
             Pollers::Maximum(_) => Ok(()),
             Pollers::Autoscaling {
                 minimum,
@@ -136,8 +151,11 @@ impl Pollers {
                 initial,
             } => {
                 if minimum == 0 || minimum > maximum || !(minimum..=maximum).contains(&initial) {
-                    Err(format!(
-                        "autoscaling needs 1 <= minimum <= initial <= maximum (got {minimum}, {initial}, {maximum})"
+                    Err(invalid(
+                        key,
+                        format!(
+                            "autoscaling needs 1 <= minimum <= initial <= maximum (got {minimum}, {initial}, {maximum})"
+                        ),
                     ))
                 } else {
                     Ok(())
@@ -145,23 +163,6 @@ impl Pollers {
             }
         }
     }
-}
-
-/// One directory granted to a task queue's activities.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Preopen {
-    /// The host directory, relative to the config file.
-    pub host: PathBuf,
-    /// Where the guest sees it, e.g. `/data`.
-    pub guest: String,
-    /// Read-only unless set to false.
-    #[serde(default = "yes")]
-    pub read_only: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 fn default_cached() -> usize {
@@ -207,7 +208,6 @@ impl TaskQueueConfig {
         }
     }
 
-    /// Checks this queue; `i` is its index, for the keys in errors.
     /// Checks this queue; `i` is its index, for the keys in errors. A
     /// `versioned` queue (under `[deployment]`) lists at most its first
     /// version; the rest arrive through the admin API.
@@ -260,7 +260,7 @@ impl TaskQueueConfig {
             ("activity_pollers", self.activity_pollers, 1),
         ] {
             if let Some(p) = p {
-                p.check(min).map_err(|m| invalid(key(k), m))?;
+                p.check(min, key(k))?;
             }
         }
         for (k, v) in [
@@ -277,7 +277,8 @@ impl TaskQueueConfig {
             }
         }
         for (j, rule) in self.http_allowlist.iter().enumerate() {
-            AllowRule::parse(rule).map_err(|m| invalid(key(&format!("http_allowlist[{j}]")), m))?;
+            AllowRule::parse(rule)
+                .map_err(|e| invalid(key(&format!("http_allowlist[{j}]")), e.to_string()))?;
         }
         for (j, p) in self.preopens.iter().enumerate() {
             let key = key(&format!("preopen[{j}]"));
@@ -303,6 +304,62 @@ impl TaskQueueConfig {
             }
         }
         Ok(())
+    }
+}
+
+impl TaskQueueConfig {
+    /// The core worker's tuning.
+    pub fn worker_options(&self) -> WorkerOptions {
+        WorkerOptions {
+            max_cached_workflows: self.max_cached_workflows,
+            max_concurrent_workflow_tasks: self.max_concurrent_workflow_tasks,
+            max_concurrent_activities: self.max_concurrent_activities,
+            max_concurrent_local_activities: self.max_concurrent_local_activities,
+            workflow_pollers: self.workflow_pollers.map(Pollers::behavior),
+            activity_pollers: self.activity_pollers.map(Pollers::behavior),
+            max_activities_per_second: self.max_activities_per_second,
+            max_task_queue_activities_per_second: self.max_task_queue_activities_per_second,
+            sticky_schedule_to_start_timeout: Duration::from_millis(
+                self.sticky_schedule_to_start_timeout_ms,
+            ),
+            graceful_shutdown: Duration::from_millis(self.graceful_shutdown_ms),
+        }
+    }
+
+    /// What the queue's activities are granted.
+    pub fn grants(&self) -> Grants {
+        Grants {
+            // Entries were validated with the config.
+            allowlist: Allowlist::new(&self.http_allowlist).unwrap_or_default(),
+            env: self
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            preopens: self.preopens.clone(),
+        }
+    }
+
+    /// How long a cancelled activity may go on before it is interrupted.
+    pub fn cancel_grace(&self) -> Duration {
+        Duration::from_millis(self.activity_cancel_grace_ms)
+    }
+}
+
+impl Pollers {
+    fn behavior(self) -> PollerBehavior {
+        match self {
+            Pollers::Maximum(n) => PollerBehavior::SimpleMaximum(n),
+            Pollers::Autoscaling {
+                minimum,
+                maximum,
+                initial,
+            } => PollerBehavior::Autoscaling {
+                minimum,
+                maximum,
+                initial,
+            },
+        }
     }
 }
 

@@ -9,7 +9,6 @@ use std::time::Instant;
 use tonic::{Request, Response, Status};
 
 use super::{DeployError, Fleet, VersionInfo};
-use crate::HostError;
 use crate::config::DeploymentConfig;
 
 #[allow(clippy::all, missing_docs, unreachable_pub)]
@@ -26,18 +25,42 @@ struct Service {
     fleet: Arc<Fleet>,
 }
 
+/// The error and its causes, for the client's message.
+fn report(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
 fn status(e: DeployError) -> Status {
+    let text = report(&e);
     match e {
         DeployError::UnknownQueue { .. } | DeployError::UnknownVersion { .. } => {
-            Status::not_found(e.to_string())
+            Status::not_found(text)
         }
-        DeployError::Invalid(_) | DeployError::Load(_) => Status::invalid_argument(e.to_string()),
-        DeployError::ReplayGate { .. } => Status::failed_precondition(e.to_string()),
-        DeployError::Store(_) => Status::internal(e.to_string()),
-        DeployError::Server(_) => Status::unavailable(e.to_string()),
+        DeployError::Ambiguous { .. }
+        | DeployError::AlreadyDeployed { .. }
+        | DeployError::Retired { .. }
+        | DeployError::IsCurrent { .. }
+        | DeployError::OpenWorkflows { .. }
+        | DeployError::Read { .. }
+        | DeployError::Load(_)
+        | DeployError::DuplicateType(_) => Status::invalid_argument(text),
+        DeployError::ReplayGate { .. } => Status::failed_precondition(text),
+        DeployError::Store(_)
+        | DeployError::Worker(_)
+        | DeployError::AdminToken { .. }
+        | DeployError::AdminBind { .. } => Status::internal(text),
+        DeployError::Server { .. } | DeployError::Replay(_) => Status::unavailable(text),
     }
 }
 
+/// A version as the admin API reports it.
 pub fn to_proto(v: VersionInfo) -> proto::Version {
     proto::Version {
         task_queue: v.task_queue,
@@ -163,29 +186,21 @@ impl tonic::service::Interceptor for Auth {
 pub async fn serve(
     fleet: Arc<Fleet>,
     config: &DeploymentConfig,
-) -> Result<(SocketAddr, tokio::task::AbortHandle), HostError> {
+) -> Result<(SocketAddr, tokio::task::AbortHandle), DeployError> {
     let token = config.admin_token();
-    if !config.admin.ip().is_loopback() && token.is_none() {
-        return Err(HostError::Internal(format!(
-            "the admin API on {} needs a token: set the environment variable {}",
-            config.admin,
-            config
+    let addr = config.admin;
+    if !addr.ip().is_loopback() && token.is_none() {
+        return Err(DeployError::AdminToken {
+            addr,
+            env: config
                 .admin_token_env
-                .as_deref()
-                .unwrap_or("named by deployment.admin_token_env")
-        )));
+                .clone()
+                .unwrap_or_else(|| "(unset)".into()),
+        });
     }
-    let listener = tokio::net::TcpListener::bind(config.admin)
-        .await
-        .map_err(|e| {
-            HostError::Internal(format!(
-                "cannot serve the admin API on {}: {e}",
-                config.admin
-            ))
-        })?;
-    let bound = listener
-        .local_addr()
-        .map_err(|e| HostError::Internal(format!("admin API: {e}")))?;
+    let bind = |source| DeployError::AdminBind { addr, source };
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(bind)?;
+    let bound = listener.local_addr().map_err(bind)?;
     let service = tonic::service::interceptor::InterceptedService::new(
         AdminServer::new(Service { fleet }).max_decoding_message_size(MAX_MESSAGE_BYTES),
         Auth(token),

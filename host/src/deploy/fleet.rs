@@ -15,19 +15,24 @@ use super::DeployError;
 use super::routing;
 use super::store::{ModuleStore, VersionState};
 use crate::config::{DeploymentConfig, TaskQueueConfig};
-use crate::module::Module;
-use crate::queue::Queue;
-use crate::services::Services;
-use crate::worker::{DeploymentVersion, Running};
+use crate::runtime::{Module, digest};
+use crate::temporal::replay::ReplayReport;
+use crate::temporal::{DeploymentVersion, QueueWorker, Workers};
 
 /// What `list` reports about one version.
 #[derive(Debug, Clone)]
 pub struct VersionInfo {
+    /// The queue.
     pub task_queue: String,
+    /// The version's digest (its build id).
     pub digest: String,
+    /// Where it is in its life.
     pub state: VersionState,
+    /// When it was deployed, ms since the epoch.
     pub deployed_at_ms: u64,
+    /// Its workflow types.
     pub workflow_types: Vec<String>,
+    /// Its activity types.
     pub activity_types: Vec<String>,
     /// Running workflows on this version, as the server counts them
     /// (`None` when it cannot tell).
@@ -36,11 +41,12 @@ pub struct VersionInfo {
 
 struct Version {
     module: Arc<Module>,
-    running: Option<Running>,
+    running: Option<QueueWorker>,
 }
 
+/// Every versioned queue's versions and their workers.
 pub struct Fleet {
-    services: Arc<Services>,
+    workers: Arc<Workers>,
     config: DeploymentConfig,
     queues: BTreeMap<String, TaskQueueConfig>,
     store: ModuleStore,
@@ -54,13 +60,13 @@ impl Fleet {
     /// queue with no versions yet gets the module its config lists, as its
     /// first current version.
     pub async fn start(
-        services: Arc<Services>,
+        workers: Arc<Workers>,
         config: DeploymentConfig,
         queues: &[TaskQueueConfig],
     ) -> Result<Arc<Fleet>, DeployError> {
         let store = ModuleStore::open(&config.store)?;
         let fleet = Arc::new(Fleet {
-            services,
+            workers,
             queues: queues.iter().map(|q| (q.name.clone(), q.clone())).collect(),
             store,
             config,
@@ -70,8 +76,9 @@ impl Fleet {
             let records = fleet.store.versions(&q.name);
             if records.is_empty() {
                 if let Some(path) = q.modules.first() {
-                    let bytes = std::fs::read(path).map_err(|e| {
-                        DeployError::Invalid(format!("cannot read {}: {e}", path.display()))
+                    let bytes = std::fs::read(path).map_err(|source| DeployError::Read {
+                        path: path.clone(),
+                        source,
                     })?;
                     let digest = fleet.deploy(&q.name, bytes).await?;
                     fleet.make_current(&q.name, &digest).await?;
@@ -108,25 +115,23 @@ impl Fleet {
     ) -> Result<(), DeployError> {
         let cfg = self.queue_config(task_queue)?;
         let path = self.store.path(digest);
-        let module = self.services.load(&path, bytes).await.map_err(Box::new)?;
-        let mut queue = Queue::new(
-            cfg,
-            &self.services.namespace,
-            &self.services.engine_config,
+        let module = self.workers.load(&path, bytes).await?;
+        let mut queue = self.workers.queue(
+            &cfg.name,
+            cfg.grants(),
+            cfg.cancel_grace(),
             std::slice::from_ref(&module),
-            &self.services.metrics,
-        )
-        .map_err(|e| DeployError::Invalid(e.to_string()))?;
+        )?;
         queue.versioned = true;
-        let queue = Arc::new(queue);
         let version = DeploymentVersion {
             deployment_name: self.config.deployment_name(task_queue),
             build_id: digest.to_string(),
-            default_behavior: self.config.default_versioning,
+            default_behavior: self.config.default_versioning.behavior(),
         };
-        let running = Running::start(&self.services, cfg, queue, Some(&version))
-            .await
-            .map_err(Box::new)?;
+        let running = self
+            .workers
+            .start(&cfg.worker_options(), Arc::new(queue), Some(&version))
+            .await?;
         self.versions
             .lock()
             .await
@@ -147,7 +152,7 @@ impl Fleet {
     /// The version receives no new workflows until it is made current.
     pub async fn deploy(&self, task_queue: &str, bytes: Vec<u8>) -> Result<String, DeployError> {
         self.queue_config(task_queue)?;
-        let digest = crate::module::digest(&bytes);
+        let digest = digest(&bytes);
         if let Some(v) = self
             .store
             .versions(task_queue)
@@ -155,11 +160,11 @@ impl Fleet {
             .find(|v| v.digest == digest)
             && v.state != VersionState::Retired
         {
-            return Err(DeployError::Invalid(format!(
-                "version {} is already on task queue {task_queue:?} ({})",
-                &digest[..12],
-                v.state.as_str()
-            )));
+            return Err(DeployError::AlreadyDeployed {
+                task_queue: task_queue.to_string(),
+                digest,
+                state: v.state.as_str(),
+            });
         }
         // Validation is the load itself; only a valid component is stored.
         let started = Instant::now();
@@ -188,17 +193,17 @@ impl Fleet {
                 task_queue: task_queue.to_string(),
                 digest: prefix.to_string(),
             }),
-            _ => Err(DeployError::Invalid(format!(
-                "{prefix:?} matches {} versions; give more of the digest",
-                matches.len()
-            ))),
+            _ => Err(DeployError::Ambiguous {
+                prefix: prefix.to_string(),
+                count: matches.len(),
+            }),
         }
     }
 
     /// Tells the server to route the queue's new workflows to `digest`.
     async fn route(&self, task_queue: &str, digest: &str) -> Result<(), DeployError> {
         routing::set_current(
-            &self.services,
+            self.workers.core(),
             &self.config.deployment_name(task_queue),
             digest,
         )
@@ -213,7 +218,7 @@ impl Fleet {
         task_queue: &str,
         digest: &str,
         force: bool,
-    ) -> Result<Vec<crate::replay::ReplayReport>, DeployError> {
+    ) -> Result<Vec<ReplayReport>, DeployError> {
         let digest = self.resolve(task_queue, digest).await?;
         let already = self
             .store
@@ -246,10 +251,9 @@ impl Fleet {
                 });
             }
             Some(VersionState::Retired) => {
-                return Err(DeployError::Invalid(format!(
-                    "version {} is retired; deploy it again first",
-                    &digest[..12]
-                )));
+                return Err(DeployError::Retired {
+                    digest: digest.to_string(),
+                });
             }
             Some(VersionState::Current) => return Ok(()),
             Some(_) => {}
@@ -279,18 +283,21 @@ impl Fleet {
         &self,
         task_queue: &str,
         digest: &str,
-    ) -> Result<Vec<crate::replay::ReplayReport>, DeployError> {
+    ) -> Result<Vec<ReplayReport>, DeployError> {
         let module = self.module(task_queue, digest).await?;
         let types = super::moving_types(&module, self.config.default_versioning);
-        let reports = routing::replay_recent(
-            &self.services,
+        let inputs = routing::recent_histories(
+            self.workers.core(),
             task_queue,
             &types,
             self.config.replay_sample,
-            &self.store.path(digest),
         )
         .await?;
-        let failed: Vec<_> = reports.iter().filter(|r| r.outcome.is_err()).collect();
+        if inputs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let reports = self.workers.replay(module, inputs).await?;
+        let failed: Vec<_> = reports.iter().filter(|r| r.failure.is_some()).collect();
         if !failed.is_empty() {
             return Err(DeployError::ReplayGate {
                 digest: digest[..12].to_string(),
@@ -298,13 +305,7 @@ impl Fleet {
                 total: reports.len(),
                 report: failed
                     .iter()
-                    .map(|r| {
-                        format!(
-                            "{}: {}",
-                            r.source,
-                            r.outcome.as_ref().err().map(String::as_str).unwrap_or("")
-                        )
-                    })
+                    .map(|r| format!("{}: {}", r.source, r.failure.as_deref().unwrap_or("")))
                     .collect::<Vec<_>>()
                     .join("\n"),
             });
@@ -342,24 +343,18 @@ impl Fleet {
             .find(|v| v.digest == digest)
             .map(|v| v.state);
         if state == Some(VersionState::Current) {
-            return Err(DeployError::Invalid(format!(
-                "version {} is current; make another version current first",
-                &digest[..12]
-            )));
+            return Err(DeployError::IsCurrent { digest });
         }
         if !force {
             let open = routing::open_workflows(
-                &self.services,
+                self.workers.core(),
                 task_queue,
                 &self.config.deployment_name(task_queue),
                 &digest,
             )
             .await;
-            if let Some(n @ 1..) = open {
-                return Err(DeployError::Invalid(format!(
-                    "version {} still has {n} open workflows; wait for them to finish (or use --force)",
-                    &digest[..12]
-                )));
+            if let Some(count @ 1..) = open {
+                return Err(DeployError::OpenWorkflows { digest, count });
             }
         }
         let running = self
@@ -399,7 +394,7 @@ impl Fleet {
                     None
                 } else {
                     routing::open_workflows(
-                        &self.services,
+                        self.workers.core(),
                         q,
                         &self.config.deployment_name(q),
                         &r.digest,
@@ -428,7 +423,7 @@ impl Fleet {
 
     /// Stops every version's worker (in parallel).
     pub async fn shutdown(&self) {
-        let running: Vec<Running> = {
+        let running: Vec<QueueWorker> = {
             let mut versions = self.versions.lock().await;
             versions
                 .values_mut()
@@ -439,7 +434,7 @@ impl Fleet {
         for r in &running {
             r.initiate_shutdown();
         }
-        futures::future::join_all(running.into_iter().map(Running::finish)).await;
+        futures::future::join_all(running.into_iter().map(QueueWorker::finish)).await;
     }
 
     /// Deploys every `.wasm` file that appears under `dir/<task queue>/`
@@ -461,7 +456,7 @@ impl Fleet {
                         seen.remove(&path);
                         continue;
                     };
-                    let digest = crate::module::digest(&bytes);
+                    let digest = digest(&bytes);
                     if self.store.versions(q).iter().any(|v| v.digest == digest) {
                         continue;
                     }

@@ -5,42 +5,153 @@
 //! - [`fleet`]: the running versions: deploy, make current, retire.
 //! - [`routing`]: the server's side (current version, counts, histories).
 //! - [`admin`]: the admin API (gRPC) the `polyworker modules` verbs use.
+//!
+//! This layer starts and stops workers only through
+//! [`crate::temporal::Workers`], and replays on the host's own engine.
 
 pub mod admin;
 pub mod fleet;
 pub mod routing;
 pub mod store;
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
 pub use fleet::{Fleet, VersionInfo};
 pub use store::{ModuleStore, StoreError, VersionState};
 
-use crate::bindings::exports::polyworker::worker::versioning::VersioningBehavior;
 use crate::config::DefaultVersioning;
-use crate::module::Module;
+use crate::runtime::bindings::exports::polyworker::worker::versioning::VersioningBehavior;
+use crate::runtime::{LoadError, Module};
+use crate::temporal::replay::ReplayError;
+use crate::temporal::{DuplicateType, TemporalError};
 
 /// Why a deployment operation was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum DeployError {
+    /// The queue is not versioned here.
     #[error("task queue {task_queue:?} is not served here (versioned queues: {known})")]
-    UnknownQueue { task_queue: String, known: String },
+    UnknownQueue {
+        /// The queue asked for.
+        task_queue: String,
+        /// The versioned queues.
+        known: String,
+    },
+    /// No such version.
     #[error("task queue {task_queue:?} has no version {digest:?}")]
-    UnknownVersion { task_queue: String, digest: String },
-    #[error("{0}")]
-    Invalid(String),
+    UnknownVersion {
+        /// The queue.
+        task_queue: String,
+        /// The digest (or prefix) asked for.
+        digest: String,
+    },
+    /// The digest prefix matches several versions.
+    #[error("{prefix:?} matches {count} versions; give more of the digest")]
+    Ambiguous {
+        /// The prefix given.
+        prefix: String,
+        /// How many match.
+        count: usize,
+    },
+    /// The version is already deployed.
+    #[error("version {short} is already on task queue {task_queue:?} ({state})", short = &.digest[..12])]
+    AlreadyDeployed {
+        /// The queue.
+        task_queue: String,
+        /// The version.
+        digest: String,
+        /// Its state.
+        state: &'static str,
+    },
+    /// A retired version cannot become current.
+    #[error("version {short} is retired; deploy it again first", short = &.digest[..12])]
+    Retired {
+        /// The version.
+        digest: String,
+    },
+    /// The current version cannot be retired.
+    #[error("version {short} is current; make another version current first", short = &.digest[..12])]
+    IsCurrent {
+        /// The version.
+        digest: String,
+    },
+    /// Pinned runs would stall if the version were retired.
+    #[error(
+        "version {short} still has {count} open workflows; wait for them to finish (or use --force)",
+        short = &.digest[..12]
+    )]
+    OpenWorkflows {
+        /// The version.
+        digest: String,
+        /// Its open workflows, as the server counts them.
+        count: u64,
+    },
+    /// A queue's first module cannot be read.
+    #[error("cannot read {path}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The component is not a valid module.
     #[error(transparent)]
-    Load(#[from] Box<crate::HostError>),
+    Load(#[from] LoadError),
+    /// Two of the version's types clash.
+    #[error(transparent)]
+    DuplicateType(#[from] DuplicateType),
+    /// The version's worker could not start.
+    #[error(transparent)]
+    Worker(#[from] TemporalError),
+    /// The module store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("{0}")]
-    Server(String),
+    /// The server refused or did not answer.
+    #[error("{what}: {}", .source.message())]
+    Server {
+        /// What was asked.
+        what: String,
+        /// The server's answer.
+        #[source]
+        source: tonic::Status,
+    },
+    /// The replay gate could not run.
+    #[error("the replay gate could not run")]
+    Replay(#[from] ReplayError),
+    /// Recent histories do not replay on the version.
     #[error(
         "the replay gate refused version {digest}: {failed} of {total} recent histories do not replay on it (use --force to override):\n{report}"
     )]
     ReplayGate {
+        /// The version (short).
         digest: String,
+        /// Histories that failed.
         failed: usize,
+        /// Histories replayed.
         total: usize,
+        /// What failed, one line each.
         report: String,
+    },
+    /// A non-loopback admin API without a token.
+    #[error(
+        "the admin API on {addr} needs a token: set the environment variable {env} \
+         (named by deployment.admin_token_env)"
+    )]
+    AdminToken {
+        /// Where it would listen.
+        addr: SocketAddr,
+        /// The variable.
+        env: String,
+    },
+    /// The admin API cannot listen.
+    #[error("cannot serve the admin API on {addr}")]
+    AdminBind {
+        /// Where it would listen.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
     },
 }
 

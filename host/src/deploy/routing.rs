@@ -2,7 +2,6 @@
 //! workflows to a version, count a version's open workflows, and fetch the
 //! recent histories the replay gate replays.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use temporalio_client::grpc::WorkflowService;
@@ -12,8 +11,8 @@ use temporalio_common::protos::temporal::api::workflowservice::v1::{
 use tonic::Code;
 
 use super::DeployError;
-use crate::replay::{ReplayReport, fetch_history, list_executions, replay};
-use crate::services::Services;
+use crate::temporal::Core;
+use crate::temporal::replay::{ReplayInput, fetch_history, list_executions};
 
 /// How long a new version's pollers may take to reach the server before
 /// routing to it is given up.
@@ -23,22 +22,22 @@ const ROUTE_PATIENCE: Duration = Duration::from_secs(30);
 /// knows a version only once its worker has polled, so a fresh version is
 /// retried until then.
 pub async fn set_current(
-    services: &Services,
+    core: &Core,
     deployment_name: &str,
     build_id: &str,
 ) -> Result<(), DeployError> {
     let deadline = Instant::now() + ROUTE_PATIENCE;
     loop {
         let req = SetWorkerDeploymentCurrentVersionRequest {
-            namespace: services.namespace.clone(),
+            namespace: core.namespace().to_string(),
             deployment_name: deployment_name.to_string(),
             build_id: build_id.to_string(),
-            identity: services.identity.clone(),
+            identity: core.identity().to_string(),
             // Each version polls one queue; the deployment has no others.
             ignore_missing_task_queues: true,
             ..Default::default()
         };
-        let mut c = services.connection.clone();
+        let mut c = core.connection().clone();
         match WorkflowService::set_worker_deployment_current_version(
             &mut c,
             tonic::Request::new(req),
@@ -52,11 +51,13 @@ pub async fn set_current(
             {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            Err(s) => {
-                return Err(DeployError::Server(format!(
-                    "cannot make {build_id:.12} the current version of {deployment_name}: {}",
-                    s.message()
-                )));
+            Err(source) => {
+                return Err(DeployError::Server {
+                    what: format!(
+                        "cannot make {build_id:.12} the current version of {deployment_name}"
+                    ),
+                    source,
+                });
             }
         }
     }
@@ -64,57 +65,39 @@ pub async fn set_current(
 
 /// Running workflows on one version, as the server's visibility counts them.
 pub async fn open_workflows(
-    services: &Services,
+    core: &Core,
     task_queue: &str,
     deployment_name: &str,
     build_id: &str,
 ) -> Option<u64> {
     let req = CountWorkflowExecutionsRequest {
-        namespace: services.namespace.clone(),
+        namespace: core.namespace().to_string(),
         query: format!(
             "TaskQueue = '{task_queue}' AND ExecutionStatus = 'Running' AND \
              TemporalWorkerDeploymentVersion = '{deployment_name}:{build_id}'"
         ),
     };
-    let mut c = services.connection.clone();
+    let mut c = core.connection().clone();
     WorkflowService::count_workflow_executions(&mut c, tonic::Request::new(req))
         .await
         .ok()
         .map(|r| r.into_inner().count.max(0) as u64)
 }
 
-/// Replays up to `sample` recent runs of each of `types` on `task_queue`
-/// against the component at `module`.
-pub async fn replay_recent(
-    services: &Services,
+/// Up to `sample` recent runs' histories of each of `types` on `task_queue`.
+pub async fn recent_histories(
+    core: &Core,
     task_queue: &str,
     types: &[String],
     sample: usize,
-    module: &Path,
-) -> Result<Vec<ReplayReport>, DeployError> {
+) -> Result<Vec<ReplayInput>, DeployError> {
+    let (conn, namespace) = (core.connection(), core.namespace());
     let mut inputs = Vec::new();
     for t in types {
         let query = format!("TaskQueue = '{task_queue}' AND WorkflowType = '{t}'");
-        let runs = list_executions(&services.connection, &services.namespace, &query, sample)
-            .await
-            .map_err(|e| DeployError::Server(e.to_string()))?;
-        for (workflow_id, run_id) in runs {
-            inputs.push(
-                fetch_history(
-                    &services.connection,
-                    &services.namespace,
-                    &workflow_id,
-                    &run_id,
-                )
-                .await
-                .map_err(|e| DeployError::Server(e.to_string()))?,
-            );
+        for (workflow_id, run_id) in list_executions(conn, namespace, &query, sample).await? {
+            inputs.push(fetch_history(conn, namespace, &workflow_id, &run_id).await?);
         }
     }
-    if inputs.is_empty() {
-        return Ok(Vec::new());
-    }
-    replay(module, &services.engine_config, inputs, None)
-        .await
-        .map_err(|e| DeployError::Server(format!("the replay gate could not run: {e}")))
+    Ok(inputs)
 }

@@ -12,13 +12,22 @@ use serde::{Deserialize, Serialize};
 /// Why the store could not do something.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// A file of the store cannot be read or written.
     #[error("module store {path}: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
-    #[error("module store {path}: unreadable state: {message}")]
-    State { path: PathBuf, message: String },
+    /// `state.json` is not the store's state.
+    #[error("module store {path}: unreadable state: {source}")]
+    State {
+        /// The state file.
+        path: PathBuf,
+        /// Why.
+        source: serde_json::Error,
+    },
 }
 
 /// Where a version is in its life.
@@ -36,6 +45,7 @@ pub enum VersionState {
 }
 
 impl VersionState {
+    /// Its name in `state.json` and listings.
     pub fn as_str(self) -> &'static str {
         match self {
             VersionState::Deployed => "deployed",
@@ -49,7 +59,9 @@ impl VersionState {
 /// One version of one task queue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VersionRecord {
+    /// The component's digest.
     pub digest: String,
+    /// Where it is in its life.
     pub state: VersionState,
     /// When it was deployed, in milliseconds since the epoch.
     pub deployed_at_ms: u64,
@@ -60,6 +72,8 @@ struct State {
     queues: BTreeMap<String, Vec<VersionRecord>>,
 }
 
+/// Deployed components by digest (`<dir>/<digest>.wasm`) and every
+/// version's state (`<dir>/state.json`).
 pub struct ModuleStore {
     dir: PathBuf,
     state: Mutex<State>,
@@ -86,9 +100,9 @@ impl ModuleStore {
         std::fs::create_dir_all(dir.join("modules")).map_err(io(dir))?;
         let state_path = dir.join("state.json");
         let state = match std::fs::read(&state_path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| StoreError::State {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| StoreError::State {
                 path: state_path.clone(),
-                message: e.to_string(),
+                source,
             })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => State::default(),
             Err(e) => return Err(io(&state_path)(e)),
@@ -106,7 +120,7 @@ impl ModuleStore {
 
     /// Keeps `bytes` under its digest; returns the digest.
     pub fn put(&self, bytes: &[u8]) -> Result<String, StoreError> {
-        let digest = crate::module::digest(bytes);
+        let digest = crate::runtime::digest(bytes);
         let path = self.path(&digest);
         if !path.is_file() {
             write_atomically(&path, bytes)?;
@@ -139,9 +153,9 @@ impl ModuleStore {
                     .as_millis() as u64,
             }),
         }
-        let text = serde_json::to_vec_pretty(&*s).map_err(|e| StoreError::State {
+        let text = serde_json::to_vec_pretty(&*s).map_err(|source| StoreError::State {
             path: self.dir.join("state.json"),
-            message: e.to_string(),
+            source,
         })?;
         write_atomically(&self.dir.join("state.json"), &text)
     }

@@ -1,0 +1,37 @@
+//! Operating the host: its metrics (beside core's, on one Prometheus
+//! endpoint), `/healthz` and `/readyz`, logging, and a local dev server.
+//!
+//! - [`metrics`]: the host's own instruments and the Prometheus exporter.
+//! - [`health`]: the health endpoints and the server probe behind `/readyz`.
+//! - [`telemetry`]: logging setup (text or JSON).
+//! - [`devserver`]: `temporal server start-dev` for `polyworker dev` and tests.
+
+pub mod devserver;
+pub mod health;
+pub mod metrics;
+pub mod telemetry;
+
+use std::net::SocketAddr;
+
+/// Why an operations endpoint could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum OpsError {
+    /// The Prometheus endpoint.
+    #[error("cannot serve Prometheus metrics on {addr}")]
+    Prometheus {
+        /// The address configured.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The health endpoint.
+    #[error("cannot serve health checks on {addr}")]
+    Health {
+        /// The address configured.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}

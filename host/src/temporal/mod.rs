@@ -1,0 +1,66 @@
+//! Everything Temporal core: the connection and core's runtime, the core
+//! workers, the conversions between core's protos and the WIT types, the
+//! workflow and activity runners that feed core's tasks to the guests,
+//! replay, and completing activities from outside.
+//!
+//! This layer uses [`crate::runtime`] for everything wasmtime and knows
+//! nothing of the configuration file: the layers above hand it settings.
+//!
+//! - [`connection`]: core's runtime, the frontend connection, the identity.
+//! - [`workers`]: the handle that loads components and starts workers.
+//! - [`worker`]: one queue's (or version's) core worker and its poll loops.
+//! - [`queue`]: which module serves which type, with the queue's grants and bounds.
+//! - [`workflow_runner`]: activations in, guest calls, completions out.
+//! - [`activity_runner`], [`attempt`]: activity tasks, each attempt in its own store, with its timeouts.
+//! - [`convert`]: core protos ⇄ WIT types, pure and unit-tested.
+//! - [`replay`]: histories replayed through core's replay worker.
+//! - [`async_completion`]: completing pending activities by task token.
+
+pub mod activity_runner;
+pub mod async_completion;
+pub mod attempt;
+pub mod connection;
+pub mod convert;
+pub mod queue;
+pub mod replay;
+pub mod worker;
+pub mod workers;
+pub mod workflow_runner;
+
+pub use connection::Core;
+pub use queue::{Bounds, DuplicateType, Grants, Queue};
+pub use worker::{DeploymentVersion, QueueWorker, WorkerOptions};
+pub use workers::Workers;
+
+/// A boxed error from core or the client, which have many error types.
+pub type CoreError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why the Temporal side could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum TemporalError {
+    /// Core's runtime could not be set up.
+    #[error("cannot start Temporal core")]
+    Core(#[source] CoreError),
+    /// The runtime activity attempts run on could not start.
+    #[error("cannot start the activity runtime")]
+    ActivityRuntime(#[source] std::io::Error),
+    /// The frontend did not answer.
+    #[error("cannot connect to the Temporal server at {address}")]
+    Connect {
+        /// The address configured.
+        address: String,
+        /// Why.
+        #[source]
+        source: CoreError,
+    },
+    /// A queue's core worker could not start (bad settings, or the server
+    /// refused the namespace).
+    #[error("cannot start the worker for task queue {queue:?}")]
+    Worker {
+        /// The task queue.
+        queue: String,
+        /// Why.
+        #[source]
+        source: CoreError,
+    },
+}
