@@ -21,23 +21,25 @@ stale() {
 # JavaScript components: examples and fixtures with a src/index.js use the
 # JavaScript SDK (esbuild + componentize-qjs); a fixture with activities.js
 # implements the WIT interface directly, with no SDK (componentize-qjs alone).
-js_sdk=guest-sdk/js
+js_sdk=sdk/js
 mkdir -p target/guests/js
-for d in examples/*-js/ tests/fixtures-js/*/; do
+for d in examples/*-js/ examples/*-ts/ tests/fixtures-js/*/; do
   d=${d%/}
   name=$(basename "$d")
   out="target/guests/js/${name}.wasm"
-  if [ -f "$d/src/index.js" ]; then
-    if stale "$out" "$d/src" "$js_sdk/src" "$js_sdk/bin" wit guest-sdk/wit; then
+  entry=""
+  for e in "$d/src/index.js" "$d/src/index.ts"; do [ -f "$e" ] && entry=$e; done
+  if [ -n "$entry" ]; then
+    if stale "$out" "$d/src" "$js_sdk/src" "$js_sdk/bin" wit sdk/wit; then
       [ "$js_sdk/node_modules/.package-lock.json" -nt "$js_sdk/package-lock.json" ] ||
         (cd "$js_sdk" && npm install --silent --no-audit --no-fund >&2)
       (cd "$d" && npm install --silent --no-audit --no-fund >&2)
-      node "$js_sdk/bin/polyworker-js.mjs" build "$d/src/index.js" -o "$out"
+      node "$js_sdk/bin/polyworker-js.mjs" build "$entry" -o "$out"
     fi
-    # The same sources on SpiderMonkey (componentize-js), for the suites.
+    # JavaScript sources also on SpiderMonkey (componentize-js), for the suites.
     sm="target/guests/js/${name}-spidermonkey.wasm"
-    if stale "$sm" "$d/src" "$js_sdk/src" "$js_sdk/bin" wit guest-sdk/wit; then
-      node "$js_sdk/bin/polyworker-js.mjs" build "$d/src/index.js" -o "$sm" --engine spidermonkey
+    if [ "${entry##*.}" = js ] && stale "$sm" "$d/src" "$js_sdk/src" "$js_sdk/bin" wit sdk/wit; then
+      node "$js_sdk/bin/polyworker-js.mjs" build "$entry" -o "$sm" --engine spidermonkey
     fi
   elif stale "$out" "$d/activities.js" wit; then
     (cd "$d" && npm install --silent --no-audit --no-fund >&2)
@@ -61,7 +63,7 @@ build_each() {
     compgen -G "$d/$marker" >/dev/null || continue
     local out
     out="$out_dir/$(basename "$d").wasm"
-    if stale "$out" "$d" "$sdk" wit guest-sdk/wit tools/guest-tools/src; then
+    if stale "$out" "$d" "$sdk" wit sdk/wit tools/guest-tools/src; then
       [ "$needs_tools" = 0 ] || cargo build --quiet -p polyworker-guest-tools >&2
       "$builder" build "$d" -o "$out"
     fi
@@ -69,11 +71,11 @@ build_each() {
 }
 
 # Python: an app.py, through componentize-py (from .venv; setup.sh installs it).
-build_each target/guests/py app.py guest-sdk/python guest-sdk/python/polyworker-py 0 \
+build_each target/guests/py app.py sdk/python sdk/python/polyworker-py 0 \
   examples/*-py/ tests/fixtures-py/*/
 # C: C files, through zig cc (from .venv) and polyworker-guest-tools.
-build_each target/guests/c '*.c' guest-sdk/c guest-sdk/c/polyworker-c 1 \
+build_each target/guests/c '*.c' sdk/c sdk/c/polyworker-c 1 \
   examples/*-c/ tests/fixtures-c/*/
 # Go: Go files of package main, through go (from .venv) and polyworker-guest-tools.
-build_each target/guests/go '*.go' guest-sdk/go guest-sdk/go/polyworker-go 1 \
+build_each target/guests/go '*.go' sdk/go sdk/go/polyworker-go 1 \
   examples/*-go/ tests/fixtures-go/*/

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job on its embedded default: set up what is missing, start a local
+# The main job on its embedded default: set up what the demo needs (and
+# nothing else: other languages' toolchains are the test command's), start a local
 # Temporal dev server (unless TEMPORAL_ADDRESS points at one), the example's
 # transmit service and polyworker with the data-routing component, submit a
 # DataRoutingWorkflow, and print its result as JSON.
@@ -12,9 +13,12 @@ cd "$(dirname "$0")/.."
 root=$PWD
 log() { printf '\033[1m[demo]\033[0m %s\n' "$*" >&2; }
 
-scripts/setup.sh
-log "building polyworker and the transmit service"
+scripts/setup.sh demo
+log "building polyworker, the transmit service and the data-routing component"
 cargo build --quiet -p polyworker-host -p transmit-service >&2
+# The same target dir and profile as scripts/build-guests.sh, so the tests
+# reuse this build.
+cargo build --quiet --release --target wasm32-wasip2 --target-dir target/guests -p data-routing >&2
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 work=$(mktemp -d)

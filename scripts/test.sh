@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# Passes the tests: installs what is missing, builds the guest components,
-# then runs every unit and end-to-end test (the e2e tests start their own
-# Temporal dev server on a free port). `.ci/run` calls exactly this.
+# Passes the tests: installs what is missing (every language's toolchain,
+# the benchmark contestants), builds the guest components, then runs the
+# SDKs' own checks and unit tests and every Rust unit and end-to-end test
+# (the e2e tests start their own Temporal dev server on a free port).
+# `.ci/run` calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-# The JavaScript SDK's own unit tests (node's built-in runner).
-node --test guest-sdk/js/test/
+# The JavaScript SDK's unit tests (node's built-in runner) and its type
+# declarations, checked by compiling the TypeScript example.
+node --test sdk/js/test/
+[ -x examples/data-routing-ts/node_modules/.bin/tsc ] ||
+  (cd examples/data-routing-ts && npm install --silent --no-audit --no-fund >&2)
+examples/data-routing-ts/node_modules/.bin/tsc --noEmit -p examples/data-routing-ts
+# The Go SDK as a Go module: go vet (its unit tests run in cargo test, as
+# tests/e2e/go_sdk.rs).
+sdk/go/polyworker-go vet
 cargo test --workspace --no-fail-fast "$@"

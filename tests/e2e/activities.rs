@@ -6,7 +6,10 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use polyworker_host::config::{Preopen, TaskQueueConfig};
-use polyworker_tests::{Outcome, Temporal, TestHost, config, guest, polyworker_bin, queue, unique};
+use polyworker_tests::{
+    Outcome, Temporal, TestHost, config, eventually, guest, holds_until, polyworker_bin, queue,
+    unique,
+};
 use serde_json::{Value, json};
 use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
 
@@ -142,14 +145,13 @@ async fn a_timed_out_attempt_is_interrupted_not_left_running() {
     assert_eq!(v["timeout"], true, "the workflow sees a timeout: {v}");
     // Had the guest run on, it would write its marker 2.5 s after it started;
     // watch until well past that. (Checking for an absence needs a window.)
-    let deadline = started + Duration::from_millis(4000);
-    while Instant::now() < deadline {
-        assert!(
-            !dir.join("marker").exists(),
-            "the timed-out guest kept running"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let marker = dir.join("marker");
+    holds_until(
+        started + Duration::from_millis(4000),
+        "the timed-out guest kept running",
+        || !marker.exists(),
+    )
+    .await;
     host.stop().await.expect("clean shutdown");
 }
 
@@ -199,14 +201,8 @@ fn with_work_dir(task_queue: &str, name: &str) -> (TaskQueueConfig, PathBuf) {
 
 /// Asserts `file` does not appear before `until` (an absence needs a window).
 async fn never_appears(file: PathBuf, until: Instant) {
-    while Instant::now() < until {
-        assert!(
-            !file.exists(),
-            "{} appeared: the guest kept running",
-            file.display()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let what = format!("{} appeared: the guest kept running", file.display());
+    holds_until(until, &what, || !file.exists()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -313,14 +309,18 @@ async fn operators_complete_and_fail_pending_activities_by_task_token() {
             ],
         )
         .await;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !token_file.exists() {
-            assert!(
-                Instant::now() < deadline,
-                "the activity never handed out its token"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        eventually(
+            Duration::from_secs(30),
+            "the activity hands out its token",
+            || async {
+                if token_file.exists() {
+                    Ok(())
+                } else {
+                    Err("no token file")
+                }
+            },
+        )
+        .await;
         let token = std::fs::read_to_string(&token_file).unwrap();
         let cli = |args: &[&str]| {
             let out = std::process::Command::new(polyworker_bin())

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use polyworker_host::config::{Config, DefaultVersioning, DeploymentConfig};
 use polyworker_tests::{
-    Outcome, Temporal, TestHost, config, free_address, guest, polyworker_bin, queue, unique,
+    Outcome, Temporal, TestHost, config, eventually, free_address, guest, polyworker_bin, queue,
+    unique,
 };
 use serde_json::json;
 use temporalio_common::protos::temporal::api::history::v1::HistoryEvent;
@@ -69,15 +70,13 @@ fn failed_tasks(history: &[HistoryEvent]) -> usize {
 
 /// Waits until the host's admin API answers `modules list`.
 async fn admin_ready(admin: std::net::SocketAddr) -> String {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (ok, out) = modules(admin, &["list"]);
-        if ok {
-            return out;
+    eventually(Duration::from_secs(60), "the admin API answers", || async {
+        match modules(admin, &["list"]) {
+            (true, out) => Ok(out),
+            (false, out) => Err(out),
         }
-        assert!(Instant::now() < deadline, "admin API never answered: {out}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await
 }
 
 /// The state `modules list` shows for `digest` (its line's second word).
@@ -98,15 +97,15 @@ fn open_of(list: &str, digest: &str) -> Option<String> {
 
 /// Polls `modules list` until `ok` holds for it.
 async fn list_until(admin: std::net::SocketAddr, what: &str, ok: impl Fn(&str) -> bool) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    eventually(Duration::from_secs(30), what, || async {
         let (_, list) = modules(admin, &["list"]);
         if ok(&list) {
-            return list;
+            Ok(list)
+        } else {
+            Err(format!("\n{list}"))
         }
-        assert!(Instant::now() < deadline, "{what}:\n{list}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    })
+    .await
 }
 
 async fn outcome_of(t: &Temporal, id: &str) -> serde_json::Value {

@@ -2,10 +2,10 @@
 //! Prometheus, labelled by namespace and task queue, and `/healthz` and
 //! `/readyz`, all over HTTP while the host runs.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use polyworker_tests::{
-    Outcome, Temporal, TestHost, config, free_address, guest, http_get, queue, unique,
+    Outcome, Temporal, TestHost, config, eventually, free_address, guest, http_get, queue, unique,
 };
 use serde_json::json;
 
@@ -38,27 +38,27 @@ async fn core_worker_metrics_are_served_for_prometheus() {
         "temporal_workflow_task_schedule_to_start_latency",
         "temporal_activity_execution_latency",
     ];
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut body;
-    loop {
-        body = http_get(addr, "/metrics").await;
-        let missing: Vec<_> = wanted
-            .iter()
-            .filter(|m| {
-                !body
-                    .lines()
-                    .any(|l| l.starts_with(*m) && l.contains(&label))
-            })
-            .collect();
-        if missing.is_empty() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "missing {missing:?} for {label} in:\n{body}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let body = eventually(
+        Duration::from_secs(30),
+        "core's metrics for the queue",
+        || async {
+            let body = http_get(addr, "/metrics").await;
+            let missing: Vec<_> = wanted
+                .iter()
+                .filter(|m| {
+                    !body
+                        .lines()
+                        .any(|l| l.starts_with(*m) && l.contains(&label))
+                })
+                .collect();
+            if missing.is_empty() {
+                Ok(body)
+            } else {
+                Err(format!("missing {missing:?} for {label} in:\n{body}"))
+            }
+        },
+    )
+    .await;
     assert!(body.contains("namespace=\"default\""), "{body}");
     host.stop().await.expect("clean shutdown");
 }
@@ -75,15 +75,15 @@ fn sample<S: AsRef<str>>(body: &str, name: &str, labels: &[S]) -> Option<f64> {
 
 /// Scrapes until `ok` holds for the body, or fails with the body.
 async fn scrape_until(addr: std::net::SocketAddr, what: &str, ok: impl Fn(&str) -> bool) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    eventually(Duration::from_secs(30), what, || async {
         let body = http_get(addr, "/metrics").await;
         if ok(&body) {
-            return body;
+            Ok(body)
+        } else {
+            Err(format!("metrics:\n{body}"))
         }
-        assert!(Instant::now() < deadline, "{what}; metrics:\n{body}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -205,20 +205,19 @@ async fn health_and_readiness_follow_the_host() {
     let mut cfg = config(vec![queue(&task_queue, vec![guest("activities")])]);
     cfg.metrics.health = Some(addr);
     let host = TestHost::start(cfg).await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
+    eventually(Duration::from_secs(60), "/readyz answers 200", || async {
         let ready = http_get(addr, "/readyz").await;
         if ready.starts_with("HTTP/1.0 200") {
             assert!(ready.ends_with("ready\n"), "{ready}");
-            break;
+            return Ok(());
         }
         assert!(
             ready.is_empty() || ready.starts_with("HTTP/1.0 503"),
             "before the workers poll, /readyz is 503: {ready}"
         );
-        assert!(Instant::now() < deadline, "never ready: {ready}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        Err(ready)
+    })
+    .await;
     assert!(http_get(addr, "/healthz").await.starts_with("HTTP/1.0 200"));
     assert!(http_get(addr, "/nope").await.starts_with("HTTP/1.0 404"));
     host.stop().await.expect("clean shutdown");

@@ -1,11 +1,11 @@
 //! Running a fleet: graceful shutdown under a stream of work, a second
 //! signal, a backlog after downtime, a killed host, a restarted server.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use polyworker_tests::{
-    HostProcess, Outcome, OwnServer, Temporal, TestHost, config, free_address, guest, http_get,
-    queue, server, unique,
+    HostProcess, Outcome, OwnServer, Temporal, TestHost, config, eventually, free_address, guest,
+    http_get, queue, server, unique,
 };
 use serde_json::{Value, json};
 use temporalio_common::protos::temporal::api::enums::v1::EventType;
@@ -115,13 +115,18 @@ async fn sigterm_drains_one_of_two_hosts_and_no_workflow_fails() {
         let id = unique("stream");
         t.start(&task_queue, "CallActivity", &id, &[sleep_call(400, 1)])
             .await;
-        ids.push(id);
         if i == 8 {
+            // Stop A with the stream's work in flight: once this workflow's
+            // activity has started on one of the hosts.
+            t.wait_for_started_activity(&id, Duration::from_secs(30))
+                .await;
             a.signal("TERM");
         }
+        ids.push(id);
         if i > 8 && a_exit.is_none() {
             a_exit = a.exited(Duration::ZERO).await;
         }
+        // The stream's pace (a rate, not a wait for state).
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let a_exit = match a_exit {
@@ -265,21 +270,27 @@ async fn a_backlog_of_timers_completes_after_downtime() {
             })
         }
     };
-    let deadline = Instant::now() + Duration::from_secs(60);
     for id in &ids {
-        while timers(id, true).await < 3 {
-            assert!(Instant::now() < deadline, "{id} never started its timers");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let what = format!("{id} starts its three timers");
+        eventually(Duration::from_secs(60), &what, || async {
+            match timers(id, true).await {
+                3.. => Ok(()),
+                n => Err(n),
+            }
+        })
+        .await;
     }
     host.stop().await.expect("clean shutdown");
     // While no host runs, every timer fires.
-    let deadline = Instant::now() + Duration::from_secs(60);
     for id in &ids {
-        while timers(id, false).await < 3 {
-            assert!(Instant::now() < deadline, "{id}'s timers never fired");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let what = format!("{id}'s three timers fire");
+        eventually(Duration::from_secs(60), &what, || async {
+            match timers(id, false).await {
+                3.. => Ok(()),
+                n => Err(n),
+            }
+        })
+        .await;
     }
     let host = TestHost::start(config(vec![queue(&task_queue, vec![guest("workflows")])])).await;
     let mut batched = 0;
@@ -335,10 +346,14 @@ async fn a_killed_host_loses_no_work_and_records_no_result_twice() {
         let id = unique("crash");
         t.start(&task_queue, "CallActivity", &id, &[sleep_call(500, 3)])
             .await;
-        ids.push(id);
         if i == 10 {
+            // Kill A in the middle of an activity, not between tasks.
+            t.wait_for_started_activity(&id, Duration::from_secs(30))
+                .await;
             a.signal("KILL");
         }
+        ids.push(id);
+        // The load: one workflow every 100 ms (a rate, not a wait for state).
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(a.exited(Duration::from_secs(10)).await.is_some());
@@ -383,18 +398,16 @@ async fn the_host_reconnects_after_the_server_restarts() {
     cfg.metrics.health = Some(health);
     let host = TestHost::start(cfg).await;
     let ready = |want: bool| async move {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
+        let what = format!("/readyz answers ready={want}");
+        eventually(Duration::from_secs(60), &what, || async {
             let r = http_get(health, "/readyz").await;
             if r.starts_with("HTTP/1.0 200") == want {
-                return r;
+                Ok(r)
+            } else {
+                Err(r)
             }
-            assert!(
-                Instant::now() < deadline,
-                "/readyz never became {want}: {r}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        })
+        .await
     };
     ready(true).await;
     let t = Temporal::connect_to(&own.address()).await;
@@ -469,23 +482,18 @@ async fn json_logs_carry_every_task_tag() {
     });
     // The guest's line, forwarded with the task's tags, one JSON object
     // per line.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    let line = eventually(Duration::from_secs(10), "the guest's log line", || async {
         let log = host.log();
-        let line = log
-            .lines()
+        log.lines()
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .find(|l| l["fields"]["message"] == "sleeping 50 ms");
-        if let Some(line) = line {
-            for (k, v) in want.as_object().unwrap() {
-                assert_eq!(&line["fields"][k], v, "{k} in {line}");
-            }
-            assert_eq!(line["level"], "INFO", "{line}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "no guest line in:\n{log}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
+            .find(|l| l["fields"]["message"] == "sleeping 50 ms")
+            .ok_or(format!("no guest line in:\n{log}"))
+    })
+    .await;
+    for (k, v) in want.as_object().unwrap() {
+        assert_eq!(&line["fields"][k], v, "{k} in {line}");
     }
+    assert_eq!(line["level"], "INFO", "{line}");
     assert!(
         host.log()
             .lines()

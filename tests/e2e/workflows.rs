@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use polyworker_tests::{Outcome, guest, serve, unique};
+use polyworker_tests::{Outcome, eventually, guest, serve, unique};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -27,18 +27,19 @@ async fn signals_queries_and_updates_reach_the_workflow() {
     t.signal(&id, "add", json!(20)).await;
     // Both signals are in the history now; the query is answered from the
     // workflow's state once it has applied them.
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let total = t.query(&id, "total").await;
-        if total == json!([30, 2]) {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "query answered {total}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(
+        Duration::from_secs(20),
+        "the query sees both signals",
+        || async {
+            let total = t.query(&id, "total").await;
+            if total == json!([30, 2]) {
+                Ok(())
+            } else {
+                Err(total)
+            }
+        },
+    )
+    .await;
     // Updates: validated, accepted, handled (the handler waits on a timer)
     // and answered with the new state.
     assert_eq!(t.update(&id, "add", json!(5)).await, Ok(json!(35)));

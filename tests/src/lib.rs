@@ -7,8 +7,11 @@
 //! - [`Temporal`]: a thin gRPC client: start workflows, read histories.
 
 pub mod process;
+pub mod wait;
+pub mod wasip1;
 
 pub use process::{HostProcess, OwnServer, free_address, http_get, polyworker_bin};
+pub use wait::{eventually, eventually_blocking, holds_until};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -190,14 +193,17 @@ pub fn serving(port: u16) -> bool {
 
 /// Blocks until the dev server on `port` serves (60 s at most).
 fn wait_until_serving(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !serving(port) {
-        assert!(
-            Instant::now() < deadline,
-            "the dev server did not come up on port {port}"
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    eventually_blocking(
+        Duration::from_secs(60),
+        &format!("the dev server comes up on port {port}"),
+        || {
+            if serving(port) {
+                Ok(())
+            } else {
+                Err("not serving")
+            }
+        },
+    );
 }
 
 /// A task queue config with the harness's defaults.
@@ -491,22 +497,16 @@ impl Temporal {
         within: Duration,
         pred: impl Fn(&HistoryEvent) -> bool,
     ) -> HistoryEvent {
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(e) = self
-                .history(workflow_id)
-                .await
+        let what = format!("a matching event in {workflow_id}");
+        eventually(within, &what, || async {
+            let history = self.history(workflow_id).await;
+            let len = history.len();
+            history
                 .into_iter()
                 .find(|e| pred(e))
-            {
-                return e;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no matching event in {workflow_id} within {within:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+                .ok_or(format!("{len} events, none matching"))
+        })
+        .await
     }
 
     /// Waits until the workflow has a pending activity a worker has started
@@ -514,8 +514,8 @@ impl Temporal {
     pub async fn wait_for_started_activity(&self, workflow_id: &str, within: Duration) {
         use temporalio_common::protos::temporal::api::enums::v1::PendingActivityState;
         use temporalio_common::protos::temporal::api::workflowservice::v1::DescribeWorkflowExecutionRequest;
-        let deadline = Instant::now() + within;
-        loop {
+        let what = format!("a started activity in {workflow_id}");
+        eventually(within, &what, || async {
             let req = DescribeWorkflowExecutionRequest {
                 namespace: "default".into(),
                 execution: Some(WorkflowExecution {
@@ -524,24 +524,22 @@ impl Temporal {
                 }),
             };
             let mut c = self.conn.clone();
-            if let Ok(resp) =
-                WorkflowService::describe_workflow_execution(&mut c, tonic::Request::new(req)).await
-            {
-                let started = resp
-                    .into_inner()
-                    .pending_activities
-                    .iter()
-                    .any(|a| a.state == PendingActivityState::Started as i32);
-                if started {
-                    return;
-                }
+            let resp =
+                WorkflowService::describe_workflow_execution(&mut c, tonic::Request::new(req))
+                    .await
+                    .map_err(|e| e.message().to_string())?;
+            let started = resp
+                .into_inner()
+                .pending_activities
+                .iter()
+                .any(|a| a.state == PendingActivityState::Started as i32);
+            if started {
+                Ok(())
+            } else {
+                Err("none started yet".to_string())
             }
-            assert!(
-                Instant::now() < deadline,
-                "no started activity in {workflow_id} within {within:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        })
+        .await
     }
 
     /// Sends a signal with one JSON argument.

@@ -123,24 +123,26 @@ impl HostProcess {
 
     /// Waits until `/readyz` answers 200 (every queue polls).
     pub async fn ready(&mut self, within: Duration) {
-        let deadline = Instant::now() + within;
-        loop {
-            if http_get(self.health, "/readyz")
-                .await
-                .starts_with("HTTP/1.0 200")
-            {
-                return;
+        let health = self.health;
+        let child = &mut self.child;
+        let log = &self.log;
+        let read_log = || std::fs::read_to_string(log).unwrap_or_default();
+        crate::eventually(within, "the host is ready", || {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("host exited with {status} before ready:\n{}", read_log());
             }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("host exited with {status} before ready:\n{}", self.log());
+            async move {
+                if http_get(health, "/readyz")
+                    .await
+                    .starts_with("HTTP/1.0 200")
+                {
+                    Ok(())
+                } else {
+                    Err(format!("not ready; its log:\n{}", read_log()))
+                }
             }
-            assert!(
-                Instant::now() < deadline,
-                "host not ready within {within:?}:\n{}",
-                self.log()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        })
+        .await
     }
 
     pub fn signal(&self, sig: &str) {
@@ -206,15 +208,16 @@ impl OwnServer {
             .spawn()
             .expect("start the dev server");
         self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !crate::serving(self.port) {
-            assert!(
-                Instant::now() < deadline,
-                "the dev server did not come up on port {}",
-                self.port
-            );
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
+        let port = self.port;
+        let what = format!("the dev server comes up on port {port}");
+        crate::eventually(Duration::from_secs(60), &what, || async move {
+            if crate::serving(port) {
+                Ok(())
+            } else {
+                Err("not serving")
+            }
+        })
+        .await;
     }
 
     /// Stops the server (SIGTERM, then SIGKILL after 10 s).
