@@ -266,11 +266,21 @@ async fn failures_and_continue_as_new(sdk: Sdk) {
     let Some(Attributes::WorkflowTaskFailedEventAttributes(f)) = failed.attributes else {
         unreachable!()
     };
-    let message = f.failure.map(|f| f.message).unwrap_or_default();
+    let (message, stack) = f
+        .failure
+        .map(|f| (f.message, f.stack_trace))
+        .unwrap_or_default();
     assert!(
         message.contains("boom"),
         "the language's own error message: {message}"
     );
+    if matches!(sdk, Sdk::Js | Sdk::JsSpiderMonkey) {
+        // Frames name the author's file and line, not the bundle's.
+        assert!(
+            stack.contains("tests/fixtures-js/sdk/src/index.js:103"),
+            "the stack trace points at the fixture's source: {stack}"
+        );
+    }
     t.terminate(&id).await;
 
     let id = unique("sdk-can");

@@ -5,16 +5,19 @@
 //    code that uses the global Promise: the SDK's deterministic one, whose
 //    jobs run inside each `activate` call (QuickJS does not run its own
 //    microtask queue during a synchronous export call).
+//    Its source map becomes a line table the bundle carries, so that stack
+//    traces name the author's files and lines (bin/lines.mjs, src/stack.js).
 // 2. Turns the bundle into a component of `polyworker:guest/guest` (both
 //    roles, environment and randomness) with componentize-qjs --sync
 //    (QuickJS, the default: ~2 MB) or componentize-js (SpiderMonkey:
 //    ~16 MB, faster JIT-less interpreter; the host caches its compiled code).
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { componentize } from "componentize-qjs";
+import { lineTable } from "./lines.mjs";
 
 const sdkRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const witDir = resolve(sdkRoot, "..", "wit");
@@ -74,7 +77,15 @@ try {
     external: ["polyworker:*", "wasi:*"],
     // Everything asynchronous must go through the global Promise.
     supported: { "async-await": false, "async-generator": false, "for-await": false },
+    sourcemap: "external",
+    sourcesContent: false,
   });
+  // The table goes on a line of its own in front: bundle line N is then
+  // line N + 1, which the table's first (empty) entry accounts for.
+  const map = JSON.parse(readFileSync(`${bundle}.map`, "utf8"));
+  const table = lineTable(map, (s) => relative(process.cwd(), resolve(work, s)));
+  table.lines.unshift(null);
+  writeFileSync(bundle, `globalThis.__polyworkerLines = ${JSON.stringify(table)};\n${readFileSync(bundle, "utf8")}`);
   let component;
   if (engine === "quickjs") {
     ({ component } = await componentize({

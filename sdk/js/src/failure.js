@@ -2,6 +2,7 @@
 
 import { fromPayloads, toPayloads } from "./payload.js";
 import { u64 } from "./duration.js";
+import { sourceStack } from "./stack.js";
 
 /** Base class of the failures Temporal carries across process boundaries. */
 export class TemporalFailure extends Error {
@@ -121,8 +122,8 @@ export function toFailure(err) {
     causes.push({
       message: c instanceof Error ? c.message : String(c),
       kind: kindOf(c),
-      stackTrace: c?.stack ?? "",
+      stackTrace: sourceStack(c?.stack ?? ""),
     });
   }
-  return { message, kind: kindOf(err), stackTrace: err?.stack ?? "", causes };
+  return { message, kind: kindOf(err), stackTrace: sourceStack(err?.stack ?? ""), causes };
 }
