@@ -11,12 +11,12 @@ pub mod wait;
 pub mod wasip1;
 
 pub use process::{HostProcess, OwnServer, free_address, http_get, polyworker_bin};
-pub use wait::{eventually, eventually_blocking, holds_until};
+pub use wait::{eventually, eventually_blocking, holds_until, poll_until};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use polyworker_host::config::{Config, EngineConfig, ServerConfig, TaskQueueConfig};
 use polyworker_host::ops::devserver::free_port;
@@ -430,63 +430,58 @@ impl Temporal {
 
     /// Waits (long-polling the close event) until the workflow ends.
     pub async fn outcome(&self, workflow_id: &str, within: Duration) -> Outcome {
-        let deadline = Instant::now() + within;
-        loop {
-            assert!(
-                Instant::now() < deadline,
-                "workflow {workflow_id} did not finish within {within:?}"
-            );
-            let req = GetWorkflowExecutionHistoryRequest {
-                namespace: "default".into(),
-                execution: Some(WorkflowExecution {
-                    workflow_id: workflow_id.into(),
-                    run_id: String::new(),
-                }),
-                wait_new_event: true,
-                history_event_filter_type: HistoryEventFilterType::CloseEvent as i32,
-                ..Default::default()
-            };
-            let mut c = self.conn.clone();
-            let resp = tokio::time::timeout(
-                Duration::from_secs(10),
-                WorkflowService::get_workflow_execution_history(&mut c, tonic::Request::new(req)),
-            )
-            .await;
-            let Ok(Ok(resp)) = resp else { continue };
-            let events = resp
-                .into_inner()
-                .history
-                .map(|h| h.events)
-                .unwrap_or_default();
-            if let Some(e) = events.into_iter().next() {
-                return match e.attributes {
-                    Some(history_event::Attributes::WorkflowExecutionCompletedEventAttributes(
-                        a,
-                    )) => {
-                        let p = a.result.and_then(|p| p.payloads.into_iter().next());
-                        Outcome::Completed(
-                            p.map(|p| serde_json::from_slice(&p.data).expect("json result"))
-                                .unwrap_or(serde_json::Value::Null),
-                        )
-                    }
-                    Some(history_event::Attributes::WorkflowExecutionFailedEventAttributes(a)) => {
-                        Outcome::Failed(a.failure.map(|f| f.message).unwrap_or_default())
-                    }
-                    Some(history_event::Attributes::WorkflowExecutionCanceledEventAttributes(
-                        _,
-                    )) => Outcome::Cancelled,
-                    // A new run continues the workflow: wait for the latest.
-                    Some(
-                        history_event::Attributes::WorkflowExecutionContinuedAsNewEventAttributes(
-                            _,
-                        ),
-                    ) => {
-                        continue;
-                    }
-                    other => Outcome::Other(format!("{other:?}")),
-                };
+        let what = format!("workflow {workflow_id} finishes");
+        eventually(within, &what, || self.close_event(workflow_id)).await
+    }
+
+    /// The workflow's close event as an outcome, long-polling for up to
+    /// 10 s; `Err` while it runs (or has continued as new).
+    async fn close_event(&self, workflow_id: &str) -> Result<Outcome, &'static str> {
+        let req = GetWorkflowExecutionHistoryRequest {
+            namespace: "default".into(),
+            execution: Some(WorkflowExecution {
+                workflow_id: workflow_id.into(),
+                run_id: String::new(),
+            }),
+            wait_new_event: true,
+            history_event_filter_type: HistoryEventFilterType::CloseEvent as i32,
+            ..Default::default()
+        };
+        let mut c = self.conn.clone();
+        let resp = tokio::time::timeout(
+            Duration::from_secs(10),
+            WorkflowService::get_workflow_execution_history(&mut c, tonic::Request::new(req)),
+        )
+        .await;
+        let Ok(Ok(resp)) = resp else {
+            return Err("no close event yet");
+        };
+        let events = resp
+            .into_inner()
+            .history
+            .map(|h| h.events)
+            .unwrap_or_default();
+        let e = events.into_iter().next().ok_or("no close event yet")?;
+        Ok(match e.attributes {
+            Some(history_event::Attributes::WorkflowExecutionCompletedEventAttributes(a)) => {
+                let p = a.result.and_then(|p| p.payloads.into_iter().next());
+                Outcome::Completed(
+                    p.map(|p| serde_json::from_slice(&p.data).expect("json result"))
+                        .unwrap_or(serde_json::Value::Null),
+                )
             }
-        }
+            Some(history_event::Attributes::WorkflowExecutionFailedEventAttributes(a)) => {
+                Outcome::Failed(a.failure.map(|f| f.message).unwrap_or_default())
+            }
+            Some(history_event::Attributes::WorkflowExecutionCanceledEventAttributes(_)) => {
+                Outcome::Cancelled
+            }
+            // A new run continues the workflow: wait for the latest.
+            Some(history_event::Attributes::WorkflowExecutionContinuedAsNewEventAttributes(_)) => {
+                return Err("continued as new; waiting for the latest run");
+            }
+            other => Outcome::Other(format!("{other:?}")),
+        })
     }
 
     /// Polls the history until an event matches (no sleeps to wait for state:

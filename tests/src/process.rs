@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use polyworker_host::ops::devserver::free_port;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -55,16 +55,12 @@ pub fn signal(pid: u32, signal: &str) {
 
 /// Waits for a child to exit, polling with a deadline.
 pub async fn wait_exit(child: &mut Child, within: Duration) -> Option<ExitStatus> {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Some(status);
-        }
-        if Instant::now() >= deadline {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    crate::wait::poll_until(within, || {
+        let status = child.try_wait().ok().flatten().ok_or(());
+        async move { status }
+    })
+    .await
+    .ok()
 }
 
 /// A `polyworker run --log-json` process; killed when dropped.

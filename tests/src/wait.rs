@@ -10,27 +10,31 @@ use std::time::{Duration, Instant};
 pub const POLL: Duration = Duration::from_millis(100);
 
 /// Repeats `probe` every [`POLL`] until it returns `Ok`, for at most
-/// `within`; then panics with `what` and the last state the probe reported
-/// in its `Err`.
-pub async fn eventually<T, S, Fut>(
-    within: Duration,
-    what: &str,
-    mut probe: impl FnMut() -> Fut,
-) -> T
+/// `within` (at least once); at the deadline, the last state the probe
+/// reported in its `Err`.
+pub async fn poll_until<T, S, Fut>(within: Duration, mut probe: impl FnMut() -> Fut) -> Result<T, S>
 where
-    S: Display,
     Fut: Future<Output = Result<T, S>>,
 {
     let deadline = Instant::now() + within;
     loop {
         match probe().await {
-            Ok(v) => return v,
-            Err(state) if Instant::now() >= deadline => {
-                panic!("{what}: not within {within:?}; last seen: {state}")
-            }
+            Ok(v) => return Ok(v),
+            Err(state) if Instant::now() >= deadline => return Err(state),
             Err(_) => tokio::time::sleep(POLL).await,
         }
     }
+}
+
+/// [`poll_until`], panicking at the deadline with `what` and the last state.
+pub async fn eventually<T, S, Fut>(within: Duration, what: &str, probe: impl FnMut() -> Fut) -> T
+where
+    S: Display,
+    Fut: Future<Output = Result<T, S>>,
+{
+    poll_until(within, probe)
+        .await
+        .unwrap_or_else(|state| panic!("{what}: not within {within:?}; last seen: {state}"))
 }
 
 /// [`eventually`] for a synchronous probe, outside an async runtime.
