@@ -112,6 +112,37 @@ fn activity_resolution(r: Option<CoreActivityResolution>) -> ActivityResolution 
     }
 }
 
+/// How a child workflow's start ended.
+fn child_start_resolution(status: Option<child_start::Status>) -> ChildStartResolution {
+    match status {
+        Some(child_start::Status::Succeeded(s)) => ChildStartResolution::Started(s.run_id),
+        Some(child_start::Status::Failed(f)) => ChildStartResolution::Failed(format!(
+            "workflow {:?} of type {:?} could not start (cause {})",
+            f.workflow_id, f.workflow_type, f.cause
+        )),
+        Some(child_start::Status::Cancelled(c)) => {
+            ChildStartResolution::Cancelled(failure(c.failure, "child start cancelled"))
+        }
+        None => ChildStartResolution::Failed("no start status from the server".into()),
+    }
+}
+
+/// How a child workflow ended.
+fn child_resolution(status: Option<child_workflow_result::Status>) -> ChildResolution {
+    match status {
+        Some(child_workflow_result::Status::Completed(s)) => {
+            ChildResolution::Completed(s.result.map(payload_from_core))
+        }
+        Some(child_workflow_result::Status::Failed(f)) => {
+            ChildResolution::Failed(failure(f.failure, "child workflow failed"))
+        }
+        Some(child_workflow_result::Status::Cancelled(c)) => {
+            ChildResolution::Cancelled(failure(c.failure, "child workflow cancelled"))
+        }
+        None => ChildResolution::Failed(failure(None, "child workflow ended")),
+    }
+}
+
 /// Splits and converts a core activation.
 pub fn activation_to_wit(a: WorkflowActivation, namespace: &str, task_queue: &str) -> Incoming {
     let mut out = Incoming {
@@ -165,42 +196,15 @@ pub fn activation_to_wit(a: WorkflowActivation, namespace: &str, task_queue: &st
             }),
             Variant::NotifyHasPatch(p) => Job::NotifyHasPatch(p.patch_id),
             Variant::ResolveChildWorkflowExecutionStart(r) => {
-                let resolution = match r.status {
-                    Some(child_start::Status::Succeeded(s)) => {
-                        ChildStartResolution::Started(s.run_id)
-                    }
-                    Some(child_start::Status::Failed(f)) => ChildStartResolution::Failed(format!(
-                        "workflow {:?} of type {:?} could not start (cause {})",
-                        f.workflow_id, f.workflow_type, f.cause
-                    )),
-                    Some(child_start::Status::Cancelled(c)) => {
-                        ChildStartResolution::Cancelled(failure(c.failure, "child start cancelled"))
-                    }
-                    None => ChildStartResolution::Failed("no start status from the server".into()),
-                };
                 Job::ResolveChildStart(ResolveChildStart {
                     seq: r.seq,
-                    resolution,
+                    resolution: child_start_resolution(r.status),
                 })
             }
-            Variant::ResolveChildWorkflowExecution(r) => {
-                let resolution = match r.result.and_then(|r| r.status) {
-                    Some(child_workflow_result::Status::Completed(s)) => {
-                        ChildResolution::Completed(s.result.map(payload_from_core))
-                    }
-                    Some(child_workflow_result::Status::Failed(f)) => {
-                        ChildResolution::Failed(failure(f.failure, "child workflow failed"))
-                    }
-                    Some(child_workflow_result::Status::Cancelled(c)) => {
-                        ChildResolution::Cancelled(failure(c.failure, "child workflow cancelled"))
-                    }
-                    None => ChildResolution::Failed(failure(None, "child workflow ended")),
-                };
-                Job::ResolveChild(ResolveChild {
-                    seq: r.seq,
-                    resolution,
-                })
-            }
+            Variant::ResolveChildWorkflowExecution(r) => Job::ResolveChild(ResolveChild {
+                seq: r.seq,
+                resolution: child_resolution(r.result.and_then(|r| r.status)),
+            }),
             Variant::ResolveSignalExternalWorkflow(r) => {
                 Job::ResolveSignalExternal(ResolveExternal {
                     seq: r.seq,
