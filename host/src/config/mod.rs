@@ -38,12 +38,12 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The file is not TOML of the config's shape.
-    #[error("config file {path}: {message}")]
+    #[error("config file {path}: {source}")]
     Parse {
         /// The file.
         path: PathBuf,
         /// The parser's report (it names the key and line).
-        message: String,
+        source: Box<toml::de::Error>,
     },
     /// A key has a value the host refuses.
     #[error("config key `{key}`: {message}")]
@@ -126,9 +126,9 @@ impl Config {
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
         Config::parse(&text, base).map_err(|e| match e {
-            ConfigError::Parse { message, .. } => ConfigError::Parse {
+            ConfigError::Parse { source, .. } => ConfigError::Parse {
                 path: path.to_path_buf(),
-                message,
+                source,
             },
             other => other,
         })
@@ -136,9 +136,9 @@ impl Config {
 
     /// Parses and validates TOML text; relative module paths resolve against `base`.
     pub fn parse(text: &str, base: &Path) -> Result<Config, ConfigError> {
-        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        let mut config: Config = toml::from_str(text).map_err(|source| ConfigError::Parse {
             path: PathBuf::from("<text>"),
-            message: e.to_string(),
+            source: Box::new(source),
         })?;
         if let Some(d) = &mut config.deployment {
             if d.store.is_relative() {
