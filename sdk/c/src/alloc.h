@@ -1,7 +1,9 @@
-/* Checked allocation for the SDK's own buffers. A guest's allocator fails
- * only when the store's memory limit is reached; the SDK then stops the
- * call with a message instead of writing through a null pointer, and the
- * host fails the workflow task or the attempt. */
+/* Checked allocation for the SDK's own buffers. Growth past the store's
+ * memory limit traps in the host before malloc returns; what is left is a
+ * request the allocator cannot serve at all (a size near the address
+ * space's), which stops the call with a message instead of writing through
+ * a null pointer. Either way the host fails the workflow task or the
+ * attempt. */
 #ifndef POLYWORKER_ALLOC_H
 #define POLYWORKER_ALLOC_H
 
