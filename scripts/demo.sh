@@ -15,7 +15,7 @@ log() { printf '\033[1m[demo]\033[0m %s\n' "$*" >&2; }
 
 scripts/setup.sh demo
 log "building polyworker, the transmit service and the data-routing component"
-cargo build --quiet -p polyworker-host -p transmit-service >&2
+cargo build --quiet --profile demo -p polyworker-host -p transmit-service >&2
 # The same target dir and profile as scripts/build-guests.sh, so the tests
 # reuse this build.
 cargo build --quiet --release --target wasm32-wasip2 --target-dir target/guests -p data-routing >&2
@@ -49,7 +49,7 @@ TOML
 # `polyworker dev` starts a dev server on the configured port unless one
 # already answers there (TEMPORAL_ADDRESS).
 log "starting polyworker (dev) against ${address}"
-target/debug/polyworker dev --config "$work/polyworker.toml" > "$work/polyworker.log" 2>&1 &
+target/demo/polyworker dev --config "$work/polyworker.toml" > "$work/polyworker.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 120); do
   grep -q " polling" "$work/polyworker.log" 2>/dev/null && break
@@ -59,7 +59,7 @@ done
 grep -q " polling" "$work/polyworker.log" || { cat "$work/polyworker.log" >&2; log "polyworker did not start"; exit 1; }
 
 log "starting the transmit service on 127.0.0.1:${transmit_port}"
-target/debug/transmit-service --listen "127.0.0.1:${transmit_port}" \
+target/demo/transmit-service --listen "127.0.0.1:${transmit_port}" \
   --temporal-address "http://${address}" --max-delay-ms "${TRANSMIT_MAX_DELAY_MS:-15000}" \
   > "$work/transmit.log" 2>&1 &
 pids+=($!)
