@@ -152,6 +152,10 @@ impl Allowlist {
     }
 }
 
+/// The connection's I/O future, as `WasiHttpHooks::send_request` passes and
+/// returns it.
+type Io = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
+
 /// `wasi:http` hooks that enforce the allowlist before any connection is made.
 pub struct AllowlistHooks {
     /// The task queue's allowlist.
@@ -165,18 +169,8 @@ impl WasiHttpHooks for AllowlistHooks {
         &mut self,
         request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
-        fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
-    ) -> Box<
-        dyn Future<
-                Output = Result<
-                    (
-                        http::Response<WasiBody>,
-                        Box<dyn Future<Output = Result<(), HttpError>> + Send>,
-                    ),
-                    HttpError,
-                >,
-            > + Send,
-    > {
+        fut: Io,
+    ) -> Box<dyn Future<Output = Result<(http::Response<WasiBody>, Io), HttpError>> + Send> {
         _ = fut;
         if !self.allowlist.allows_uri(request.uri()) {
             tracing::warn!(
@@ -189,10 +183,7 @@ impl WasiHttpHooks for AllowlistHooks {
         Box::new(async move {
             use http_body_util::BodyExt;
             let (res, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
-            Ok((
-                res.map(BodyExt::boxed_unsync),
-                Box::new(io) as Box<dyn Future<Output = _> + Send>,
-            ))
+            Ok((res.map(BodyExt::boxed_unsync), Box::new(io) as Io))
         })
     }
 }
@@ -206,18 +197,8 @@ impl WasiHttpHooks for DenyAllHttp {
         &mut self,
         request: http::Request<WasiBody>,
         _options: Option<RequestOptions>,
-        _fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
-    ) -> Box<
-        dyn Future<
-                Output = Result<
-                    (
-                        http::Response<WasiBody>,
-                        Box<dyn Future<Output = Result<(), HttpError>> + Send>,
-                    ),
-                    HttpError,
-                >,
-            > + Send,
-    > {
+        _fut: Io,
+    ) -> Box<dyn Future<Output = Result<(http::Response<WasiBody>, Io), HttpError>> + Send> {
         tracing::warn!(uri = %request.uri(), "{} may not make HTTP requests; denied", self.0);
         Box::new(async { Err(HttpError::HttpRequestDenied) })
     }
