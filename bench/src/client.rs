@@ -14,7 +14,8 @@ use temporalio_common::protos::temporal::api::history::v1::HistoryEvent;
 use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
 use temporalio_common::protos::temporal::api::taskqueue::v1::TaskQueue;
 use temporalio_common::protos::temporal::api::workflowservice::v1::{
-    GetWorkflowExecutionHistoryRequest, StartWorkflowExecutionRequest,
+    GetWorkflowExecutionHistoryRequest, SignalWorkflowExecutionRequest,
+    StartWorkflowExecutionRequest,
 };
 
 #[derive(Clone)]
@@ -164,6 +165,31 @@ impl Client {
     ) -> anyhow::Result<()> {
         self.start_workflow(task_queue, workflow_type, id, None)
             .await
+    }
+
+    /// Sends signal `name`, without input, to `id`.
+    pub async fn signal(&self, id: &str, name: &str) -> anyhow::Result<()> {
+        let req = SignalWorkflowExecutionRequest {
+            namespace: "default".into(),
+            workflow_execution: Some(WorkflowExecution {
+                workflow_id: id.into(),
+                run_id: String::new(),
+            }),
+            signal_name: name.into(),
+            identity: "polyworker-bench".into(),
+            ..Default::default()
+        };
+        let mut c = self.conn.clone();
+        WorkflowService::signal_workflow_execution(&mut c, tonic::Request::new(req))
+            .await
+            .with_context(|| format!("signal {id}"))?;
+        Ok(())
+    }
+
+    /// Waits, long-polling its close event, until `id` has closed.
+    pub async fn closed(&self, id: &str) -> anyhow::Result<()> {
+        while self.history(id, true).await?.is_empty() {}
+        Ok(())
     }
 
     /// Whether a worker has completed a workflow task of `id` (so the run

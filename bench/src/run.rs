@@ -203,6 +203,10 @@ pub struct Density {
     pub rss_after_kib: u64,
     pub pss_before_kib: u64,
     pub pss_after_kib: u64,
+    /// Signalling every parked run until all have completed: wall time and
+    /// the worker's CPU time.
+    pub wake: Duration,
+    pub wake_cpu_s: f64,
 }
 
 impl Density {
@@ -267,6 +271,7 @@ pub async fn density(opts: &Options, n: usize) -> anyhow::Result<Vec<Density>> {
         }
         let (after, _) = proc::rss_kib(worker.pid()).context("memory")?;
         let pss_after = proc::pss_kib(worker.pid()).context("memory")?;
+        let (wake, wake_cpu_s) = wake_all(&client, &tq, n, opts.concurrency, worker.pid()).await?;
         let d = Density {
             contestant: c,
             parked: n,
@@ -274,6 +279,8 @@ pub async fn density(opts: &Options, n: usize) -> anyhow::Result<Vec<Density>> {
             rss_after_kib: after,
             pss_before_kib: pss_before,
             pss_after_kib: pss_after,
+            wake,
+            wake_cpu_s,
         };
         eprintln!("{d:?}");
         out.push(d);
@@ -282,14 +289,44 @@ pub async fn density(opts: &Options, n: usize) -> anyhow::Result<Vec<Density>> {
     Ok(out)
 }
 
+/// Signals all `n` parked runs of `tq` (`concurrency` at a time) and waits
+/// until every one has completed: the wall time and the worker's CPU time.
+async fn wake_all(
+    client: &Client,
+    tq: &str,
+    n: usize,
+    concurrency: usize,
+    pid: u32,
+) -> anyhow::Result<(Duration, f64)> {
+    let cpu = proc::cpu_seconds(pid).context("cpu")?;
+    let began = Instant::now();
+    let limit = Arc::new(Semaphore::new(concurrency));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..n {
+        let permit = limit.clone().acquire_owned().await?;
+        let (client, id) = (client.clone(), format!("{tq}-parked-{i}"));
+        tasks.spawn(async move {
+            client.signal(&id, "go").await?;
+            let r = client.closed(&id).await;
+            drop(permit);
+            r
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r??;
+    }
+    let took = began.elapsed();
+    Ok((took, proc::cpu_seconds(pid).context("cpu")? - cpu))
+}
+
 /// A Markdown table of the density run.
 pub fn density_table(rows: &[Density]) -> String {
     let mut out = String::from(
-        "| Worker | Parked workflows | RSS before → after (MiB) | RSS KiB per parked workflow | PSS before → after (MiB) | PSS KiB per parked workflow |\n|---|---|---|---|---|---|\n",
+        "| Worker | Parked workflows | RSS before → after (MiB) | RSS KiB per parked workflow | PSS before → after (MiB) | PSS KiB per parked workflow | Wake all: wall (s) | Wake all: worker CPU (s) |\n|---|---|---|---|---|---|---|---|\n",
     );
     for d in rows {
         out.push_str(&format!(
-            "| {} | {} | {:.1} → {:.1} | {:.1} | {:.1} → {:.1} | {:.1} |\n",
+            "| {} | {} | {:.1} → {:.1} | {:.1} | {:.1} → {:.1} | {:.1} | {:.1} | {:.1} |\n",
             d.contestant.name(),
             d.parked,
             d.rss_before_kib as f64 / 1024.0,
@@ -297,7 +334,9 @@ pub fn density_table(rows: &[Density]) -> String {
             d.per_workflow_kib(),
             d.pss_before_kib as f64 / 1024.0,
             d.pss_after_kib as f64 / 1024.0,
-            d.pss_per_workflow_kib()
+            d.pss_per_workflow_kib(),
+            d.wake.as_secs_f64(),
+            d.wake_cpu_s,
         ));
     }
     out

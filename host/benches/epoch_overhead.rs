@@ -38,6 +38,7 @@ async fn load(epochs: bool, path: &Path) -> (WasmEngine, Arc<Module>) {
     let cap = Capacity {
         workflow_instances: 4,
         activity_instances: 1,
+        workflow_tasks: 2,
     };
     let engine = WasmEngine::with_epochs(&cfg, cap, epochs).expect("engine");
     let loader = Loader::new(&engine.engine).expect("linkers");
@@ -45,10 +46,11 @@ async fn load(epochs: bool, path: &Path) -> (WasmEngine, Arc<Module>) {
     (engine, module)
 }
 
-async fn once(module: &Arc<Module>) -> Duration {
+fn once(module: &Arc<Module>) -> Duration {
     let limits = RunLimits {
         deadline: Duration::from_secs(60),
         memory_bytes: 64 << 20,
+        resources: 1024,
     };
     let mut run = RunInstance::create(
         module.clone(),
@@ -57,14 +59,12 @@ async fn once(module: &Arc<Module>) -> Duration {
         limits,
         support::meter(),
     )
-    .await
     .expect("instantiate")
     .expect("create");
     let activation = support::activation(vec![]);
     let started = Instant::now();
     let commands = run
         .activate(&activation, None)
-        .await
         .expect("no trap")
         .expect("no failure");
     let took = started.elapsed();
@@ -79,21 +79,19 @@ async fn once(module: &Arc<Module>) -> Duration {
 fn main() {
     let path = support::guest("wasm32-wasip2/release/hostile.wasm").expect("the hostile fixture");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(async {
-        let (_e1, with) = load(true, &path).await;
-        let (_e2, without) = load(false, &path).await;
-        let (mut a, mut b) = (Vec::new(), Vec::new());
-        for _ in 0..ROUNDS {
-            a.push(once(&with).await);
-            b.push(once(&without).await);
-        }
-        let (a, b) = (support::median(a), support::median(b));
-        println!("Spin({ITERATIONS}) in one activation, median of {ROUNDS} alternating rounds:");
-        println!("  epoch interruption on : {a:?}");
-        println!("  epoch interruption off: {b:?}");
-        println!(
-            "  overhead: {:+.1}%",
-            (a.as_secs_f64() / b.as_secs_f64() - 1.0) * 100.0
-        );
-    });
+    let (_e1, with) = rt.block_on(load(true, &path));
+    let (_e2, without) = rt.block_on(load(false, &path));
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        a.push(once(&with));
+        b.push(once(&without));
+    }
+    let (a, b) = (support::median(a), support::median(b));
+    println!("Spin({ITERATIONS}) in one activation, median of {ROUNDS} alternating rounds:");
+    println!("  epoch interruption on : {a:?}");
+    println!("  epoch interruption off: {b:?}");
+    println!(
+        "  overhead: {:+.1}%",
+        (a.as_secs_f64() / b.as_secs_f64() - 1.0) * 100.0
+    );
 }

@@ -61,14 +61,12 @@ async fn load(e: &WasmEngine, path: &Path) -> (Arc<Module>, Duration) {
 
 /// A run created and given its first activation (it schedules the route
 /// activity and is then blocked on it).
-async fn parked_run(m: &Arc<Module>, run: usize) -> RunInstance {
+fn parked_run(m: &Arc<Module>, run: usize) -> RunInstance {
     let mut r = RunInstance::create(m.clone(), &info(run), tags(TYPE), LIMITS, meter())
-        .await
         .expect("instantiates")
         .expect("creates the run");
     let commands = r
         .activate(&activation(vec![]), None)
-        .await
         .expect("activates")
         .expect("no task failure");
     assert!(!commands.is_empty(), "the first activation schedules work");
@@ -86,29 +84,30 @@ struct Row {
     rss_per_run: u64,
 }
 
-async fn measure(lang: &'static str, path: &Path) -> Row {
+/// Loads with `rt`; the workflow calls, synchronous, run outside it.
+fn measure(rt: &tokio::runtime::Runtime, lang: &'static str, path: &Path) -> Row {
     let cache =
         std::env::temp_dir().join(format!("polyworker-bench-{}-{lang}", std::process::id()));
     let _ = std::fs::remove_dir_all(&cache);
     let size = std::fs::metadata(path).expect("component file").len();
 
     let on_demand = engine(&cache, false);
-    let (_, cold) = load(&on_demand, path).await;
-    let (m, cached) = load(&on_demand, path).await;
+    let (_, cold) = rt.block_on(load(&on_demand, path));
+    let (m, cached) = rt.block_on(load(&on_demand, path));
 
     let mut fresh = Vec::new();
     for i in 0..INSTANTIATIONS {
         let t = Instant::now();
-        let r = RunInstance::create(m.clone(), &info(i), tags(TYPE), LIMITS, meter()).await;
+        let r = RunInstance::create(m.clone(), &info(i), tags(TYPE), LIMITS, meter());
         fresh.push(t.elapsed());
         drop(r);
     }
 
-    let mut run = parked_run(&m, 0).await;
+    let mut run = parked_run(&m, 0);
     let mut rounds = Vec::new();
     for _ in 0..ACTIVATIONS {
         let t = Instant::now();
-        let out = run.activate(&activation(vec![]), None).await;
+        let out = run.activate(&activation(vec![]), None);
         rounds.push(t.elapsed());
         assert!(matches!(out, Ok(Ok(ref c)) if c.is_empty()), "{out:?}");
     }
@@ -117,21 +116,27 @@ async fn measure(lang: &'static str, path: &Path) -> Row {
     let before = rss_bytes();
     let mut parked = Vec::new();
     for i in 0..PARKED {
-        parked.push(parked_run(&m, i).await);
+        parked.push(parked_run(&m, i));
     }
     let rss_per_run = rss_bytes().saturating_sub(before) / PARKED as u64;
     drop(parked);
 
     let pooling = engine(&cache, true);
-    let (pm, _) = load(&pooling, path).await;
+    let (pm, _) = rt.block_on(load(&pooling, path));
     // Warm the pool's slots first: the pool's point is reusing them.
     for i in 0..4 {
-        drop(RunInstance::create(pm.clone(), &info(i), tags(TYPE), LIMITS, meter()).await);
+        drop(RunInstance::create(
+            pm.clone(),
+            &info(i),
+            tags(TYPE),
+            LIMITS,
+            meter(),
+        ));
     }
     let mut pooled = Vec::new();
     for i in 0..INSTANTIATIONS {
         let t = Instant::now();
-        let r = RunInstance::create(pm.clone(), &info(i), tags(TYPE), LIMITS, meter()).await;
+        let r = RunInstance::create(pm.clone(), &info(i), tags(TYPE), LIMITS, meter());
         pooled.push(t.elapsed());
         drop(r);
     }
@@ -169,8 +174,12 @@ fn guests() -> Vec<(&'static str, PathBuf)> {
     ]
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     let mut rows = Vec::new();
     for (lang, path) in guests() {
         if !path.is_file() {
@@ -180,7 +189,7 @@ async fn main() {
             );
             continue;
         }
-        rows.push(measure(lang, &path).await);
+        rows.push(measure(&rt, lang, &path));
     }
     println!(
         "| Language | Component | Compile (cold) | Load (cached) | Instantiate (fresh) | Instantiate (pooled) | Activation | RSS per cached run |"

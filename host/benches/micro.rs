@@ -53,19 +53,18 @@ fn runtime() -> Runtime {
 }
 
 /// The commands of one activation, which must not fail.
-async fn activate(r: &mut RunInstance, jobs: Vec<Job>) -> Vec<Command> {
+fn activate(r: &mut RunInstance, jobs: Vec<Job>) -> Vec<Command> {
     r.activate(&activation(jobs), None)
-        .await
         .expect("no trap")
         .expect("no workflow task failure")
 }
 
 /// Times `iters` creations of a data-routing run; the drops are not timed.
-async fn create_runs(m: &Arc<Module>, iters: u64) -> Duration {
+fn create_runs(m: &Arc<Module>, iters: u64) -> Duration {
     let mut total = Duration::ZERO;
     for i in 0..iters as usize {
         let t = Instant::now();
-        let r = run(m, "DataRoutingWorkflow", i, vec![json(PACKET)]).await;
+        let r = run(m, "DataRoutingWorkflow", i, vec![json(PACKET)]);
         total += t.elapsed();
         drop(r);
     }
@@ -83,11 +82,11 @@ fn instantiate(c: &mut Criterion) {
             continue;
         };
         let m = rt.block_on(load(&pooled, &path));
-        g.bench_function(lang, |b| b.iter_custom(|n| rt.block_on(create_runs(&m, n))));
+        g.bench_function(lang, |b| b.iter_custom(|n| create_runs(&m, n)));
         if lang == "Rust" {
             let m = rt.block_on(load(&on_demand, &path));
             g.bench_function("Rust (on-demand)", |b| {
-                b.iter_custom(|n| rt.block_on(create_runs(&m, n)))
+                b.iter_custom(|n| create_runs(&m, n))
             });
         }
     }
@@ -123,12 +122,12 @@ fn signal(data: Vec<u8>) -> Job {
 
 /// Every activation of one `BenchWorkflow`, from its creation to its
 /// completion.
-async fn whole_bench_workflow(m: &Arc<Module>, i: usize) {
-    let mut r = run(m, "BenchWorkflow", i, vec![json(PACKET)]).await;
-    let first = started(&activate(&mut r, vec![]).await);
-    let timer = started(&activate(&mut r, vec![resolved(first)]).await);
-    let second = started(&activate(&mut r, vec![Job::FireTimer(timer)]).await);
-    let done = activate(&mut r, vec![resolved(second)]).await;
+fn whole_bench_workflow(m: &Arc<Module>, i: usize) {
+    let mut r = run(m, "BenchWorkflow", i, vec![json(PACKET)]);
+    let first = started(&activate(&mut r, vec![]));
+    let timer = started(&activate(&mut r, vec![resolved(first)]));
+    let second = started(&activate(&mut r, vec![Job::FireTimer(timer)]));
+    let done = activate(&mut r, vec![resolved(second)]);
     assert!(
         matches!(done[..], [Command::CompleteWorkflow(_)]),
         "{done:?}"
@@ -137,18 +136,18 @@ async fn whole_bench_workflow(m: &Arc<Module>, i: usize) {
 
 /// A `Relay` run waiting on the result of the activity it has scheduled
 /// (the seq returned) for its first signal.
-async fn relay_run(m: &Arc<Module>, n: usize) -> (RunInstance, u32) {
-    let mut r = run(m, "Relay", n, vec![]).await;
-    assert!(activate(&mut r, vec![]).await.is_empty());
-    let seq = started(&activate(&mut r, vec![signal(PACKET.to_vec())]).await);
+fn relay_run(m: &Arc<Module>, n: usize) -> (RunInstance, u32) {
+    let mut r = run(m, "Relay", n, vec![]);
+    assert!(activate(&mut r, vec![]).is_empty());
+    let seq = started(&activate(&mut r, vec![signal(PACKET.to_vec())]));
     (r, seq)
 }
 
 /// Resolves `Relay`'s activity `seq` and signals `data`, which the run
 /// passes on to its next activity, whose seq is returned.
-async fn relay_step(r: &mut RunInstance, seq: u32, data: Vec<u8>) -> u32 {
+fn relay_step(r: &mut RunInstance, seq: u32, data: Vec<u8>) -> u32 {
     let size = data.len();
-    match &activate(r, vec![resolved(seq), signal(data)]).await[..] {
+    match &activate(r, vec![resolved(seq), signal(data)])[..] {
         [Command::ScheduleActivity(a)] => {
             assert_eq!(a.arguments[0].data.len(), size);
             a.seq
@@ -164,31 +163,29 @@ fn activations(c: &mut Criterion) {
     let m = rt.block_on(load(&e, &bench_guest()));
     let mut g = c.benchmark_group("activation");
 
-    let mut parked = rt.block_on(run(&m, "Parked", 0, vec![]));
-    assert!(rt.block_on(activate(&mut parked, vec![])).is_empty());
-    g.bench_function("empty", |b| {
-        b.iter(|| rt.block_on(activate(&mut parked, vec![])))
-    });
+    let mut parked = run(&m, "Parked", 0, vec![]);
+    assert!(activate(&mut parked, vec![]).is_empty());
+    g.bench_function("empty", |b| b.iter(|| activate(&mut parked, vec![])));
 
-    let mut timers = rt.block_on(run(&m, "TimerLoop", 1, vec![json(u32::MAX.to_string())]));
-    let mut seq = started(&rt.block_on(activate(&mut timers, vec![])));
+    let mut timers = run(&m, "TimerLoop", 1, vec![json(u32::MAX.to_string())]);
+    let mut seq = started(&activate(&mut timers, vec![]));
     g.bench_function("fire timer, start the next", |b| {
         b.iter(|| {
-            let next = started(&rt.block_on(activate(&mut timers, vec![Job::FireTimer(seq)])));
+            let next = started(&activate(&mut timers, vec![Job::FireTimer(seq)]));
             seq = next;
         })
     });
 
-    let (mut relay, mut seq) = rt.block_on(relay_run(&m, 2));
+    let (mut relay, mut seq) = relay_run(&m, 2);
     g.bench_function("activity result and signal in, activity out", |b| {
-        b.iter(|| seq = rt.block_on(relay_step(&mut relay, seq, PACKET.to_vec())))
+        b.iter(|| seq = relay_step(&mut relay, seq, PACKET.to_vec()))
     });
 
     let mut i = 3;
     g.bench_function("whole BenchWorkflow", |b| {
         b.iter(|| {
             i += 1;
-            rt.block_on(whole_bench_workflow(&m, i))
+            whole_bench_workflow(&m, i)
         })
     });
     g.finish();
@@ -201,7 +198,7 @@ fn payloads(c: &mut Criterion) {
     let cache = support::cache_dir("micro");
     let e = engine(&cache, true, 8);
     let m = rt.block_on(load(&e, &bench_guest()));
-    let (mut relay, mut seq) = rt.block_on(relay_run(&m, 0));
+    let (mut relay, mut seq) = relay_run(&m, 0);
     let mut g = c.benchmark_group("payload");
     for (label, size) in [
         ("1 KiB", 1 << 10),
@@ -215,7 +212,7 @@ fn payloads(c: &mut Criterion) {
         data[size - 1] = b'"';
         g.throughput(Throughput::Bytes(size as u64));
         g.bench_function(label, |b| {
-            b.iter(|| seq = rt.block_on(relay_step(&mut relay, seq, data.clone())))
+            b.iter(|| seq = relay_step(&mut relay, seq, data.clone()))
         });
     }
     g.finish();

@@ -82,6 +82,12 @@ fn capacity(config: &Config) -> Capacity {
             .map(|q| versions * 2 * q.max_concurrent_activities as u32)
             .sum::<u32>()
             .max(16),
+        // A replay gate runs beside the live workers: two more.
+        workflow_tasks: queues
+            .iter()
+            .map(|q| versions * q.max_concurrent_workflow_tasks as u32)
+            .sum::<u32>()
+            + 2,
     }
 }
 

@@ -154,7 +154,11 @@ async fn host_metrics_count_instances_guest_latency_and_limits() {
             )
             && at_least("polyworker_instantiations", &activity_labels, 1.0)
             && at_least("polyworker_epoch_interruptions", &hostile_labels, 1.0)
-            && at_least("polyworker_memory_limit_hits", &hostile_labels, 1.0)
+            && at_least(
+                "polyworker_limit_hits",
+                &[hostile_labels.clone(), vec!["limit=\"memory\"".into()]].concat(),
+                1.0,
+            )
     })
     .await;
     // Instantiation latency is in µs with buckets from 5 µs.

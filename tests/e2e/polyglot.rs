@@ -91,6 +91,7 @@ async fn large_components_are_compiled_once_then_read_from_the_cache() {
     let capacity = Capacity {
         workflow_instances: 1,
         activity_instances: 1,
+        workflow_tasks: 2,
     };
     let module = py_guest("sdk");
     let load = || async {

@@ -8,20 +8,20 @@ use temporalio_common::protos::temporal::api::history::v1::history_event::Attrib
 
 /// Waits for the first failed workflow task of `id` and returns its message.
 async fn task_failure(t: &Temporal, id: &str) -> String {
-    let e = t
-        .wait_for_event(id, Duration::from_secs(30), |e| {
-            matches!(
-                e.attributes,
-                Some(Attributes::WorkflowTaskFailedEventAttributes(_))
-            )
-        })
-        .await;
-    match e.attributes {
-        Some(Attributes::WorkflowTaskFailedEventAttributes(a)) => {
-            a.failure.map(|f| f.message).unwrap_or_default()
-        }
-        _ => unreachable!(),
-    }
+    t.task_failure(id, Duration::from_secs(30)).await.0
+}
+
+/// Runs one `Healthy` workflow to completion and returns how long it took.
+async fn healthy_run(t: &Temporal, task_queue: &str) -> Duration {
+    let id = unique("healthy");
+    let started = Instant::now();
+    t.start(task_queue, "Healthy", &id, &[]).await;
+    let outcome = t.outcome(&id, Duration::from_secs(30)).await;
+    assert!(
+        matches!(&outcome, Outcome::Completed(v) if v == "ok"),
+        "{outcome:?}"
+    );
+    started.elapsed()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -36,17 +36,6 @@ async fn hostile_guests_fail_their_tasks_and_healthy_workflows_run_on() {
     let host = TestHost::start(cfg).await;
     let t = Temporal::connect().await;
 
-    async fn healthy_run(t: &Temporal, task_queue: &str) -> Duration {
-        let id = unique("healthy");
-        let started = Instant::now();
-        t.start(task_queue, "Healthy", &id, &[]).await;
-        let outcome = t.outcome(&id, Duration::from_secs(30)).await;
-        assert!(
-            matches!(&outcome, Outcome::Completed(v) if v == "ok"),
-            "{outcome:?}"
-        );
-        started.elapsed()
-    }
     // The dev server fires timers with about 1 s granularity; measure what
     // "normal" is here before the hostile runs start.
     healthy_run(&t, &task_queue).await;
@@ -182,5 +171,106 @@ async fn random_values_are_the_same_on_replay() {
     // The timer was started by the first execution; the result comes from a
     // replay. They agree only if the replay drew the same numbers.
     assert_eq!(timer_ms, 100 + drawn[0] % 900, "drawn on replay: {drawn:?}");
+    host.stop().await.expect("clean shutdown");
+}
+
+/// Waiting in workflow code (a std sleep, a blocking pollable, a poll of a
+/// list) can never end, since workflow time stands still during a task:
+/// each fails its task at once, well within the deadline, saying what to
+/// use instead; a flood of host resources names its limit; a healthy
+/// workflow on the same queue runs on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocking_waits_fail_their_task_at_once_and_name_the_fix() {
+    let task_queue = unique("blocking");
+    let mut cfg = config(vec![queue(&task_queue, vec![guest("hostile")])]);
+    let deadline = Duration::from_secs(2);
+    cfg.engine.workflow_deadline_ms = deadline.as_millis() as u64;
+    let host = TestHost::start(cfg).await;
+    let t = Temporal::connect().await;
+    healthy_run(&t, &task_queue).await;
+    let baseline = healthy_run(&t, &task_queue).await;
+    let cases = [
+        ("StdSleep", "blocked in wasi:io/poll"),
+        (
+            "BlockOnPollable",
+            "blocked in wasi:io/poll.[method]pollable.block",
+        ),
+        ("PollList", "blocked in wasi:io/poll.poll"),
+        (
+            "ResourceFlood",
+            "resource limit exceeded: the guest holds 1024 host resources",
+        ),
+    ];
+    let mut ids = Vec::new();
+    for (wf_type, _) in cases {
+        let id = unique(wf_type);
+        t.start(&task_queue, wf_type, &id, &[]).await;
+        ids.push(id);
+    }
+    for _ in 0..2 {
+        let took = healthy_run(&t, &task_queue).await;
+        assert!(
+            took < baseline * 3 / 2 + Duration::from_millis(500),
+            "healthy workflow took {took:?} beside blocking ones (alone: {baseline:?})"
+        );
+    }
+    for ((wf_type, expected), id) in cases.iter().zip(&ids) {
+        let (message, took) = t.task_failure(id, Duration::from_secs(30)).await;
+        assert!(
+            message.contains(expected),
+            "{wf_type}: {message:?} lacks {expected:?}"
+        );
+        if *wf_type != "ResourceFlood" {
+            assert!(message.contains("durable timer"), "{wf_type}: {message:?}");
+        }
+        assert!(
+            took < deadline + Duration::from_millis(500),
+            "{wf_type}: the task ran {took:?} before failing (deadline {deadline:?})"
+        );
+    }
+    for id in &ids {
+        t.terminate(id).await;
+    }
+    host.stop().await.expect("clean shutdown");
+}
+
+/// A deadline pollable is ready only by workflow time: 200,000 reads of a
+/// 1 ms deadline during one task all say "not yet" (real time would have
+/// passed it), a durable timer makes it ready, and with no cache every
+/// task replays the run from the start and sees the same answers (the
+/// workflow branches on them, so a different answer would be
+/// nondeterministic).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workflow_code_cannot_tell_real_time_by_polling() {
+    let task_queue = unique("ready");
+    let mut q = queue(&task_queue, vec![guest("hostile")]);
+    q.max_cached_workflows = 0;
+    let host = TestHost::start(config(vec![q])).await;
+    let t = Temporal::connect().await;
+    let id = unique("ready");
+    t.start(&task_queue, "ReadyLoop", &id, &[]).await;
+    let outcome = t.outcome(&id, Duration::from_secs(30)).await;
+    let Outcome::Completed(v) = outcome else {
+        panic!("{outcome:?}");
+    };
+    assert_eq!(
+        v,
+        serde_json::json!({"ready_before": 0, "ready_after": true, "zero_ready": true})
+    );
+    let timers = t
+        .history(&id)
+        .await
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.attributes,
+                Some(Attributes::TimerStartedEventAttributes(_))
+            )
+        })
+        .count();
+    assert_eq!(
+        timers, 1,
+        "only the durable timer, never the real-time branch"
+    );
     host.stop().await.expect("clean shutdown");
 }

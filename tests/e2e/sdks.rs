@@ -85,6 +85,41 @@ suite!(
     c => Sdk::C, full: false,
 );
 
+/// Each language's own blocking sleep (Python's `time.sleep`, Go's
+/// `time.Sleep`, C's `sleep`) in workflow code fails the task at once,
+/// saying to use the durable timer; JavaScript has no blocking sleep.
+mod language_sleep {
+    use super::Sdk;
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn python() {
+        super::a_language_sleep_fails_the_task_at_once(Sdk::Python).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn go() {
+        super::a_language_sleep_fails_the_task_at_once(Sdk::Go).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn c() {
+        super::a_language_sleep_fails_the_task_at_once(Sdk::C).await
+    }
+}
+
+async fn a_language_sleep_fails_the_task_at_once(sdk: Sdk) {
+    let (task_queue, host, t) = serve("sdk-sleep", vec![sdk.module()]).await;
+    let id = unique("sdk-sleep");
+    t.start(&task_queue, "Sleep", &id, &[]).await;
+    let (message, took) = t.task_failure(&id, WAIT).await;
+    eprintln!("{sdk:?}: the task failed after {took:?}: {message}");
+    assert!(
+        message.contains("blocked in wasi:io/poll") && message.contains("durable timer"),
+        "{sdk:?}: {message}"
+    );
+    // The default deadline is 2 s; the sleep is 10 s.
+    assert!(took < Duration::from_millis(2500), "{sdk:?}: {took:?}");
+    t.terminate(&id).await;
+    host.stop().await.expect("clean shutdown");
+}
+
 async fn completed(t: &Temporal, id: &str) -> Value {
     match t.outcome(id, WAIT).await {
         Outcome::Completed(v) => v,

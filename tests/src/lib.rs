@@ -504,6 +504,40 @@ impl Temporal {
         .await
     }
 
+    /// Waits for the first failed workflow task of `workflow_id`: its
+    /// message, and how long the task ran by the server's clock (from its
+    /// started event to its failed event).
+    pub async fn task_failure(&self, workflow_id: &str, within: Duration) -> (String, Duration) {
+        use history_event::Attributes;
+        let failed = self
+            .wait_for_event(workflow_id, within, |e| {
+                matches!(
+                    e.attributes,
+                    Some(Attributes::WorkflowTaskFailedEventAttributes(_))
+                )
+            })
+            .await;
+        let Some(Attributes::WorkflowTaskFailedEventAttributes(a)) = &failed.attributes else {
+            unreachable!()
+        };
+        let started = self
+            .history(workflow_id)
+            .await
+            .into_iter()
+            .find(|e| e.event_id == a.started_event_id)
+            .expect("the failed task's started event");
+        let at = |e: &HistoryEvent| {
+            let t = e.event_time.expect("event time");
+            Duration::new(t.seconds as u64, t.nanos as u32)
+        };
+        let message = a
+            .failure
+            .as_ref()
+            .map(|f| f.message.clone())
+            .unwrap_or_default();
+        (message, at(&failed).saturating_sub(at(&started)))
+    }
+
     /// Waits until the workflow has a pending activity a worker has started
     /// (history records the start only when the activity closes).
     pub async fn wait_for_started_activity(&self, workflow_id: &str, within: Duration) {

@@ -22,6 +22,7 @@ use polyworker_host::runtime::{RunLimits, run::RunInstance};
 pub const LIMITS: RunLimits = RunLimits {
     deadline: Duration::from_secs(10),
     memory_bytes: 256 << 20,
+    resources: 1024,
 };
 
 /// A guest component built by `scripts/build-guests.sh`, by its path under
@@ -108,6 +109,7 @@ pub fn engine(cache: &Path, pooling: bool, instances: u32) -> WasmEngine {
     let capacity = Capacity {
         workflow_instances: instances,
         activity_instances: 4,
+        workflow_tasks: 2,
     };
     WasmEngine::new(&cfg, capacity).expect("engine")
 }
@@ -120,13 +122,9 @@ pub async fn load(e: &WasmEngine, path: &Path) -> Arc<Module> {
         .expect("the component loads")
 }
 
-/// A new run of `workflow_type`, created but not yet activated.
-pub async fn run(
-    m: &Arc<Module>,
-    workflow_type: &str,
-    n: usize,
-    args: Vec<Payload>,
-) -> RunInstance {
+/// A new run of `workflow_type`, created but not yet activated. Like every
+/// workflow call it is synchronous: call it outside the Tokio runtime.
+pub fn run(m: &Arc<Module>, workflow_type: &str, n: usize, args: Vec<Payload>) -> RunInstance {
     RunInstance::create(
         m.clone(),
         &info(workflow_type, n, args),
@@ -134,7 +132,6 @@ pub async fn run(
         LIMITS,
         meter(),
     )
-    .await
     .expect("instantiates")
     .expect("creates the run")
 }

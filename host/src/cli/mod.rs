@@ -171,6 +171,7 @@ async fn check(config: Config) -> anyhow::Result<Vec<std::sync::Arc<crate::runti
         crate::runtime::Capacity {
             workflow_instances: 1,
             activity_instances: 1,
+            workflow_tasks: 1,
         },
     )?;
     let loader = crate::runtime::Loader::new(&engine.engine)?;

@@ -39,8 +39,8 @@ pub const INSTANTIATION_LATENCY: &str = "polyworker_instantiation_latency_us";
 pub const ACTIVATION_LATENCY: &str = "polyworker_activation_latency_us";
 /// Activations interrupted at their deadline.
 pub const EPOCH_INTERRUPTIONS: &str = "polyworker_epoch_interruptions";
-/// Growth refused by a store's limits.
-pub const MEMORY_LIMIT_HITS: &str = "polyworker_memory_limit_hits";
+/// Guests refused by a store's bounds, by `limit`.
+pub const LIMIT_HITS: &str = "polyworker_limit_hits";
 /// Linear memory of live instances.
 pub const LINEAR_MEMORY: &str = "polyworker_linear_memory_bytes";
 /// Live guest instances.
@@ -55,7 +55,7 @@ pub struct HostMetrics {
     instantiation_latency: Histogram,
     activation_latency: Histogram,
     epoch_interruptions: Counter,
-    memory_limit_hits: Counter,
+    limit_hits: Counter,
     linear_memory: Gauge,
     instances: Gauge,
     components: Gauge,
@@ -94,9 +94,10 @@ impl HostMetrics {
                 "Workflow activations interrupted at their deadline",
                 "",
             )),
-            memory_limit_hits: meter.counter(params(
-                MEMORY_LIMIT_HITS,
-                "Guest memory or table growth refused by the store's limits",
+            limit_hits: meter.counter(params(
+                LIMIT_HITS,
+                "Guests refused by a store's bounds: limit=memory, table or resources, or \
+                 wait (a workflow wait that could never end)",
                 "",
             )),
             linear_memory: meter.gauge(params(
@@ -175,8 +176,12 @@ impl GuestMetrics for ModuleInstruments {
         self.metrics.epoch_interruptions.add(1, &self.attrs);
     }
 
-    fn limit_hit(&self) {
-        self.metrics.memory_limit_hits.add(1, &self.attrs);
+    fn limit_hit(&self, limit: &'static str) {
+        let attrs = self.metrics.meter.extend_attributes(
+            self.attrs.clone(),
+            NewAttributes::from(vec![MetricKeyValue::new("limit", limit)]),
+        );
+        self.metrics.limit_hits.add(1, &attrs);
     }
 
     fn linear_memory(&self, bytes: u64) {
@@ -247,7 +252,7 @@ mod tests {
             INSTANTIATION_LATENCY,
             ACTIVATION_LATENCY,
             EPOCH_INTERRUPTIONS,
-            MEMORY_LIMIT_HITS,
+            LIMIT_HITS,
             LINEAR_MEMORY,
             INSTANCES,
             COMPONENTS_LOADED,

@@ -161,15 +161,16 @@ impl ActivityState {
                     source: super::WasmError(e),
                 })?;
         }
+        let bounds = StoreBounds::new(Role::Activity, s.memory_bytes);
         Ok(ActivityState {
             wasi: b.build(),
-            table: ResourceTable::new(),
+            table: bounds.resource_table(),
             http: WasiHttpCtx::new(),
             hooks: AllowlistHooks {
                 allowlist: s.allowlist,
                 activity_type: s.tags.activity_type.clone().unwrap_or_default(),
             },
-            limits: StoreBounds::new(Role::Activity, s.memory_bytes).limiter(s.meter),
+            limits: bounds.limiter(s.meter),
             log,
             control: s.control,
         })
@@ -218,6 +219,7 @@ impl HostViewOf for ActivityState {
             log: &self.log,
             attempt: Some(&self.control),
             http: Some(&self.hooks.allowlist),
+            body_limit: self.limits.memory_room(),
         }
     }
 }

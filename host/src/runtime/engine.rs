@@ -18,6 +18,7 @@ use serde::Deserialize;
 
 use super::WasmError;
 use super::fault::RunLimits;
+use super::threads::WorkflowThreads;
 
 /// How often the epoch advances: the granularity of workflow deadlines and
 /// of activity time slices.
@@ -59,6 +60,7 @@ impl EngineConfig {
         RunLimits {
             deadline: Duration::from_millis(self.workflow_deadline_ms),
             memory_bytes: (self.workflow_memory_mib as usize) << 20,
+            resources: super::limits::StoreBounds::new(super::Role::Workflow, 0).resources(),
         }
     }
 
@@ -111,6 +113,9 @@ pub struct Capacity {
     pub workflow_instances: u32,
     /// Activity slots over all queues.
     pub activity_instances: u32,
+    /// Workflow-task slots over all queues: how many workflow calls may run
+    /// at once, and so how many workflow threads the host may need.
+    pub workflow_tasks: u32,
 }
 
 /// The shared engine plus the thread that advances its epoch.
@@ -122,6 +127,8 @@ pub struct WasmEngine {
     pub pooling: bool,
     /// The on-disk cache of compiled components, unless disabled.
     pub cache: Option<Cache>,
+    /// The threads every workflow call runs on.
+    pub threads: WorkflowThreads,
     stop: Arc<AtomicBool>,
 }
 
@@ -242,6 +249,7 @@ impl WasmEngine {
             engine,
             pooling,
             cache: cache_handle,
+            threads: WorkflowThreads::for_tasks(capacity.workflow_tasks as usize),
             stop,
         })
     }
@@ -275,6 +283,7 @@ mod tests {
         let capacity = Capacity {
             workflow_instances: instances,
             activity_instances: 0,
+            workflow_tasks: 1,
         };
         WasmEngine::new(&cfg, capacity).expect("the engine starts")
     }

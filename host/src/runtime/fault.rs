@@ -4,7 +4,11 @@
 
 use std::time::Duration;
 
+use wasmtime::component::ResourceTableError;
+
 use super::limits::LimitExceeded;
+use super::meter::ModuleMeter;
+use super::workflow_wasi::Blocked;
 
 /// How a guest call ended abnormally. The store is unusable afterwards.
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +21,9 @@ pub enum GuestFault {
     /// A store limit refused growth.
     #[error("{0}")]
     Limit(LimitExceeded),
+    /// Workflow code waited on something that cannot happen.
+    #[error("{0}")]
+    Blocked(Blocked),
     /// The guest trapped.
     #[error("{0}")]
     Trap(TrapKind),
@@ -67,14 +74,27 @@ pub enum TrapKind {
 pub struct RunLimits {
     /// How long one guest call may run.
     pub deadline: Duration,
-    /// Linear memory per memory.
+    /// Linear memory of the store, all memories together.
     pub memory_bytes: usize,
+    /// Host-side resources the store may hold at once.
+    pub resources: usize,
 }
 
 /// Turns a failed guest call into what happened.
 pub fn classify(e: wasmtime::Error, limits: RunLimits) -> GuestFault {
     if let Some(l) = e.chain().find_map(|c| c.downcast_ref::<LimitExceeded>()) {
         return GuestFault::Limit(*l);
+    }
+    if let Some(b) = e.chain().find_map(|c| c.downcast_ref::<Blocked>()) {
+        return GuestFault::Blocked(*b);
+    }
+    let full = |c: &(dyn std::error::Error + 'static)| {
+        matches!(c.downcast_ref(), Some(ResourceTableError::Full))
+    };
+    if e.chain().any(full) {
+        return GuestFault::Limit(LimitExceeded::Resources {
+            limit: limits.resources,
+        });
     }
     match e.downcast_ref::<wasmtime::Trap>() {
         Some(wasmtime::Trap::Interrupt) => GuestFault::Deadline(limits.deadline),
@@ -96,6 +116,19 @@ pub fn classify(e: wasmtime::Error, limits: RunLimits) -> GuestFault {
     }
 }
 
+impl ModuleMeter {
+    /// Counts the faults that have a metric of their own (the store's
+    /// limiter counts its own refusals as they happen).
+    pub fn count_fault(&self, f: &GuestFault) {
+        match f {
+            GuestFault::Deadline(_) => self.epoch_interrupted(),
+            GuestFault::Limit(l @ LimitExceeded::Resources { .. }) => self.limit_hit(l.name()),
+            GuestFault::Blocked(_) => self.limit_hit("wait"),
+            _ => {}
+        }
+    }
+}
+
 impl GuestFault {
     /// Interrupted at its deadline (counted in the metrics).
     pub fn is_deadline(&self) -> bool {
@@ -110,6 +143,7 @@ mod tests {
     const LIMITS: RunLimits = RunLimits {
         deadline: Duration::from_secs(2),
         memory_bytes: 64 << 20,
+        resources: 16,
     };
 
     #[test]
@@ -128,7 +162,55 @@ mod tests {
             matches!(f, GuestFault::Trap(TrapKind::StackOverflow)),
             "{f:?}"
         );
+        let f = classify(
+            wasmtime::Error::new(ResourceTableError::Full).context("in subscribe"),
+            LIMITS,
+        );
+        assert!(
+            matches!(f, GuestFault::Limit(LimitExceeded::Resources { limit: 16 })),
+            "{f:?}"
+        );
+        let f = classify(
+            wasmtime::Error::new(Blocked {
+                call: "wasi:io/poll.poll",
+            }),
+            LIMITS,
+        );
+        assert!(f.to_string().contains("durable timer"), "{f}");
         let f = classify(wasmtime::format_err!("a host call failed\nmore"), LIMITS);
         assert_eq!(f.to_string(), "a host call failed");
+    }
+
+    #[test]
+    fn faults_with_a_metric_are_counted_under_their_limit() {
+        use std::sync::{Arc, Mutex};
+        #[derive(Default)]
+        struct Seen(Mutex<Vec<&'static str>>);
+        struct Sink(Arc<Seen>);
+        impl crate::runtime::meter::GuestMetrics for Sink {
+            fn instantiated(&self, _: Duration) {}
+            fn activated(&self, _: Duration) {}
+            fn epoch_interrupted(&self) {
+                self.0.0.lock().unwrap().push("deadline");
+            }
+            fn limit_hit(&self, limit: &'static str) {
+                self.0.0.lock().unwrap().push(limit);
+            }
+            fn linear_memory(&self, _: u64) {}
+            fn instances(&self, _: u64) {}
+        }
+        let seen = Arc::new(Seen::default());
+        let meter = ModuleMeter::new(Box::new(Sink(seen.clone())));
+        for f in [
+            GuestFault::Deadline(Duration::from_secs(2)),
+            GuestFault::Limit(LimitExceeded::Resources { limit: 16 }),
+            GuestFault::Blocked(Blocked {
+                call: "wasi:io/poll.poll",
+            }),
+            GuestFault::Trap(TrapKind::Unreachable),
+        ] {
+            meter.count_fault(&f);
+        }
+        assert_eq!(*seen.0.lock().unwrap(), ["deadline", "resources", "wait"]);
     }
 }

@@ -1,10 +1,12 @@
-//! Every bound a store has, in one place: linear memory, instances, tables,
-//! memories and table elements per store, and how a refused growth ends.
+//! Every bound a store has, in one place: linear memory (all of a store's
+//! memories together), instances, tables, memories, table elements and
+//! host-side resources per store, and how a refused growth ends.
 //!
 //! A refused growth traps with a [`LimitExceeded`] (rather than returning -1
 //! from `memory.grow`, which guest code rarely checks), so the trap is
 //! classified by its type in [`super::fault`], not by its text.
 
+use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 
 use super::meter::{ModuleMeter, Role};
@@ -14,31 +16,60 @@ use super::meter::{ModuleMeter, Role};
 const INSTANCES: usize = 32;
 const TABLES: usize = 32;
 const MEMORIES: usize = 8;
-/// Elements per table in a workflow store; activity stores are bounded by
-/// their memory limit alone.
-const WORKFLOW_TABLE_ELEMENTS: usize = 100_000;
+/// Elements per table: a large interpreter's function table has a few
+/// thousand.
+const TABLE_ELEMENTS: usize = 100_000;
+/// Host-side resources (pollables, streams, fields, HTTP handles) a store
+/// may hold at once: a workflow needs a handful per activation, an activity
+/// a few per open request.
+const WORKFLOW_RESOURCES: usize = 1_024;
+const ACTIVITY_RESOURCES: usize = 4_096;
 
 /// A store's growth was refused: the trap a guest sees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum LimitExceeded {
-    /// A linear memory would have grown past `limit` bytes.
+    /// Linear memory would have grown past `limit` bytes.
     #[error(
-        "memory limit exceeded: the guest tried to grow its linear memory past the {} MiB limit",
+        "memory limit exceeded: the guest tried to grow its linear memory past the {} MiB limit \
+         (all of its memories together)",
         .limit >> 20
     )]
     Memory {
-        /// The store's per-memory limit in bytes.
+        /// The store's limit in bytes.
         limit: usize,
     },
     /// A table would have grown past its limit.
-    #[error("table limit exceeded")]
-    Table,
+    #[error("table limit exceeded: a table would grow past {limit} elements")]
+    Table {
+        /// Elements per table.
+        limit: usize,
+    },
+    /// The store's resource table is full.
+    #[error(
+        "resource limit exceeded: the guest holds {limit} host resources (pollables, streams, \
+         HTTP handles) at once and asked for more; drop the ones it no longer needs"
+    )]
+    Resources {
+        /// Resources per store.
+        limit: usize,
+    },
+}
+
+impl LimitExceeded {
+    /// The limit's name in metrics.
+    pub fn name(&self) -> &'static str {
+        match self {
+            LimitExceeded::Memory { .. } => "memory",
+            LimitExceeded::Table { .. } => "table",
+            LimitExceeded::Resources { .. } => "resources",
+        }
+    }
 }
 
 /// The bounds of one store.
 #[derive(Debug, Clone, Copy)]
 pub struct StoreBounds {
-    /// Bytes of linear memory per memory.
+    /// Bytes of linear memory, all of the store's memories together.
     pub memory_bytes: usize,
     /// Trap on a refused growth (the default); `false` lets `memory.grow`
     /// return -1 instead.
@@ -47,7 +78,8 @@ pub struct StoreBounds {
 }
 
 impl StoreBounds {
-    /// The bounds of a store running `role` with `memory_bytes` per memory.
+    /// The bounds of a store running `role` with `memory_bytes` of linear
+    /// memory in all.
     pub fn new(role: Role, memory_bytes: usize) -> StoreBounds {
         StoreBounds {
             memory_bytes,
@@ -57,17 +89,30 @@ impl StoreBounds {
     }
 
     fn store_limits(&self) -> StoreLimits {
-        let mut b = StoreLimitsBuilder::new()
+        StoreLimitsBuilder::new()
             .memory_size(self.memory_bytes)
             .instances(INSTANCES)
             .tables(TABLES)
             .memories(MEMORIES)
+            .table_elements(TABLE_ELEMENTS)
             // The refusal is turned into a typed trap below.
-            .trap_on_grow_failure(false);
-        if self.role == Role::Workflow {
-            b = b.table_elements(WORKFLOW_TABLE_ELEMENTS);
+            .trap_on_grow_failure(false)
+            .build()
+    }
+
+    /// Host-side resources a store of this role may hold at once.
+    pub fn resources(&self) -> usize {
+        match self.role {
+            Role::Workflow => WORKFLOW_RESOURCES,
+            Role::Activity => ACTIVITY_RESOURCES,
         }
-        b.build()
+    }
+
+    /// An empty resource table holding at most [`StoreBounds::resources`].
+    pub fn resource_table(&self) -> ResourceTable {
+        let mut t = ResourceTable::new();
+        t.set_max_capacity(self.resources());
+        t
     }
 
     /// The limiter of a new store, counted by `meter` as a live instance
@@ -98,8 +143,18 @@ impl StoreLimiter {
         self.bytes
     }
 
+    /// The bounds it applies.
+    pub fn bounds(&self) -> &StoreBounds {
+        &self.bounds
+    }
+
+    /// Bytes the store may still add to its linear memory.
+    pub fn memory_room(&self) -> usize {
+        self.bounds.memory_bytes.saturating_sub(self.bytes)
+    }
+
     fn refused(&self, e: LimitExceeded) -> wasmtime::Result<bool> {
-        self.meter.limit_hit();
+        self.meter.limit_hit(e.name());
         if self.bounds.trap_on_refusal {
             Err(wasmtime::Error::new(e))
         } else {
@@ -115,10 +170,10 @@ impl ResourceLimiter for StoreLimiter {
         desired: usize,
         maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        // The limit counts each memory alone; the gauge sums the store's
-        // memories.
-        if self.limits.memory_growing(current, desired, maximum)? {
-            let grown = desired.saturating_sub(current);
+        // The limit is on the sum of the store's memories: a component
+        // with eight memories gets no more than one with one.
+        let grown = desired.saturating_sub(current);
+        if grown <= self.memory_room() && self.limits.memory_growing(current, desired, maximum)? {
             self.bytes += grown;
             self.meter.memory_changed(grown as i64);
             Ok(true)
@@ -138,7 +193,9 @@ impl ResourceLimiter for StoreLimiter {
         if self.limits.table_growing(current, desired, maximum)? {
             Ok(true)
         } else {
-            self.refused(LimitExceeded::Table)
+            self.refused(LimitExceeded::Table {
+                limit: TABLE_ELEMENTS,
+            })
         }
     }
 
@@ -182,7 +239,7 @@ mod tests {
         fn instantiated(&self, _: Duration) {}
         fn activated(&self, _: Duration) {}
         fn epoch_interrupted(&self) {}
-        fn limit_hit(&self) {
+        fn limit_hit(&self, _: &'static str) {
             self.0.hits.fetch_add(1, Ordering::Relaxed);
         }
         fn linear_memory(&self, bytes: u64) {
@@ -221,5 +278,53 @@ mod tests {
             e.downcast_ref::<LimitExceeded>(),
             Some(&LimitExceeded::Memory { limit: 1 << 20 })
         );
+    }
+
+    /// A core module with `n` memories of `pages` 64 KiB pages each.
+    fn memories(n: u8, pages: u8) -> Vec<u8> {
+        let mut m = b"\0asm\x01\0\0\0".to_vec();
+        m.extend([5, 1 + 2 * n, n]);
+        for _ in 0..n {
+            m.extend([0, pages]);
+        }
+        m
+    }
+
+    fn instantiate(bounds: StoreBounds, module: &[u8]) -> wasmtime::Result<()> {
+        let engine = wasmtime::Engine::default();
+        let module = wasmtime::Module::new(&engine, module)?;
+        let mut store = wasmtime::Store::new(&engine, bounds.limiter(ModuleMeter::disabled()));
+        store.limiter(|l| l);
+        wasmtime::Instance::new(&mut store, &module, &[]).map(drop)
+    }
+
+    #[test]
+    fn the_memory_limit_counts_all_of_a_stores_memories() {
+        let bounds = StoreBounds::new(Role::Workflow, 1 << 20);
+        instantiate(bounds, &memories(3, 5)).expect("960 KiB in three memories fits 1 MiB");
+        let e = instantiate(bounds, &memories(4, 5)).expect_err("1280 KiB in four does not");
+        assert_eq!(
+            e.downcast_ref::<LimitExceeded>(),
+            Some(&LimitExceeded::Memory { limit: 1 << 20 }),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn activity_stores_bound_table_elements_and_resources_too() {
+        let mut l = StoreBounds::new(Role::Activity, 1 << 20).limiter(ModuleMeter::disabled());
+        let e = l.table_growing(0, TABLE_ELEMENTS + 1, None).unwrap_err();
+        assert!(matches!(
+            e.downcast_ref::<LimitExceeded>(),
+            Some(LimitExceeded::Table { .. })
+        ));
+        for role in [Role::Workflow, Role::Activity] {
+            let bounds = StoreBounds::new(role, 1 << 20);
+            let mut t = bounds.resource_table();
+            for _ in 0..bounds.resources() {
+                t.push(()).unwrap();
+            }
+            assert!(t.push(()).is_err(), "{role}: one past the limit is refused");
+        }
     }
 }

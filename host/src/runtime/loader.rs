@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, Instance, InstancePre, Linker};
+use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime::{Engine, Store};
 
 use super::WasmError;
@@ -67,7 +67,7 @@ pub enum LoadError {
         source: WasmError,
     },
     /// The compiler thread ended abnormally.
-    #[error("compiling {path} ended abnormally")]
+    #[error("compiling or inspecting {path} ended abnormally")]
     CompileTask {
         /// The file.
         path: PathBuf,
@@ -230,42 +230,38 @@ impl Loading<'_> {
         }
     }
 
-    /// Links the component for `role` and instantiates it in a store with
-    /// no grants, to ask it what it implements.
-    async fn inspect_role<S: Limited>(
+    /// Links the component for `role` and opens a store with no grants, to
+    /// ask it what it implements.
+    fn inspect_role<S: Limited>(
         &self,
         linker: &Linker<S>,
         role: Role,
         state: S,
-    ) -> Result<(InstancePre<S>, Store<S>, Instance), LoadError> {
+    ) -> Result<(InstancePre<S>, Store<S>), LoadError> {
         let pre = linker
             .instantiate_pre(self.component)
             .map_err(self.link(role))?;
         let mut store = Store::new(linker.engine(), state);
         store.limiter(|s| s.limiter());
         store.set_epoch_deadline(ticks(INSPECTION_DEADLINE));
-        let instance = pre
-            .instantiate_async(&mut store)
-            .await
-            .map_err(self.guest("instantiate"))?;
-        Ok((pre, store, instance))
+        Ok((pre, store))
     }
 
-    async fn workflow_role(
-        &self,
-        linker: &Linker<WorkflowState>,
-    ) -> Result<WorkflowRole, LoadError> {
+    /// Synchronous, like every workflow call: run it on a blocking thread.
+    fn workflow_role(&self, linker: &Linker<WorkflowState>) -> Result<WorkflowRole, LoadError> {
         let limits = super::limits::StoreBounds::new(Role::Workflow, 64 << 20)
             .limiter(ModuleMeter::disabled());
         let state = WorkflowState::new(0, GuestLog::new(LogTags::default()), limits);
-        let (pre, mut store, instance) = self.inspect_role(linker, Role::Workflow, state).await?;
+        let (pre, mut store) = self.inspect_role(linker, Role::Workflow, state)?;
+        let instance = pre
+            .instantiate(&mut store)
+            .map_err(self.guest("instantiate"))?;
         let link = self.link(Role::Workflow);
         let indices = workflows::GuestIndices::new(&pre).map_err(&link)?;
         let types = indices
             .load(&mut store, &instance)
             .map_err(&link)?
             .call_workflow_types(&mut store)
-            .await
             .map_err(self.guest("workflow-types"))?;
         let mut versioning = BTreeMap::new();
         if self.has(VERSIONING_EXPORT) {
@@ -274,7 +270,6 @@ impl Loading<'_> {
                 .map_err(&link)?;
             for (name, behavior) in v
                 .call_workflow_versioning(&mut store)
-                .await
                 .map_err(self.guest("workflow-versioning"))?
             {
                 if !types.contains(&name) {
@@ -299,7 +294,11 @@ impl Loading<'_> {
         linker: &Linker<ActivityState>,
     ) -> Result<ActivityRole, LoadError> {
         let state = ActivityState::for_inspection();
-        let (pre, mut store, instance) = self.inspect_role(linker, Role::Activity, state).await?;
+        let (pre, mut store) = self.inspect_role(linker, Role::Activity, state)?;
+        let instance = pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(self.guest("instantiate"))?;
         let link = self.link(Role::Activity);
         let indices = activities::GuestIndices::new(&pre).map_err(&link)?;
         let types = indices
@@ -361,7 +360,7 @@ impl Loader {
             });
         }
         let workflow = match has_wf {
-            true => Some(loading.workflow_role(&self.workflow_linker).await?),
+            true => Some(self.inspect_workflows(path, &component).await?),
             false => None,
         };
         let activity = match has_act {
@@ -374,6 +373,32 @@ impl Loader {
             workflow,
             activity,
         }))
+    }
+
+    /// Asks the component for its workflow types, on a blocking thread: the
+    /// call is synchronous wasm.
+    async fn inspect_workflows(
+        &self,
+        path: &Path,
+        component: &Component,
+    ) -> Result<WorkflowRole, LoadError> {
+        let (path_buf, component, linker) = (
+            path.to_path_buf(),
+            component.clone(),
+            self.workflow_linker.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            let loading = Loading {
+                path: &path_buf,
+                component: &component,
+            };
+            loading.workflow_role(&linker)
+        })
+        .await
+        .map_err(|source| LoadError::CompileTask {
+            path: path.to_path_buf(),
+            source,
+        })?
     }
 
     /// Compiles on a blocking thread; with the engine's cache, a component

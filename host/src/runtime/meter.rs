@@ -42,8 +42,9 @@ pub trait GuestMetrics: Send + Sync {
     fn activated(&self, took: Duration);
     /// A guest call was interrupted at its deadline.
     fn epoch_interrupted(&self);
-    /// Memory or table growth was refused by a store's limits.
-    fn limit_hit(&self);
+    /// A store's bound refused the guest: `limit` is `memory`, `table`,
+    /// `resources`, or `wait` (a workflow wait that could never end).
+    fn limit_hit(&self, limit: &'static str);
     /// Linear memory now held by the module role's live instances.
     fn linear_memory(&self, bytes: u64);
     /// Live instances of the module role now.
@@ -74,7 +75,7 @@ impl GuestMetrics for Discard {
     fn instantiated(&self, _: Duration) {}
     fn activated(&self, _: Duration) {}
     fn epoch_interrupted(&self) {}
-    fn limit_hit(&self) {}
+    fn limit_hit(&self, _: &'static str) {}
     fn linear_memory(&self, _: u64) {}
     fn instances(&self, _: u64) {}
 }
@@ -119,8 +120,9 @@ impl ModuleMeter {
         self.0.sink.epoch_interrupted();
     }
 
-    pub(crate) fn limit_hit(&self) {
-        self.0.sink.limit_hit();
+    /// A store's bound refused the guest (see [`GuestMetrics::limit_hit`]).
+    pub fn limit_hit(&self, limit: &'static str) {
+        self.0.sink.limit_hit(limit);
     }
 
     pub(crate) fn store_opened(&self) {

@@ -9,7 +9,9 @@
 //! - [`loader`]: validating and compiling components, their roles and types.
 //! - [`bindings`]: the one `bindgen!` for `polyworker:worker`.
 //! - [`glue`]: the host side of each `polyworker:worker` interface.
-//! - [`workflow`], [`run`]: the deterministic workflow store and one cached run in it.
+//! - [`workflow`], [`workflow_wasi`], [`run`]: the deterministic workflow store, its
+//!   synchronous virtual WASI, and one cached run in it.
+//! - [`threads`]: the workflow threads every synchronous workflow call runs on.
 //! - [`activity`], [`http`]: the activity store and its outgoing-HTTP allowlist.
 //! - [`limits`]: every bound a store has; a refused growth as a typed trap.
 //! - [`fault`]: classifying traps by code and type.
@@ -27,12 +29,15 @@ pub mod loader;
 pub mod log;
 pub mod meter;
 pub mod run;
+pub mod threads;
 pub mod workflow;
+pub mod workflow_wasi;
 
 pub use engine::{Capacity, EngineConfig, EngineError, WasmEngine};
 pub use fault::{GuestFault, RunLimits, TrapKind};
 pub use loader::{LoadError, Loader, Module, digest};
 pub use meter::{Meters, ModuleMeter, NoMeters, Role};
+pub use threads::{ThreadError, WorkflowThreads};
 
 /// A wasmtime error as a `std::error::Error`, which wasmtime's own type is
 /// not. Its text is wasmtime's whole report (context and causes).

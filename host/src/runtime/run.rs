@@ -1,5 +1,9 @@
 //! One workflow run's instance: a store kept for as long as core caches the
 //! run, holding the guest's `workflow-run` resource.
+//!
+//! Every call into it is synchronous: it runs wasm on the calling thread
+//! (a workflow thread, see [`super::threads`]) until the guest returns or
+//! the epoch deadline interrupts it, and keeps no stack between calls.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -33,7 +37,7 @@ pub struct RunInstance {
 impl RunInstance {
     /// Instantiates the module and creates the run. The inner error is the
     /// guest's own refusal (e.g. undecodable arguments).
-    pub async fn create(
+    pub fn create(
         module: Arc<Module>,
         info: &WorkflowInfo,
         tags: LogTags,
@@ -57,12 +61,12 @@ impl RunInstance {
         );
         let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.limits);
-        // At every epoch tick: past the activation's deadline, interrupt;
-        // otherwise yield, so a busy guest never holds a runtime thread.
+        // At every epoch tick: past the call's deadline, interrupt. A sync
+        // store cannot yield, and need not: it runs on a workflow thread.
         store.epoch_deadline_callback(|ctx| {
             Ok(match ctx.data().deadline {
                 Some(d) if Instant::now() >= d => UpdateDeadline::Interrupt,
-                _ => UpdateDeadline::Yield(1),
+                _ => UpdateDeadline::Continue(1),
             })
         });
         store.set_epoch_deadline(1);
@@ -71,11 +75,7 @@ impl RunInstance {
             store.data().clock.set(start);
         }
         let began = Instant::now();
-        let instance = role
-            .pre
-            .instantiate_async(&mut store)
-            .await
-            .map_err(instantiate)?;
+        let instance = role.pre.instantiate(&mut store).map_err(instantiate)?;
         meter.instantiated(began.elapsed());
         let guest = role
             .indices
@@ -84,9 +84,8 @@ impl RunInstance {
         let created = guest
             .workflow_run()
             .call_create(&mut store, info)
-            .await
             .map_err(|e| classify(e, limits))
-            .inspect_err(|f| meter.fault(f))?;
+            .inspect_err(|f| meter.count_fault(f))?;
         let run = match created {
             Ok(run) => run,
             Err(f) => return Ok(Err(f)),
@@ -104,7 +103,7 @@ impl RunInstance {
     }
 
     /// Delivers one activation.
-    pub async fn activate(
+    pub fn activate(
         &mut self,
         activation: &Activation,
         new_seed: Option<u64>,
@@ -122,19 +121,9 @@ impl RunInstance {
             .guest
             .workflow_run()
             .call_activate(&mut self.store, self.run, activation)
-            .await
             .map_err(|e| classify(e, self.limits))
-            .inspect_err(|f| self.meter.fault(f));
+            .inspect_err(|f| self.meter.count_fault(f));
         self.meter.activated(began.elapsed());
         r
-    }
-}
-
-impl ModuleMeter {
-    /// Counts the faults that have a metric of their own.
-    fn fault(&self, f: &GuestFault) {
-        if f.is_deadline() {
-            self.epoch_interrupted();
-        }
     }
 }

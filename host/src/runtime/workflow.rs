@@ -4,7 +4,9 @@
 //! A workflow sees no files, sockets, environment or arguments. Its clocks
 //! return the time of the activation being processed, so `Date.now()` or
 //! `SystemTime::now()` in any language replays identically; its randomness
-//! comes from the run's seed, which core keeps in the history.
+//! comes from the run's seed, which core keeps in the history. Every
+//! function it links is synchronous ([`super::workflow_wasi`]), so its calls
+//! need no fiber.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -125,10 +127,11 @@ impl WorkflowState {
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false);
+        let table = limits.bounds().resource_table();
         WorkflowState {
             deadline: None,
             wasi: b.build(),
-            table: ResourceTable::new(),
+            table,
             http: WasiHttpCtx::new(),
             deny_http: DenyAllHttp("workflow code"),
             limits,
@@ -171,6 +174,7 @@ impl HostViewOf for WorkflowState {
             log: &self.log,
             attempt: None,
             http: None,
+            body_limit: 0,
         }
     }
 }
@@ -179,12 +183,13 @@ impl HostViewOf for WorkflowState {
 /// as configured per store), `workflow-host`, and the activity-only imports
 /// in denying form (`wasi:http` and `http-client` refuse every request,
 /// `activity-host` traps), so a component implementing both roles still
-/// loads. Any other import fails the load with its name.
+/// loads. Any other import fails the load with its name. Every function is
+/// synchronous: no workflow call needs a fiber.
 pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<WorkflowState>> {
     let mut l = Linker::new(engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut l)?;
-    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut l)?;
-    super::glue::add_to_linker(&mut l)?;
+    super::workflow_wasi::add_to_linker(&mut l)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut l)?;
+    super::glue::add_workflow_to_linker(&mut l)?;
     Ok(l)
 }
 

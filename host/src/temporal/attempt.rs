@@ -15,6 +15,7 @@ use crate::runtime::activity::{ActivitySandbox, ActivityState, AttemptControl};
 use crate::runtime::bindings::polyworker::worker::activity_types::{ActivityInfo, CancelReason};
 use crate::runtime::bindings::polyworker::worker::types::Payload;
 use crate::runtime::fault::{RunLimits, classify};
+use crate::runtime::limits::StoreBounds;
 use crate::runtime::loader::ActivityRole;
 use crate::runtime::log::LogTags;
 use crate::runtime::{Module, Role};
@@ -161,9 +162,12 @@ async fn execute(
             let limits = RunLimits {
                 deadline: Duration::ZERO,
                 memory_bytes: queue.bounds.activity_memory_bytes,
+                resources: StoreBounds::new(Role::Activity, 0).resources(),
             };
+            let fault = classify(e, limits);
+            meter.count_fault(&fault);
             failed(
-                format!("activity code trapped: {}", classify(e, limits)),
+                format!("activity code trapped: {fault}"),
                 "PolyworkerGuestTrap",
                 false,
             )

@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::convert::Limits;
 use crate::runtime::activity::Preopen;
 use crate::runtime::http::Allowlist;
-use crate::runtime::{Meters, Module, ModuleMeter, Role, RunLimits};
+use crate::runtime::{Meters, Module, ModuleMeter, Role, RunLimits, WorkflowThreads};
 
 /// Two modules on one queue claim the same type.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +69,8 @@ pub struct Queue {
     /// Served as a Worker Deployment Version: completions carry each
     /// workflow type's declared versioning behaviour.
     pub versioned: bool,
+    /// Where its workflow calls run (the host's one pool).
+    pub threads: WorkflowThreads,
 }
 
 fn insert(
@@ -100,6 +102,7 @@ impl Queue {
         bounds: Bounds,
         modules: &[Arc<Module>],
         meters: &dyn Meters,
+        threads: WorkflowThreads,
     ) -> Result<Queue, DuplicateType> {
         let mut by_module = HashMap::new();
         let mut workflows = BTreeMap::new();
@@ -134,6 +137,7 @@ impl Queue {
             bounds,
             meters: by_module,
             versioned: false,
+            threads,
         })
     }
 

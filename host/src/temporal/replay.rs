@@ -26,7 +26,7 @@ use temporalio_sdk_core::{WorkerConfig, WorkerVersioningStrategy, init_replay_wo
 use super::convert::Limits;
 use super::queue::{Bounds, Grants, Queue};
 use super::workflow_runner::{RunObserver, run_workflows};
-use crate::runtime::{EngineConfig, LoadError, Loader, Module, NoMeters};
+use crate::runtime::{EngineConfig, LoadError, Loader, Module, NoMeters, WorkflowThreads};
 
 static DESCRIPTORS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/temporal_descriptors.bin"));
 
@@ -271,12 +271,13 @@ pub async fn replay_file(
         crate::runtime::Capacity {
             workflow_instances: 2,
             activity_instances: 1,
+            workflow_tasks: 2,
         },
     )
     .map_err(|e| ReplayError::Worker(Box::new(e)))?;
     let loader = Loader::new(&wasm.engine).map_err(|e| ReplayError::Worker(Box::new(e)))?;
     let m = loader.load(module).await?;
-    replay(m, &engine_cfg, inputs, on_done).await
+    replay(m, &engine_cfg, &wasm.threads, inputs, on_done).await
 }
 
 /// Replays `inputs` against the workflows of a loaded `module`, through
@@ -285,6 +286,7 @@ pub async fn replay_file(
 pub async fn replay(
     module: Arc<Module>,
     engine: &EngineConfig,
+    threads: &WorkflowThreads,
     inputs: Vec<ReplayInput>,
     on_done: Option<Box<dyn Fn() + Send + Sync>>,
 ) -> Result<Vec<ReplayReport>, ReplayError> {
@@ -306,6 +308,7 @@ pub async fn replay(
             bounds,
             &[module],
             &NoMeters,
+            threads.clone(),
         )
         .map_err(|e| ReplayError::Worker(Box::new(e)))?,
     );

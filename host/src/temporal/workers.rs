@@ -47,7 +47,7 @@ pub struct Workers {
     loader: Loader,
     meters: Arc<dyn Meters>,
     engine_config: EngineConfig,
-    _engine: WasmEngine,
+    engine: WasmEngine,
 }
 
 impl Workers {
@@ -64,7 +64,7 @@ impl Workers {
             loader,
             meters,
             engine_config,
-            _engine: engine,
+            engine,
         }
     }
 
@@ -103,6 +103,7 @@ impl Workers {
             bounds,
             modules,
             self.meters.as_ref(),
+            self.engine.threads.clone(),
         )
     }
 
@@ -124,7 +125,14 @@ impl Workers {
         module: Arc<Module>,
         inputs: Vec<ReplayInput>,
     ) -> Result<Vec<ReplayReport>, ReplayError> {
-        replay(module, &self.engine_config, inputs, None).await
+        replay(
+            module,
+            &self.engine_config,
+            &self.engine.threads,
+            inputs,
+            None,
+        )
+        .await
     }
 
     /// Lets the activity runtime go; call once every worker has shut down.

@@ -79,14 +79,28 @@ fn versioning_behavior(queue: &Queue, instance: &RunInstance) -> i32 {
     }
 }
 
+type Processed = Result<(Vec<CoreCommand>, i32), CoreFailure>;
+
+/// Processes one activation on a workflow thread, holding the run's slot
+/// for as long; the error fails the workflow task.
+async fn process(queue: &Arc<Queue>, slot: &Slot, incoming: convert::Incoming) -> Processed {
+    let mut guard = slot.clone().lock_owned().await;
+    let q = queue.clone();
+    let span = tracing::Span::current();
+    queue
+        .threads
+        .run(move || span.in_scope(|| process_sync(&q, &mut guard, incoming)))
+        .await
+        .unwrap_or_else(|e| Err(fail(e.to_string())))
+}
+
 /// Processes one activation; the error fails the workflow task. Success
 /// carries the commands and the run's versioning behaviour.
-async fn process(
+fn process_sync(
     queue: &Queue,
-    slot: &Slot,
+    guard: &mut Option<RunInstance>,
     incoming: convert::Incoming,
-) -> Result<(Vec<CoreCommand>, i32), CoreFailure> {
-    let mut guard = slot.lock().await;
+) -> Processed {
     if let Some(info) = &incoming.init {
         let Some(module) = queue.workflows.get(&info.workflow_type) else {
             return Err(fail(format!(
@@ -106,7 +120,7 @@ async fn process(
             ..Default::default()
         };
         let meter = queue.meter(Role::Workflow, &module.digest);
-        match RunInstance::create(module.clone(), info, tags, queue.bounds.run, meter).await {
+        match RunInstance::create(module.clone(), info, tags, queue.bounds.run, meter) {
             Ok(Ok(instance)) => *guard = Some(instance),
             Ok(Err(f)) => {
                 return Err(failure_to_core(f, &queue.bounds.payloads)
@@ -138,7 +152,7 @@ async fn process(
         incoming.seed
     };
     let behavior = versioning_behavior(queue, instance);
-    match instance.activate(&incoming.activation, seed).await {
+    match instance.activate(&incoming.activation, seed) {
         Ok(Ok(commands)) => {
             convert::commands_to_core(commands, &queue.name, &queue.bounds.payloads)
                 .map(|c| (c, behavior))

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static pw_json *before;
 
@@ -125,6 +126,15 @@ static void cancellable(const pw_json *args) {
   pw_sleep(3600000, hour_over, NULL);
 }
 
+/* ---- Sleep: the wrong way, sleep(3) in workflow code, which the host
+ * fails at once (pw_sleep is the durable timer) ---- */
+
+static void blocking_sleep(const pw_json *args) {
+  (void)args;
+  sleep(10);
+  pw_complete(pw_json_string("slept"));
+}
+
 /* ---- CallActivity: any activity, with a retry limit ---- */
 
 static void called(void *ctx, const pw_outcome *o) {
@@ -185,6 +195,7 @@ void pw_init(void) {
   pw_register_workflow("Approval", approval);
   pw_register_workflow("Cancellable", cancellable);
   pw_register_workflow("CallActivity", call_activity);
+  pw_register_workflow("Sleep", blocking_sleep);
   pw_register_activity("Echo", echo);
   pw_register_activity("Shout", shout);
   pw_register_activity("Resume", resume);

@@ -134,7 +134,15 @@ func Resume(ctx context.Context, total int) (map[string]any, error) {
 	return map[string]any{"attempt": info.Attempt, "resumedFrom": resumedFrom}, nil
 }
 
+// Sleep sleeps the wrong way: time.Sleep in workflow code, which the host
+// fails at once (polyworker.Sleep is the durable timer).
+func Sleep(ctx polyworker.Context) (string, error) {
+	time.Sleep(10 * time.Second)
+	return "slept", nil
+}
+
 func init() {
+	polyworker.RegisterWorkflowWithName("Sleep", Sleep)
 	polyworker.RegisterWorkflowWithName("Approval", Approval)
 	polyworker.RegisterWorkflowWithName("Cancellable", Cancellable)
 	polyworker.RegisterWorkflowWithName("CallActivity", CallActivity)

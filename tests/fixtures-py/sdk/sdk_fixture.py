@@ -183,5 +183,16 @@ def throws():
     raise TypeError("a plain error")
 
 
-WORKFLOWS = [Determinism, Features, Approval, ConditionTimeout, Cancellable, Fail, Continue, CallActivity]
+@workflow.defn(name="Sleep")
+class Sleep:
+    """Sleeps the wrong way: `time.sleep` in workflow code, which the host
+    fails at once (workflow.sleep is the durable timer)."""
+
+    @workflow.run
+    async def run(self):
+        time.sleep(10)
+        return "slept"
+
+
+WORKFLOWS = [Determinism, Features, Approval, ConditionTimeout, Cancellable, Fail, Continue, CallActivity, Sleep]
 ACTIVITIES = [echo, shout, resume, async_activity, throws]

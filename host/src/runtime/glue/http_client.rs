@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use wasmtime_wasi_http::RequestOptions;
 
 use super::HostView;
@@ -21,8 +21,11 @@ use crate::runtime::http::Allowlist;
 /// For a request that names no timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A response body larger than this is refused rather than buffered.
-pub const MAX_RESPONSE_BYTES: usize = 64 << 20;
+/// Headers a request may not set: connection-level (hop-by-hop) and routing
+/// headers, which belong to the host's connection, as `wasi:http` forbids.
+fn forbidden(name: &http::HeaderName) -> bool {
+    wasmtime_wasi_http::DEFAULT_FORBIDDEN_HEADERS.contains(name)
+}
 
 fn build(req: HttpRequest) -> Result<http::Request<Full<Bytes>>, HttpError> {
     let invalid = |e: String| HttpError::InvalidRequest(e);
@@ -45,6 +48,11 @@ fn build(req: HttpRequest) -> Result<http::Request<Full<Bytes>>, HttpError> {
     for (name, value) in &req.headers {
         let name = http::HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| invalid(format!("{name:?} is not a header name")))?;
+        if forbidden(&name) {
+            return Err(invalid(format!(
+                "header {name} is managed by the host's connection and may not be set"
+            )));
+        }
         let value = http::HeaderValue::from_str(value)
             .map_err(|_| invalid(format!("the value of header {name} is malformed")))?;
         b = b.header(name, value);
@@ -53,8 +61,14 @@ fn build(req: HttpRequest) -> Result<http::Request<Full<Bytes>>, HttpError> {
         .map_err(|e| invalid(e.to_string()))
 }
 
-/// Sends one request if the allowlist permits its host.
-pub async fn send(allowlist: &Allowlist, req: HttpRequest) -> Result<HttpResponse, HttpError> {
+/// Sends one request if the allowlist permits its host. The response body
+/// may be at most `body_limit` bytes: what the attempt's memory limit still
+/// leaves, since the body is copied into the guest's memory.
+pub async fn send(
+    allowlist: &Allowlist,
+    req: HttpRequest,
+    body_limit: usize,
+) -> Result<HttpResponse, HttpError> {
     let timeout = req.timeout.map_or(DEFAULT_TIMEOUT, Duration::from_nanos);
     let request = build(req)?;
     if !allowlist.allows_uri(request.uri()) {
@@ -80,10 +94,16 @@ pub async fn send(allowlist: &Allowlist, req: HttpRequest) -> Result<HttpRespons
         // The connection is driven by `io` while the body is read.
         let conn = tokio::spawn(io);
         let (parts, body) = resp.into_parts();
-        let body = Limited::new(body, MAX_RESPONSE_BYTES)
+        let body = Limited::new(body, body_limit)
             .collect()
             .await
-            .map_err(|e| HttpError::Transport(format!("reading the response body: {e}")))?
+            .map_err(|e| match e.downcast_ref::<LengthLimitError>() {
+                Some(_) => HttpError::Transport(format!(
+                    "the response body is larger than the {body_limit} bytes this attempt's \
+                     memory limit leaves"
+                )),
+                None => HttpError::Transport(format!("reading the response body: {e}")),
+            })?
             .to_bytes();
         conn.abort();
         let headers = parts
@@ -107,19 +127,37 @@ pub async fn send(allowlist: &Allowlist, req: HttpRequest) -> Result<HttpRespons
         .unwrap_or(Err(HttpError::Timeout))
 }
 
+fn refusal(request: &HttpRequest) -> HttpError {
+    tracing::warn!(url = %request.url, "a workflow tried to make an HTTP request; denied");
+    HttpError::Denied("workflows may not make HTTP requests; do it in an activity".into())
+}
+
 impl http_client::Host for HostView<'_> {
     async fn send(
         &mut self,
         request: HttpRequest,
     ) -> wasmtime::Result<Result<HttpResponse, HttpError>> {
         let Some(allowlist) = self.http else {
-            tracing::warn!(url = %request.url, "a workflow tried to make an HTTP request; denied");
-            return Ok(Err(HttpError::Denied(
-                "workflows may not make HTTP requests; do it in an activity".into(),
-            )));
+            return Ok(Err(refusal(&request)));
         };
-        Ok(send(allowlist, request).await)
+        Ok(send(allowlist, request, self.body_limit).await)
     }
+}
+
+/// `http-client.send` as a synchronous refusal, for workflow stores.
+pub fn add_refusal_to_linker<T: 'static>(
+    linker: &mut wasmtime::component::Linker<T>,
+) -> wasmtime::Result<()> {
+    linker
+        .instance("polyworker:worker/http-client@0.1.0")?
+        .func_wrap(
+            "send",
+            |_,
+             (request,): (HttpRequest,)|
+             -> wasmtime::Result<(Result<HttpResponse, HttpError>,)> {
+                Ok((Err(refusal(&request)),))
+            },
+        )
 }
 
 #[cfg(test)]
@@ -155,15 +193,55 @@ mod tests {
             build(bad_header),
             Err(HttpError::InvalidRequest(_))
         ));
+        for name in ["Host", "connection", "Upgrade", "transfer-encoding"] {
+            let mut hop = req("GET", "http://x/");
+            hop.headers = vec![(name.into(), "v".into())];
+            match build(hop) {
+                Err(HttpError::InvalidRequest(e)) => assert!(e.contains("may not be set"), "{e}"),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
     }
 
     #[tokio::test]
     async fn hosts_off_the_allowlist_are_denied_before_connecting() {
         let list = Allowlist::new(&["127.0.0.1:1".to_string()]).unwrap();
-        match send(&list, req("GET", "http://127.0.0.2:9/")).await {
+        match send(&list, req("GET", "http://127.0.0.2:9/"), 1 << 20).await {
             Err(HttpError::Denied(e)) => assert!(e.contains("127.0.0.2:9"), "{e}"),
             other => panic!("{other:?}"),
         }
+    }
+
+    /// Serves one request with a `body_len`-byte body.
+    async fn serve_once(body_len: usize) -> std::net::SocketAddr {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 4096];
+            let _ = s.read(&mut buf).await.unwrap();
+            let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {body_len}\r\n\r\n");
+            s.write_all(head.as_bytes()).await.unwrap();
+            let _ = s.write_all(&vec![b'x'; body_len]).await;
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn a_body_larger_than_the_memory_left_is_refused() {
+        let addr = serve_once(64 << 10).await;
+        let list = Allowlist::new(&[addr.to_string()]).unwrap();
+        match send(&list, req("GET", &format!("http://{addr}/")), 16 << 10).await {
+            Err(HttpError::Transport(e)) => assert!(e.contains("16384 bytes"), "{e}"),
+            other => panic!("{other:?}"),
+        }
+        let addr = serve_once(8 << 10).await;
+        let list = Allowlist::new(&[addr.to_string()]).unwrap();
+        let resp = send(&list, req("GET", &format!("http://{addr}/")), 16 << 10)
+            .await
+            .unwrap();
+        assert_eq!(resp.body.len(), 8 << 10);
     }
 
     #[tokio::test]
@@ -188,7 +266,7 @@ mod tests {
             s.write_all(resp.as_bytes()).await.unwrap();
         });
         let list = Allowlist::new(&[addr.to_string()]).unwrap();
-        let resp = send(&list, req("POST", &format!("http://{addr}/echo")))
+        let resp = send(&list, req("POST", &format!("http://{addr}/echo")), 1 << 20)
             .await
             .unwrap();
         assert_eq!(resp.status, 201);

@@ -16,7 +16,7 @@ mod activity_host;
 mod http_client;
 mod workflow_host;
 
-pub use http_client::{DEFAULT_TIMEOUT, MAX_RESPONSE_BYTES, send};
+pub use http_client::{DEFAULT_TIMEOUT, send};
 
 use wasmtime::component::{HasData, Linker};
 
@@ -34,6 +34,8 @@ pub struct HostView<'a> {
     pub attempt: Option<&'a AttemptControl>,
     /// Hosts `http-client` may reach; `None` refuses every request.
     pub http: Option<&'a Allowlist>,
+    /// The largest response body `http-client` may read into the store.
+    pub body_limit: usize,
 }
 
 /// Store data that grants the `polyworker:worker` imports through a view.
@@ -48,10 +50,19 @@ impl HasData for Glue {
     type Data<'a> = HostView<'a>;
 }
 
-/// Adds every `polyworker:worker` import to `linker`.
+/// Adds every `polyworker:worker` import to an activity store's `linker`.
 pub fn add_to_linker<T: HostViewOf>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     worker::workflow_host::add_to_linker::<T, Glue>(linker, T::host_view)?;
     worker::activity_host::add_to_linker::<T, Glue>(linker, T::host_view)?;
     worker::http_client::add_to_linker::<T, Glue>(linker, T::host_view)?;
     Ok(())
+}
+
+/// Adds every `polyworker:worker` import to a workflow store's `linker`,
+/// all synchronous: `http-client.send`, the one async import, is replaced by
+/// a synchronous refusal, so no workflow call ever needs a fiber.
+pub fn add_workflow_to_linker<T: HostViewOf>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    worker::workflow_host::add_to_linker::<T, Glue>(linker, T::host_view)?;
+    worker::activity_host::add_to_linker::<T, Glue>(linker, T::host_view)?;
+    http_client::add_refusal_to_linker(linker)
 }
