@@ -46,6 +46,42 @@ pub fn pss_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
+/// Resident and proportional KiB of the process's mappings, by kind: the
+/// heap, named files and memfds (copy-on-write memory images), thread
+/// stacks, and anonymous mappings split into huge reservations (1 GiB or
+/// more: the pooling allocator's slots and on-demand linear memories) and
+/// the rest (malloc arenas).
+pub fn smaps_by_kind(pid: u32) -> Option<std::collections::BTreeMap<String, (u64, u64)>> {
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).ok()?;
+    let mut out = std::collections::BTreeMap::<String, (u64, u64)>::new();
+    let mut kind = String::new();
+    let kib = |l: &str| {
+        l.split_whitespace()
+            .nth(1)
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    for line in smaps.lines() {
+        let mut words = line.split_whitespace();
+        let first = words.next().unwrap_or_default();
+        if let Some((lo, hi)) = first.split_once('-').filter(|_| !first.ends_with(':')) {
+            let size = u64::from_str_radix(hi, 16).ok()? - u64::from_str_radix(lo, 16).ok()?;
+            let name = words.nth(4).unwrap_or_default();
+            kind = match name {
+                "" if size >= 1 << 30 => "anonymous, >= 1 GiB (wasm reservations)".into(),
+                "" => "anonymous, < 1 GiB (malloc arenas, stacks)".into(),
+                n if n.starts_with("/memfd:") => n.to_string(),
+                n if n.starts_with('/') => "files".into(),
+                n => n.to_string(),
+            };
+        } else if line.starts_with("Rss:") {
+            out.entry(kind.clone()).or_default().0 += kib(line)?;
+        } else if line.starts_with("Pss:") {
+            out.entry(kind.clone()).or_default().1 += kib(line)?;
+        }
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,5 +94,7 @@ mod tests {
         let (now, peak) = rss_kib(pid).expect("status");
         assert!(now > 0 && peak >= now);
         assert!(pss_kib(pid).is_some_and(|p| p > 0 && p <= now + 1024));
+        let kinds = smaps_by_kind(pid).expect("smaps");
+        assert!(kinds.contains_key("[stack]"), "{kinds:?}");
     }
 }

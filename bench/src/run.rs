@@ -242,6 +242,7 @@ pub async fn density(opts: &Options, n: usize) -> anyhow::Result<Vec<Density>> {
         };
         let (before, _) = proc::rss_kib(worker.pid()).context("memory")?;
         let pss_before = proc::pss_kib(worker.pid()).context("memory")?;
+        let kinds_before = proc::smaps_by_kind(worker.pid()).context("memory")?;
         let limit = Arc::new(Semaphore::new(opts.concurrency));
         let mut tasks = tokio::task::JoinSet::new();
         for i in 0..n {
@@ -271,6 +272,18 @@ pub async fn density(opts: &Options, n: usize) -> anyhow::Result<Vec<Density>> {
         }
         let (after, _) = proc::rss_kib(worker.pid()).context("memory")?;
         let pss_after = proc::pss_kib(worker.pid()).context("memory")?;
+        let kinds_after = proc::smaps_by_kind(worker.pid()).context("memory")?;
+        eprintln!(
+            "{}: KiB per parked workflow, by mapping (RSS / PSS):",
+            c.name()
+        );
+        for (kind, (rss, pss)) in &kinds_after {
+            let (r0, p0) = kinds_before.get(kind).copied().unwrap_or_default();
+            let per = |a: u64, b: u64| a.saturating_sub(b) as f64 / n as f64;
+            if per(*rss, r0) >= 0.1 {
+                eprintln!("  {kind}: {:.1} / {:.1}", per(*rss, r0), per(*pss, p0));
+            }
+        }
         let (wake, wake_cpu_s) = wake_all(&client, &tq, n, opts.concurrency, worker.pid()).await?;
         let d = Density {
             contestant: c,

@@ -6,8 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
 use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 
 use super::bindings::polyworker::worker::types::LogLevel;
 
@@ -120,13 +122,25 @@ impl IsTerminal for GuestOutput {
     }
 }
 
-impl StdoutStream for GuestOutput {
-    fn async_stream(&self) -> Box<dyn AsyncWrite + Send + Sync> {
-        Box::new(LineWriter {
+impl GuestOutput {
+    fn writer(&self) -> LineWriter {
+        LineWriter {
             log: self.log.clone(),
             level: self.level,
             pending: Mutex::new(Vec::new()),
-        })
+        }
+    }
+}
+
+impl StdoutStream for GuestOutput {
+    fn async_stream(&self) -> Box<dyn AsyncWrite + Send + Sync> {
+        Box::new(self.writer())
+    }
+
+    /// The WASIp2 stream writes straight into the log, synchronously:
+    /// wasmtime-wasi's default would hand each write to a Tokio task.
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.writer())
     }
 }
 
@@ -145,14 +159,10 @@ impl LineWriter {
         let text = String::from_utf8_lossy(line);
         self.log.log(self.level, text.trim_end_matches('\r'));
     }
-}
 
-impl AsyncWrite for LineWriter {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
+    /// Logs every complete line of `buf` and keeps the rest, up to
+    /// [`MAX_LINE`] bytes.
+    fn push(&self, buf: &[u8]) {
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         pending.extend_from_slice(buf);
         while let Some(i) = pending.iter().position(|b| *b == b'\n') {
@@ -163,6 +173,51 @@ impl AsyncWrite for LineWriter {
             let line = std::mem::take(&mut *pending);
             self.emit(&line);
         }
+    }
+
+    fn finish(&self) {
+        let rest = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        if !rest.is_empty() {
+            self.emit(&rest);
+        }
+    }
+}
+
+impl Drop for LineWriter {
+    /// A last line without a newline is logged when the stream closes.
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for LineWriter {
+    /// Always ready: a write goes straight to the log.
+    async fn ready(&mut self) {}
+}
+
+impl OutputStream for LineWriter {
+    fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
+        self.push(&bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> StreamResult<()> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> StreamResult<usize> {
+        Ok(MAX_LINE)
+    }
+}
+
+impl AsyncWrite for LineWriter {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        self.push(buf);
         Poll::Ready(Ok(buf.len()))
     }
 
@@ -171,10 +226,7 @@ impl AsyncWrite for LineWriter {
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        let rest = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
-        if !rest.is_empty() {
-            self.emit(&rest);
-        }
+        self.finish();
         Poll::Ready(Ok(()))
     }
 }
@@ -266,5 +318,29 @@ mod tests {
         assert!(text.contains("hello world"), "{text}");
         assert!(text.contains("second line"), "{text}");
         assert!(!text.contains("replayed line"), "{text}");
+    }
+
+    #[test]
+    fn the_wasip2_stream_logs_synchronously_with_no_runtime() {
+        let log = GuestLog::new(tags());
+        let text = captured(|| {
+            let mut w = log.stream(LogLevel::Warn).p2_stream();
+            assert_eq!(w.check_write().unwrap(), MAX_LINE);
+            w.write(Bytes::from_static(b"one\ntw")).unwrap();
+            w.write(Bytes::from_static(b"o\nunfinished")).unwrap();
+            w.flush().unwrap();
+            w.write(Bytes::from(vec![b'x'; MAX_LINE + 1])).unwrap();
+            drop(w);
+        });
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert!(
+            lines[0].contains("one") && lines[1].contains("two"),
+            "{text}"
+        );
+        assert!(
+            lines[2].contains("unfinishedxxx"),
+            "a long line is logged in one piece at the cap"
+        );
     }
 }

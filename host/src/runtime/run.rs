@@ -19,6 +19,7 @@ use super::limits::StoreBounds;
 use super::loader::Module;
 use super::log::{GuestLog, LogTags};
 use super::meter::{ModuleMeter, Role};
+use super::threads::{LONG_CALL, demote_current_thread};
 use super::workflow::WorkflowState;
 
 /// One workflow run's store and its guest `workflow-run` resource.
@@ -61,12 +62,21 @@ impl RunInstance {
         );
         let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.limits);
-        // At every epoch tick: past the call's deadline, interrupt. A sync
-        // store cannot yield, and need not: it runs on a workflow thread.
-        store.epoch_deadline_callback(|ctx| {
+        // At every epoch tick: past the call's deadline, interrupt; past
+        // `LONG_CALL`, give the CPU to other calls first. A sync store
+        // cannot yield, and need not: it runs on a workflow thread.
+        let long_after = limits.deadline.saturating_sub(LONG_CALL);
+        store.epoch_deadline_callback(move |ctx| {
+            let now = Instant::now();
             Ok(match ctx.data().deadline {
-                Some(d) if Instant::now() >= d => UpdateDeadline::Interrupt,
-                _ => UpdateDeadline::Continue(1),
+                Some(d) if now >= d => UpdateDeadline::Interrupt,
+                Some(d) => {
+                    if d.saturating_duration_since(now) < long_after {
+                        demote_current_thread();
+                    }
+                    UpdateDeadline::Continue(1)
+                }
+                None => UpdateDeadline::Continue(1),
             })
         });
         store.set_epoch_deadline(1);

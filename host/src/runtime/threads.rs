@@ -8,10 +8,18 @@
 //! ever waits behind a looping guest for a thread), keeps `warm` of them
 //! (the CPU count) and retires the rest after [`IDLE`] without work.
 //!
+//! A call that runs long (a looping guest, until its deadline) must not
+//! take the CPU from the short calls of other runs: past [`LONG_CALL`] the
+//! call's thread lowers its own priority ([`demote_current_thread`], nice
+//! 19), so the scheduler runs every other workflow thread first, and the
+//! thread retires when the call ends (an unprivileged process cannot raise a
+//! priority back; the next call gets a fresh thread).
+//!
 //! Each thread enters the host's Tokio runtime, so the few wasmtime-wasi
 //! calls that complete a ready future (`blocking-write-and-flush` on the
 //! captured stdout) do so on it rather than on a hidden runtime of their own.
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
@@ -24,7 +32,42 @@ const IDLE: Duration = Duration::from_secs(10);
 /// Only touched pages are resident.
 const STACK_BYTES: usize = 4 << 20;
 
+/// How long a call runs before its thread yields priority to the others.
+pub const LONG_CALL: Duration = Duration::from_millis(100);
+
 type Job = Box<dyn FnOnce() + Send>;
+
+thread_local! {
+    /// On a workflow thread: whether it may demote itself, and whether it has.
+    static ROLE: Cell<Option<bool>> = const { Cell::new(None) };
+}
+
+/// Lowers the priority of the calling workflow thread for the rest of its
+/// life (no-op on other threads, and off Linux). Called from a long call's
+/// epoch callback.
+pub fn demote_current_thread() {
+    ROLE.with(|r| {
+        if r.get() == Some(false) {
+            r.set(Some(true));
+            lower_priority();
+        }
+    });
+}
+
+#[cfg(target_os = "linux")]
+fn lower_priority() {
+    // On Linux the nice value is per thread: `None` is the calling thread.
+    if let Err(e) = rustix::process::setpriority_process(None, 19) {
+        tracing::debug!(error = %e, "cannot lower a workflow thread's priority");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority() {}
+
+fn demoted() -> bool {
+    ROLE.with(|r| r.get() == Some(true))
+}
 
 /// A workflow call could not run: its thread panicked (a host bug) or the
 /// pool could not start a thread.
@@ -43,6 +86,8 @@ struct State {
     jobs: VecDeque<Job>,
     threads: usize,
     idle: usize,
+    /// Threads started so far, to name each one.
+    started: usize,
 }
 
 struct Shared {
@@ -114,7 +159,8 @@ impl WorkflowThreads {
             return Ok(());
         }
         s.threads += 1;
-        let n = s.threads;
+        s.started += 1;
+        let n = s.started;
         drop(s);
         let shared = self.0.clone();
         let spawned = std::thread::Builder::new()
@@ -135,6 +181,7 @@ impl WorkflowThreads {
 
 fn work(shared: &Shared) {
     let _runtime = shared.runtime.as_ref().map(|h| h.enter());
+    ROLE.with(|r| r.set(Some(false)));
     let mut s = shared.lock();
     loop {
         if let Some(job) = s.jobs.pop_front() {
@@ -143,6 +190,14 @@ fn work(shared: &Shared) {
             // as `Panicked`; the thread itself carries on.
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
             s = shared.lock();
+            if demoted() {
+                s.threads -= 1;
+                // A queued job must not wait for this thread's successor.
+                if !s.jobs.is_empty() {
+                    shared.ready.notify_one();
+                }
+                return;
+            }
             continue;
         }
         s.idle += 1;
@@ -204,5 +259,35 @@ mod tests {
         let got: Vec<i32> = results.into_iter().map(Result::unwrap).collect();
         assert_eq!(got, (0..8).map(|i| i * 2).collect::<Vec<_>>());
         assert_eq!(pool.threads(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_demoted_thread_runs_at_low_priority_and_retires_after_its_call() {
+        let pool = WorkflowThreads::new(2, 2);
+        let name = || {
+            std::thread::current()
+                .name()
+                .unwrap_or_default()
+                .to_string()
+        };
+        let first = pool.run(name).await.unwrap();
+        let (demoted_on, nice) = pool
+            .run(move || {
+                demote_current_thread();
+                #[cfg(target_os = "linux")]
+                let nice = rustix::process::getpriority_process(None).unwrap_or(0);
+                #[cfg(not(target_os = "linux"))]
+                let nice = 19;
+                (name(), nice)
+            })
+            .await
+            .unwrap();
+        assert_eq!(demoted_on, first, "the idle thread took the call");
+        assert_eq!(nice, 19);
+        let next = pool.run(name).await.unwrap();
+        assert_ne!(next, first, "the demoted thread does not serve again");
+        demote_current_thread(); // not a workflow thread: no effect
+        #[cfg(target_os = "linux")]
+        assert_eq!(rustix::process::getpriority_process(None).unwrap_or(0), 0);
     }
 }
