@@ -15,7 +15,7 @@ use super::workflow_wasi::Blocked;
 pub enum GuestFault {
     /// Interrupted at the epoch deadline.
     #[error(
-        "workflow activation exceeded its {0:?} deadline and was interrupted (an infinite loop or a blocking call in workflow code?)"
+        "workflow activation exceeded its {0:?} deadline and was interrupted (an infinite loop or a long computation in workflow code?)"
     )]
     Deadline(Duration),
     /// A store limit refused growth.
