@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use polyworker_tests::{Outcome, Temporal, TestHost, config, guest, queue, unique};
+use polyworker_tests::{Outcome, Temporal, TestHost, config, guest, peak_rss_kib, queue, unique};
 use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
 
 /// Waits for the first failed workflow task of `id` and returns its message.
@@ -40,6 +40,7 @@ async fn hostile_guests_fail_their_tasks_and_healthy_workflows_run_on() {
     // "normal" is here before the hostile runs start.
     healthy_run(&t, &task_queue).await;
     let baseline = healthy_run(&t, &task_queue).await;
+    let peak_before = peak_rss_kib();
 
     let cases = [
         (
@@ -76,6 +77,13 @@ async fn hostile_guests_fail_their_tasks_and_healthy_workflows_run_on() {
             "{wf_type}: {message:?} lacks {expected:?}"
         );
     }
+    // The memory bomb ran against its 32 MiB limit, retried; unbounded it
+    // would take gigabytes.
+    let grew_mib = peak_rss_kib().saturating_sub(peak_before) / 1024;
+    assert!(
+        grew_mib < 4 * 32,
+        "the process's peak RSS grew by {grew_mib} MiB during the hostile runs"
+    );
     for id in &ids {
         t.terminate(id).await;
     }

@@ -12,6 +12,20 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::{repo_root, temporal_cli};
 
+/// This process's peak resident set (`VmHWM`) in KiB: in-process hosts
+/// count in it.
+pub fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .expect("VmHWM in /proc/self/status")
+}
+
 /// The `polyworker` binary that `cargo test --workspace` builds.
 pub fn polyworker_bin() -> PathBuf {
     let p = repo_root().join("target/debug/polyworker");
