@@ -270,7 +270,6 @@ mod tests {
                 .unwrap_or_default()
                 .to_string()
         };
-        let first = pool.run(name).await.unwrap();
         let (demoted_on, nice) = pool
             .run(move || {
                 demote_current_thread();
@@ -282,10 +281,11 @@ mod tests {
             })
             .await
             .unwrap();
-        assert_eq!(demoted_on, first, "the idle thread took the call");
         assert_eq!(nice, 19);
-        let next = pool.run(name).await.unwrap();
-        assert_ne!(next, first, "the demoted thread does not serve again");
+        for _ in 0..4 {
+            let next = pool.run(name).await.unwrap();
+            assert_ne!(next, demoted_on, "the demoted thread does not serve again");
+        }
         demote_current_thread(); // not a workflow thread: no effect
         #[cfg(target_os = "linux")]
         assert_eq!(rustix::process::getpriority_process(None).unwrap_or(0), 0);
