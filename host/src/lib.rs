@@ -22,8 +22,10 @@
 //! 1. [`runtime`] — everything wasmtime: the [engine](runtime::engine),
 //!    [loading and role inspection](runtime::loader), the one
 //!    [`bindgen!`](runtime::bindings), [host glue per WIT interface](runtime::glue),
-//!    the [workflow](runtime::workflow) and [activity](runtime::activity)
-//!    stores with every [limit](runtime::limits), and
+//!    the [workflow](runtime::workflow) store with its synchronous
+//!    [virtual WASI](runtime::workflow_wasi) and the
+//!    [threads](runtime::threads) its calls run on, the
+//!    [activity](runtime::activity) store, every [limit](runtime::limits), and
 //!    [how a trap becomes a message](runtime::fault). Knows nothing of Temporal.
 //! 2. [`temporal`] — everything core: the [connection](temporal::connection),
 //!    [core workers](temporal::worker), [`convert`](temporal::convert),
