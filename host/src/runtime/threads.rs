@@ -6,7 +6,7 @@
 //! other task of the host for up to its deadline. The pool starts threads
 //! on demand up to `max` (the host's workflow-task slots, so no activation
 //! ever waits behind a looping guest for a thread), keeps `warm` of them
-//! (the CPU count) and retires the rest after [`IDLE`] without work.
+//! (the CPU count) and retires the rest after `IDLE` (10 s) without work.
 //!
 //! A call that runs long (a looping guest, until its deadline) must not
 //! take the CPU from the short calls of other runs: past [`LONG_CALL`] the
