@@ -152,19 +152,28 @@ async fn workflow_clocks_read_the_time_the_history_records() {
     host.stop().await.expect("clean shutdown");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn random_values_are_the_same_on_replay() {
-    let task_queue = unique("random");
+/// Runs `workflow_type` to completion on a queue with no sticky cache, so
+/// that every workflow task replays the run from its first event; returns
+/// the result, the client and the workflow id (the host is stopped).
+async fn completed_without_cache(workflow_type: &str) -> (serde_json::Value, Temporal, String) {
+    let task_queue = unique(workflow_type);
     let mut q = queue(&task_queue, vec![guest("hostile")]);
-    // No cache: every workflow task replays the run from its first event.
     q.max_cached_workflows = 0;
     let host = TestHost::start(config(vec![q])).await;
     let t = Temporal::connect().await;
-    let id = unique("random");
-    t.start(&task_queue, "RandomReplay", &id, &[]).await;
-    let Outcome::Completed(v) = t.outcome(&id, Duration::from_secs(30)).await else {
-        panic!("workflow did not complete");
+    let id = unique(workflow_type);
+    t.start(&task_queue, workflow_type, &id, &[]).await;
+    let outcome = t.outcome(&id, Duration::from_secs(30)).await;
+    let Outcome::Completed(v) = outcome else {
+        panic!("{workflow_type}: {outcome:?}");
     };
+    host.stop().await.expect("clean shutdown");
+    (v, t, id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_values_are_the_same_on_replay() {
+    let (v, t, id) = completed_without_cache("RandomReplay").await;
     let drawn: Vec<u64> = serde_json::from_value(v).unwrap();
     let timer_ms = t
         .history(&id)
@@ -179,7 +188,6 @@ async fn random_values_are_the_same_on_replay() {
     // The timer was started by the first execution; the result comes from a
     // replay. They agree only if the replay drew the same numbers.
     assert_eq!(timer_ms, 100 + drawn[0] % 900, "drawn on replay: {drawn:?}");
-    host.stop().await.expect("clean shutdown");
 }
 
 /// Waiting in workflow code (a std sleep, a blocking pollable, a poll of a
@@ -250,17 +258,7 @@ async fn blocking_waits_fail_their_task_at_once_and_name_the_fix() {
 /// nondeterministic).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workflow_code_cannot_tell_real_time_by_polling() {
-    let task_queue = unique("ready");
-    let mut q = queue(&task_queue, vec![guest("hostile")]);
-    q.max_cached_workflows = 0;
-    let host = TestHost::start(config(vec![q])).await;
-    let t = Temporal::connect().await;
-    let id = unique("ready");
-    t.start(&task_queue, "ReadyLoop", &id, &[]).await;
-    let outcome = t.outcome(&id, Duration::from_secs(30)).await;
-    let Outcome::Completed(v) = outcome else {
-        panic!("{outcome:?}");
-    };
+    let (v, t, id) = completed_without_cache("ReadyLoop").await;
     assert_eq!(
         v,
         serde_json::json!({"ready_before": 0, "ready_after": true, "zero_ready": true})
@@ -280,5 +278,4 @@ async fn workflow_code_cannot_tell_real_time_by_polling() {
         timers, 1,
         "only the durable timer, never the real-time branch"
     );
-    host.stop().await.expect("clean shutdown");
 }
