@@ -24,6 +24,33 @@ async fn healthy_run(t: &Temporal, task_queue: &str) -> Duration {
     started.elapsed()
 }
 
+/// Starts one workflow of each case's type; returns their ids in order.
+async fn start_all(t: &Temporal, task_queue: &str, cases: &[(&str, &str)]) -> Vec<String> {
+    let mut ids = Vec::new();
+    for (wf_type, _) in cases {
+        let id = unique(wf_type);
+        t.start(task_queue, wf_type, &id, &[]).await;
+        ids.push(id);
+    }
+    ids
+}
+
+/// `rounds` healthy runs, each within 1.5× (+ 0.5 s) of `baseline`.
+async fn healthy_runs_stay_prompt(
+    t: &Temporal,
+    task_queue: &str,
+    baseline: Duration,
+    rounds: usize,
+) {
+    for _ in 0..rounds {
+        let took = healthy_run(t, task_queue).await;
+        assert!(
+            took < baseline * 3 / 2 + Duration::from_millis(500),
+            "healthy workflow took {took:?} beside misbehaving ones (alone: {baseline:?})"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_guests_fail_their_tasks_and_healthy_workflows_run_on() {
     let task_queue = unique("hostile");
@@ -55,21 +82,10 @@ async fn hostile_guests_fail_their_tasks_and_healthy_workflows_run_on() {
         ("AbsurdFailure", "failure cause chain has 1000 entries"),
         ("EmptyActivityType", "activity type is empty"),
     ];
-    let mut ids = Vec::new();
-    for (wf_type, _) in cases {
-        let id = unique(wf_type);
-        t.start(&task_queue, wf_type, &id, &[]).await;
-        ids.push(id);
-    }
+    let ids = start_all(&t, &task_queue, &cases).await;
     // While the hostile runs fail (and are retried), healthy runs on the
     // same host complete promptly.
-    for _ in 0..3 {
-        let took = healthy_run(&t, &task_queue).await;
-        assert!(
-            took < baseline * 3 / 2 + Duration::from_millis(500),
-            "healthy workflow took {took:?} beside hostile ones (alone: {baseline:?})"
-        );
-    }
+    healthy_runs_stay_prompt(&t, &task_queue, baseline, 3).await;
     for ((wf_type, expected), id) in cases.iter().zip(&ids) {
         let message = task_failure(&t, id).await;
         assert!(
@@ -217,19 +233,8 @@ async fn blocking_waits_fail_their_task_at_once_and_name_the_fix() {
             "resource limit exceeded: the guest holds 1024 host resources",
         ),
     ];
-    let mut ids = Vec::new();
-    for (wf_type, _) in cases {
-        let id = unique(wf_type);
-        t.start(&task_queue, wf_type, &id, &[]).await;
-        ids.push(id);
-    }
-    for _ in 0..2 {
-        let took = healthy_run(&t, &task_queue).await;
-        assert!(
-            took < baseline * 3 / 2 + Duration::from_millis(500),
-            "healthy workflow took {took:?} beside blocking ones (alone: {baseline:?})"
-        );
-    }
+    let ids = start_all(&t, &task_queue, &cases).await;
+    healthy_runs_stay_prompt(&t, &task_queue, baseline, 2).await;
     for ((wf_type, expected), id) in cases.iter().zip(&ids) {
         let (message, took) = t.task_failure(id, Duration::from_secs(30)).await;
         assert!(
