@@ -58,6 +58,7 @@ fn once(module: &Arc<Module>) -> Duration {
         support::tags("Spin"),
         limits,
         support::meter(),
+        None,
     )
     .expect("instantiate")
     .expect("create");

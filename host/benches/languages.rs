@@ -62,7 +62,7 @@ async fn load(e: &WasmEngine, path: &Path) -> (Arc<Module>, Duration) {
 /// A run created and given its first activation (it schedules the route
 /// activity and is then blocked on it).
 fn parked_run(m: &Arc<Module>, run: usize) -> RunInstance {
-    let mut r = RunInstance::create(m.clone(), &info(run), tags(TYPE), LIMITS, meter())
+    let mut r = RunInstance::create(m.clone(), &info(run), tags(TYPE), LIMITS, meter(), None)
         .expect("instantiates")
         .expect("creates the run");
     let commands = r
@@ -98,7 +98,7 @@ fn measure(rt: &tokio::runtime::Runtime, lang: &'static str, path: &Path) -> Row
     let mut fresh = Vec::new();
     for i in 0..INSTANTIATIONS {
         let t = Instant::now();
-        let r = RunInstance::create(m.clone(), &info(i), tags(TYPE), LIMITS, meter());
+        let r = RunInstance::create(m.clone(), &info(i), tags(TYPE), LIMITS, meter(), None);
         fresh.push(t.elapsed());
         drop(r);
     }
@@ -131,12 +131,13 @@ fn measure(rt: &tokio::runtime::Runtime, lang: &'static str, path: &Path) -> Row
             tags(TYPE),
             LIMITS,
             meter(),
+            None,
         ));
     }
     let mut pooled = Vec::new();
     for i in 0..INSTANTIATIONS {
         let t = Instant::now();
-        let r = RunInstance::create(pm.clone(), &info(i), tags(TYPE), LIMITS, meter());
+        let r = RunInstance::create(pm.clone(), &info(i), tags(TYPE), LIMITS, meter(), None);
         pooled.push(t.elapsed());
         drop(r);
     }

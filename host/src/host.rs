@@ -9,13 +9,18 @@ use temporalio_common::telemetry::TelemetryOptions;
 use tokio::task::AbortHandle;
 use tracing::info;
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, TaskQueueConfig, TenantConfig};
 use crate::deploy::{DeployError, Fleet};
 use crate::ops::OpsError;
 use crate::ops::health::{self, Readiness};
 use crate::ops::metrics::{self, HostMetrics, SharedMetrics};
-use crate::runtime::{Capacity, EngineError, LoadError, Loader, Meters, Module, WasmEngine};
-use crate::temporal::{Core, DuplicateType, QueueWorker, TemporalError, Workers, connection};
+use crate::runtime::{
+    Capacity, EngineError, LoadError, Loader, MemoryBudget, Meters, Module, WasmEngine,
+};
+use crate::temporal::convert::Scope;
+use crate::temporal::{
+    Connections, Core, DuplicateType, Link, QueueWorker, TemporalError, Tenant, Workers, connection,
+};
 
 /// Why the host could not start or run.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +46,9 @@ pub enum HostError {
     /// The versioned queues could not start.
     #[error(transparent)]
     Deploy(#[from] DeployError),
+    /// No tenant could connect.
+    #[error("no tenant could connect to Temporal (each one's error is logged above)")]
+    NoTenant,
 }
 
 /// A started host: workers polling every configured task queue.
@@ -70,7 +78,7 @@ pub struct Host {
 /// progress.
 fn capacity(config: &Config) -> Capacity {
     let versions = if config.deployment.is_some() { 3 } else { 1 };
-    let queues = &config.task_queues;
+    let queues: Vec<_> = config.queues().collect();
     Capacity {
         workflow_instances: queues
             .iter()
@@ -120,7 +128,7 @@ async fn load_unversioned(
     if config.deployment.is_some() {
         return Ok(loaded);
     }
-    for path in config.task_queues.iter().flat_map(|q| &q.modules) {
+    for path in config.queues().flat_map(|q| &q.modules) {
         if !loaded.contains_key(path) {
             let m = crate::temporal::workers::load(loader, meters, path, None).await?;
             loaded.insert(path.clone(), m);
@@ -155,24 +163,32 @@ impl Host {
         let engine = WasmEngine::new(&config.engine, capacity(&config))?;
         let loader = Loader::new(&engine.engine)?;
         let loaded = load_unversioned(&config, &loader, meters.as_ref()).await?;
-        let s = &config.server;
-        let identity = connection::identity(s.identity.as_deref());
-        let core = Core::connect(runtime, &s.address, &s.namespace, identity).await?;
+        let identity = connection::identity(config.server.identity.as_deref());
+        let core = Core::new(runtime, identity)?;
+        let budget = MemoryBudget::new(config.capacity.guest_memory_bytes());
+        info!(
+            guest_memory_mib = budget.total() >> 20,
+            "guest memory budget"
+        );
         let workers = Arc::new(Workers::new(
             core,
             engine,
             loader,
             meters,
             config.engine.clone(),
+            budget,
         ));
+        let tenants = connect_tenants(&config, &workers).await?;
         let mut deploy_tasks = Vec::new();
         let (running, fleet, admin_address) =
-            Self::start_queues(&config, &workers, &loaded, &mut deploy_tasks).await?;
+            Self::start_queues(&config, &workers, &tenants, &loaded, &mut deploy_tasks).await?;
         readiness.set(true);
-        if health_address.is_some() {
+        if health_address.is_some()
+            && let Some(link) = tenants.iter().find_map(|(t, _)| t.link.clone())
+        {
             tasks.push(
                 tokio::spawn(health::watch_server(
-                    workers.core().connection().clone(),
+                    link.connection,
                     readiness.clone(),
                     std::time::Duration::from_secs(2),
                 ))
@@ -198,6 +214,7 @@ impl Host {
     async fn start_queues(
         config: &Config,
         workers: &Arc<Workers>,
+        tenants: &[(Arc<Tenant>, TenantConfig)],
         loaded: &HashMap<PathBuf, Arc<Module>>,
         tasks: &mut Vec<AbortHandle>,
     ) -> Result<
@@ -209,9 +226,18 @@ impl Host {
         HostError,
     > {
         if let Some(deployment) = &config.deployment {
-            let fleet =
-                Fleet::start(workers.clone(), deployment.clone(), &config.task_queues).await?;
-            let (bound, handle) = crate::deploy::admin::serve(fleet.clone(), deployment).await?;
+            let queues: Vec<(Arc<Tenant>, TaskQueueConfig)> = tenants
+                .iter()
+                .flat_map(|(t, c)| c.task_queues.iter().map(|q| (t.clone(), q.clone())))
+                .collect();
+            let fleet = Fleet::start(workers.clone(), deployment.clone(), &queues).await?;
+            let (bound, handle) = crate::deploy::admin::serve(
+                fleet.clone(),
+                deployment,
+                tenant_tokens(config)?,
+                !config.tenants.is_empty(),
+            )
+            .await?;
             info!(address = %bound, "serving the admin API");
             tasks.push(handle);
             if let Some(dir) = deployment.watch.clone() {
@@ -222,18 +248,17 @@ impl Host {
             return Ok((Vec::new(), Some(fleet), Some(bound)));
         }
         let mut running = Vec::new();
-        for q in &config.task_queues {
-            let modules: Vec<Arc<Module>> = q
-                .modules
-                .iter()
-                .filter_map(|p| loaded.get(p).cloned())
-                .collect();
-            let queue = workers.queue(&q.name, q.grants(), q.cancel_grace(), &modules)?;
-            running.push(
-                workers
-                    .start(&q.worker_options(), Arc::new(queue), None)
-                    .await?,
-            );
+        let isolate = !config.tenants.is_empty();
+        for (tenant, t) in tenants {
+            match start_tenant(workers, tenant, t, loaded).await {
+                Ok(r) => running.extend(r),
+                // One tenant's refused credentials or namespace must not
+                // take the others down.
+                Err(e) if isolate => {
+                    tracing::error!(tenant = %tenant.name, error = %report(&e), "cannot serve this tenant; the others go on");
+                }
+                Err(e) => return Err(e),
+            }
         }
         Ok((running, None, None))
     }
@@ -266,6 +291,124 @@ impl Host {
         }
         info!("shut down");
     }
+}
+
+/// The error and its causes, on one line.
+fn report(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
+/// Each tenant's admin token (name, token), read from the environment.
+fn tenant_tokens(config: &Config) -> Result<Vec<(String, String)>, ConfigError> {
+    let mut out = Vec::new();
+    for (i, t) in config.tenants.iter().enumerate() {
+        let Some(env) = &t.admin_token_env else {
+            continue;
+        };
+        match std::env::var(env) {
+            Ok(token) if !token.is_empty() => out.push((t.name.clone(), token)),
+            _ => {
+                return Err(ConfigError::Invalid {
+                    key: format!("tenant[{i}].admin_token_env"),
+                    message: format!("the environment variable {env} is not set"),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Each tenant's Temporal-side context, connected with its own settings
+/// (tenants with the same settings share a connection). With `[[tenant]]`
+/// tables, a tenant that cannot connect is reported and left out; the
+/// implicit tenant's failure stops the host, as before tenants.
+async fn connect_tenants(
+    config: &Config,
+    workers: &Workers,
+) -> Result<Vec<(Arc<Tenant>, TenantConfig)>, HostError> {
+    let mut connections = Connections::default();
+    let mut out = Vec::new();
+    let server = config.server.connection();
+    let budget = workers.budget().total();
+    for (i, t) in config.tenants().into_iter().enumerate() {
+        let settings = match &t.connection {
+            Some(c) => c.settings(&config.server.address, &format!("tenant[{i}].connection"))?,
+            None => server.settings(&config.server.address, "server")?,
+        };
+        let identity = workers.core().identity().to_string();
+        let connection = match connections.get(&settings, &identity).await {
+            Ok(c) => c,
+            Err(e) if !t.implicit => {
+                tracing::error!(tenant = %t.name, error = %report(&e), "cannot connect this tenant; the others go on");
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let link = Link {
+            namespace: t.namespace.clone(),
+            connection,
+            identity,
+        };
+        let scope = if t.implicit {
+            Scope::open(&t.namespace)
+        } else {
+            Scope::tenant(&t.name, &t.namespace, t.scope_queues())
+        };
+        let share = t
+            .quotas
+            .memory_mib
+            .map_or(budget, |m| usize::try_from(m << 20).unwrap_or(usize::MAX));
+        out.push((workers.tenant(&t.name, link, scope, share), t));
+    }
+    if out.is_empty() {
+        return Err(HostError::NoTenant);
+    }
+    Ok(out)
+}
+
+/// Starts a worker per unversioned queue of one tenant.
+async fn start_tenant(
+    workers: &Workers,
+    tenant: &Arc<Tenant>,
+    config: &TenantConfig,
+    loaded: &HashMap<PathBuf, Arc<Module>>,
+) -> Result<Vec<QueueWorker>, HostError> {
+    let mut running = Vec::new();
+    for q in &config.task_queues {
+        let modules: Vec<Arc<Module>> = q
+            .modules
+            .iter()
+            .filter_map(|p| loaded.get(p).cloned())
+            .collect();
+        let queue = workers.queue(
+            &q.name,
+            tenant.clone(),
+            q.grants(),
+            q.cancel_grace(),
+            &modules,
+        )?;
+        match workers
+            .start(&q.worker_options(), Arc::new(queue), None)
+            .await
+        {
+            Ok(w) => running.push(w),
+            Err(e) => {
+                // The tenant's queues start together or not at all.
+                for w in running {
+                    w.finish().await;
+                }
+                return Err(e.into());
+            }
+        }
+    }
+    Ok(running)
 }
 
 /// Runs the host until `shutdown` resolves, then shuts down gracefully.

@@ -120,6 +120,9 @@ pub fn temporal_cli() -> PathBuf {
         .expect("the temporal CLI is missing: run scripts/setup.sh")
 }
 
+/// Namespaces the shared dev server creates beside `default`, for tenants.
+pub const TENANT_NAMESPACES: [&str; 2] = ["tenant-a", "tenant-b"];
+
 /// The dev server shared by the tests of one binary.
 pub struct Server {
     pub port: u16,
@@ -147,7 +150,8 @@ pub fn server() -> &'static Server {
         let script = r#"
             "$0" server start-dev --headless --log-level error --ip 127.0.0.1 \
                 --port "$1" --http-port "$2" --metrics-port "$3" \
-                --dynamic-config-value "$4" >/dev/null 2>&1 &
+                --dynamic-config-value "$4" \
+                --namespace "$5" --namespace "$6" >/dev/null 2>&1 &
             child=$!
             while kill -0 "$PPID" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 1; done
             kill "$child" 2>/dev/null
@@ -161,6 +165,7 @@ pub fn server() -> &'static Server {
             .arg(free_port().expect("free port").to_string())
             .arg(free_port().expect("free port").to_string())
             .arg(polyworker_host::ops::devserver::POLLS_COMPLETE_ON_SHUTDOWN)
+            .args(TENANT_NAMESPACES)
             .stdin(Stdio::null())
             .spawn()
             .expect("start the dev server");
@@ -240,9 +245,12 @@ pub fn config(queues: Vec<TaskQueueConfig>) -> Config {
             address: server().address(),
             namespace: "default".into(),
             identity: Some("polyworker-tests".into()),
+            ..Default::default()
         },
         engine: engine(),
         task_queues: queues,
+        tenants: Vec::new(),
+        capacity: Default::default(),
         metrics: Default::default(),
         deployment: None,
     }
@@ -335,6 +343,7 @@ pub fn json_payload(v: &serde_json::Value) -> Payload {
 #[derive(Clone)]
 pub struct Temporal {
     conn: Connection,
+    namespace: String,
 }
 
 /// How a workflow ended.
@@ -361,7 +370,18 @@ impl Temporal {
         )
         .await
         .expect("connect to the dev server");
-        Temporal { conn }
+        Temporal {
+            conn,
+            namespace: "default".into(),
+        }
+    }
+
+    /// The same client, in `namespace`.
+    pub fn in_namespace(&self, namespace: &str) -> Temporal {
+        Temporal {
+            conn: self.conn.clone(),
+            namespace: namespace.to_string(),
+        }
     }
 
     pub async fn start(
@@ -372,7 +392,7 @@ impl Temporal {
         args: &[serde_json::Value],
     ) -> String {
         let req = StartWorkflowExecutionRequest {
-            namespace: "default".into(),
+            namespace: self.namespace.clone(),
             workflow_id: workflow_id.into(),
             workflow_type: Some(WorkflowType {
                 name: workflow_type.into(),
@@ -406,7 +426,7 @@ impl Temporal {
         let mut token = Vec::new();
         loop {
             let req = GetWorkflowExecutionHistoryRequest {
-                namespace: "default".into(),
+                namespace: self.namespace.clone(),
                 execution: Some(WorkflowExecution {
                     workflow_id: workflow_id.into(),
                     run_id: String::new(),
@@ -438,7 +458,7 @@ impl Temporal {
     /// 10 s; `Err` while it runs (or has continued as new).
     async fn close_event(&self, workflow_id: &str) -> Result<Outcome, &'static str> {
         let req = GetWorkflowExecutionHistoryRequest {
-            namespace: "default".into(),
+            namespace: self.namespace.clone(),
             execution: Some(WorkflowExecution {
                 workflow_id: workflow_id.into(),
                 run_id: String::new(),
@@ -546,7 +566,7 @@ impl Temporal {
         let what = format!("a started activity in {workflow_id}");
         eventually(within, &what, || async {
             let req = DescribeWorkflowExecutionRequest {
-                namespace: "default".into(),
+                namespace: self.namespace.clone(),
                 execution: Some(WorkflowExecution {
                     workflow_id: workflow_id.into(),
                     run_id: String::new(),
@@ -575,7 +595,7 @@ impl Temporal {
     pub async fn signal(&self, workflow_id: &str, name: &str, arg: serde_json::Value) {
         use temporalio_common::protos::temporal::api::workflowservice::v1::SignalWorkflowExecutionRequest;
         let req = SignalWorkflowExecutionRequest {
-            namespace: "default".into(),
+            namespace: self.namespace.clone(),
             workflow_execution: Some(WorkflowExecution {
                 workflow_id: workflow_id.into(),
                 run_id: String::new(),
@@ -599,7 +619,7 @@ impl Temporal {
         use temporalio_common::protos::temporal::api::query::v1::WorkflowQuery;
         use temporalio_common::protos::temporal::api::workflowservice::v1::QueryWorkflowRequest;
         let req = QueryWorkflowRequest {
-            namespace: "default".into(),
+            namespace: self.namespace.clone(),
             execution: Some(WorkflowExecution {
                 workflow_id: workflow_id.into(),
                 run_id: String::new(),
@@ -636,7 +656,7 @@ impl Temporal {
         };
         use temporalio_common::protos::temporal::api::workflowservice::v1::UpdateWorkflowExecutionRequest;
         let req = UpdateWorkflowExecutionRequest {
-            namespace: "default".into(),
+            namespace: self.namespace.clone(),
             workflow_execution: Some(WorkflowExecution {
                 workflow_id: workflow_id.into(),
                 run_id: String::new(),
@@ -680,7 +700,7 @@ impl Temporal {
     pub async fn cancel(&self, workflow_id: &str) {
         use temporalio_common::protos::temporal::api::workflowservice::v1::RequestCancelWorkflowExecutionRequest;
         let req = RequestCancelWorkflowExecutionRequest {
-            namespace: "default".into(),
+            namespace: self.namespace.clone(),
             workflow_execution: Some(WorkflowExecution {
                 workflow_id: workflow_id.into(),
                 run_id: String::new(),
@@ -698,7 +718,7 @@ impl Temporal {
 
     pub async fn terminate(&self, workflow_id: &str) {
         let req = TerminateWorkflowExecutionRequest {
-            namespace: "default".into(),
+            namespace: self.namespace.clone(),
             workflow_execution: Some(WorkflowExecution {
                 workflow_id: workflow_id.into(),
                 run_id: String::new(),

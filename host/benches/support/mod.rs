@@ -125,12 +125,25 @@ pub async fn load(e: &WasmEngine, path: &Path) -> Arc<Module> {
 /// A new run of `workflow_type`, created but not yet activated. Like every
 /// workflow call it is synchronous: call it outside the Tokio runtime.
 pub fn run(m: &Arc<Module>, workflow_type: &str, n: usize, args: Vec<Payload>) -> RunInstance {
+    run_charged(m, workflow_type, n, args, None)
+}
+
+/// As [`run`], with its memory charged to `account` (the budget's admission
+/// checks on).
+pub fn run_charged(
+    m: &Arc<Module>,
+    workflow_type: &str,
+    n: usize,
+    args: Vec<Payload>,
+    account: Option<Arc<polyworker_host::runtime::Account>>,
+) -> RunInstance {
     RunInstance::create(
         m.clone(),
         &info(workflow_type, n, args),
         tags(workflow_type),
         LIMITS,
         meter(),
+        account,
     )
     .expect("instantiates")
     .expect("creates the run")

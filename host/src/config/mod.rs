@@ -17,11 +17,15 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod connection;
 mod deployment;
 mod task_queue;
+mod tenant;
 
+pub use connection::{ConnectionConfig, TlsConfig};
 pub use deployment::{DefaultVersioning, DeploymentConfig};
 pub use task_queue::{Pollers, TaskQueueConfig};
+pub use tenant::{Ceiling, Quotas, TenantConfig};
 
 pub use crate::runtime::EngineConfig;
 pub use crate::runtime::activity::Preopen;
@@ -72,9 +76,17 @@ pub struct Config {
     /// `[engine]`: the wasm engine and the guests' bounds.
     #[serde(default)]
     pub engine: EngineConfig,
-    /// `[[task_queue]]`: the queues served.
+    /// `[[task_queue]]`: the queues served, by the one implicit tenant of a
+    /// config without `[[tenant]]`.
     #[serde(rename = "task_queue", default)]
     pub task_queues: Vec<TaskQueueConfig>,
+    /// `[[tenant]]`: the teams sharing this host, each with its own
+    /// namespace, credentials, queues, ceiling, quotas and admin token.
+    #[serde(rename = "tenant", default)]
+    pub tenants: Vec<TenantConfig>,
+    /// `[capacity]`: what all guests together may use of the host.
+    #[serde(default)]
+    pub capacity: CapacityConfig,
     /// `[metrics]`: Prometheus and health endpoints.
     #[serde(default)]
     pub metrics: MetricsConfig,
@@ -82,6 +94,26 @@ pub struct Config {
     /// the modules listed in its table, unversioned.
     #[serde(default)]
     pub deployment: Option<DeploymentConfig>,
+}
+
+/// What all guests of all tenants together may use of the host.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CapacityConfig {
+    /// The host-wide guest memory budget: linear memory granted to every
+    /// workflow and activity store together. Unset, half of the machine's
+    /// memory (or of its cgroup limit).
+    pub guest_memory_mib: Option<u64>,
+}
+
+impl CapacityConfig {
+    /// The budget in bytes.
+    pub fn guest_memory_bytes(&self) -> usize {
+        match self.guest_memory_mib {
+            Some(m) => usize::try_from(m << 20).unwrap_or(usize::MAX),
+            None => crate::runtime::budget::default_budget_bytes(),
+        }
+    }
 }
 
 /// Where the host publishes its metrics.
@@ -105,6 +137,11 @@ pub struct ServerConfig {
     pub namespace: String,
     /// Identity shown in histories; defaults to `polyworker@<hostname>-<pid>`.
     pub identity: Option<String>,
+    /// TLS towards the frontend (also on, with the system's roots, for an
+    /// `https://` address).
+    pub tls: Option<TlsConfig>,
+    /// The environment variable holding an API key (Temporal Cloud).
+    pub api_key_env: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -113,6 +150,19 @@ impl Default for ServerConfig {
             address: "http://127.0.0.1:7233".into(),
             namespace: "default".into(),
             identity: None,
+            tls: None,
+            api_key_env: None,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The connection settings of `[server]`, the default of every tenant.
+    pub fn connection(&self) -> ConnectionConfig {
+        ConnectionConfig {
+            address: Some(self.address.clone()),
+            tls: self.tls.clone(),
+            api_key_env: self.api_key_env.clone(),
         }
     }
 }
@@ -151,32 +201,21 @@ impl Config {
             }
         }
         for q in &mut config.task_queues {
-            for m in &mut q.modules {
-                if m.is_relative() {
-                    *m = base.join(&*m);
-                }
-            }
-            for p in &mut q.preopens {
-                if p.host.is_relative() {
-                    p.host = base.join(&p.host);
-                }
-            }
+            q.resolve(base);
         }
+        for t in &mut config.tenants {
+            t.resolve(base);
+        }
+        let mut server = config.server.connection();
+        server.resolve(base);
+        config.server.tls = server.tls;
         config.validate()?;
         Ok(config)
     }
 
     /// Checks everything that can be checked without the server.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let url = url::Url::parse(&self.server.address).map_err(|e| {
-            invalid(
-                "server.address",
-                format!("{:?} is not a URL: {e}", self.server.address),
-            )
-        })?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(invalid("server.address", "use http:// or https://"));
-        }
+        self.server.connection().validate("server")?;
         if self.server.namespace.is_empty() {
             return Err(invalid("server.namespace", "must not be empty"));
         }
@@ -195,10 +234,18 @@ impl Config {
                 return Err(invalid(key, "must be between 1 and 4096"));
             }
         }
+        if let Some(m) = self.capacity.guest_memory_mib
+            && m == 0
+        {
+            return Err(invalid("capacity.guest_memory_mib", "must be at least 1"));
+        }
+        if !self.tenants.is_empty() {
+            return self.validate_tenants();
+        }
         if self.task_queues.is_empty() {
             return Err(invalid(
                 "task_queue",
-                "at least one [[task_queue]] is required",
+                "at least one [[task_queue]] (or [[tenant]]) is required",
             ));
         }
         if let Some(d) = &self.deployment {
@@ -207,7 +254,7 @@ impl Config {
         }
         let mut names = HashSet::new();
         for (i, q) in self.task_queues.iter().enumerate() {
-            q.validate(i, self.deployment.is_some())?;
+            q.validate(&format!("task_queue[{i}]"), self.deployment.is_some())?;
             if !names.insert(q.name.as_str()) {
                 return Err(invalid(
                     format!("task_queue[{i}].name"),
@@ -216,6 +263,71 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    fn validate_tenants(&self) -> Result<(), ConfigError> {
+        if !self.task_queues.is_empty() {
+            return Err(invalid(
+                "task_queue",
+                "with [[tenant]] tables, every queue belongs to a tenant: use [[tenant.task_queue]]",
+            ));
+        }
+        let budget = self.capacity.guest_memory_bytes();
+        for (i, t) in self.tenants.iter().enumerate() {
+            let key = format!("tenant[{i}]");
+            t.validate(&key)?;
+            if let Some(m) = t.quotas.memory_mib
+                && usize::try_from(m << 20).unwrap_or(usize::MAX) > budget
+            {
+                return Err(invalid(
+                    format!("{key}.quotas.memory_mib"),
+                    format!(
+                        "{m} MiB is more than the host's guest memory budget ({} MiB)",
+                        budget >> 20
+                    ),
+                ));
+            }
+            for (j, q) in t.task_queues.iter().enumerate() {
+                let at = format!("{key}.task_queue[{j}]");
+                q.validate(&at, self.deployment.is_some())?;
+                t.check_ceiling(q, &at)?;
+            }
+        }
+        tenant::check_distinct(&self.tenants)?;
+        if let Some(d) = &self.deployment {
+            let names: Vec<&str> = self.queues().map(|q| q.name.as_str()).collect();
+            d.validate(&names)?;
+            // Tenants' tokens confine them to their queues; a host token
+            // does the rest. No tokenless access once tenants exist.
+            if d.admin_token_env.is_none() {
+                return Err(invalid(
+                    "deployment.admin_token_env",
+                    "with [[tenant]] tables the admin API always needs tokens: set the host's token here (and each tenant's in tenant.admin_token_env)",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every queue served, of every tenant.
+    pub fn queues(&self) -> impl Iterator<Item = &TaskQueueConfig> {
+        self.task_queues
+            .iter()
+            .chain(self.tenants.iter().flat_map(|t| &t.task_queues))
+    }
+
+    /// The tenants: those configured, or the one implicit tenant (named
+    /// `default`, in `[server].namespace`, without ceiling or scope) that
+    /// serves the `[[task_queue]]` tables.
+    pub fn tenants(&self) -> Vec<TenantConfig> {
+        if self.tenants.is_empty() {
+            vec![tenant::implicit(
+                &self.server.namespace,
+                self.task_queues.clone(),
+            )]
+        } else {
+            self.tenants.clone()
+        }
     }
 }
 
@@ -391,5 +503,122 @@ mod tests {
         );
         let e = Config::parse(empty, dir).unwrap_err();
         assert!(e.to_string().contains("task_queue[0].modules"), "{e}");
+    }
+
+    fn tenants(text: &str) -> Result<Config, ConfigError> {
+        let dir = std::env::temp_dir().join(format!("pw-tenants-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("a-data/in")).unwrap();
+        std::fs::create_dir_all(dir.join("b-data")).unwrap();
+        std::fs::write(dir.join("m.wasm"), b"x").unwrap();
+        Config::parse(text, &dir)
+    }
+
+    const TWO: &str = "[[tenant]]\nname = \"a\"\nnamespace = \"ns-a\"\n\
+        ceiling = { http_allowlist = [\"*.a.internal\"], env = [\"A_*\"], preopen_roots = [\"a-data\"] }\n\
+        quotas = { memory_mib = 512 }\n\
+        [[tenant.task_queue]]\nname = \"qa\"\nmodules = [\"m.wasm\"]\n\
+        [[tenant]]\nname = \"b\"\nnamespace = \"ns-b\"\n\
+        [[tenant.task_queue]]\nname = \"qb\"\nmodules = [\"m.wasm\"]\n";
+
+    #[test]
+    fn tenants_parse_with_their_queues_and_a_config_without_them_is_one_implicit_tenant() {
+        let c = tenants(TWO).unwrap();
+        let t = c.tenants();
+        assert_eq!(t.len(), 2);
+        assert_eq!((t[0].name.as_str(), t[0].namespace.as_str()), ("a", "ns-a"));
+        assert!(t[0].task_queues[0].modules[0].is_absolute());
+        assert!(t[0].ceiling.preopen_roots[0].is_absolute());
+        assert_eq!(t[0].quotas.memory_mib, Some(512));
+        assert_eq!(c.queues().count(), 2);
+        assert!(!t[0].implicit);
+        let old = with_module("").unwrap();
+        let t = old.tenants();
+        assert_eq!(t.len(), 1);
+        assert!(t[0].implicit && t[0].name == "default" && t[0].namespace == "default");
+        assert_eq!(t[0].task_queues[0].name, "q");
+    }
+
+    #[test]
+    fn tenant_contradictions_are_refused_with_the_key_named() {
+        let q = |tenant: &str, extra: &str| {
+            format!(
+                "[[tenant]]\nname = \"a\"\nnamespace = \"ns-a\"\n\
+                 ceiling = {{ http_allowlist = [\"*.a.internal\"], env = [\"A_*\"], preopen_roots = [\"a-data\"] }}\n\
+                 [[tenant.task_queue]]\nname = \"qa\"\nmodules = [\"m.wasm\"]\n{extra}\n{tenant}"
+            )
+        };
+        let b = |ns: &str, queue: &str| {
+            format!(
+                "[[tenant]]\nname = \"b\"\nnamespace = \"{ns}\"\n\
+                 [[tenant.task_queue]]\nname = \"{queue}\"\nmodules = [\"m.wasm\"]\n"
+            )
+        };
+        for (text, key) in [
+            (q(&b("ns-b", "qa"), ""), "tenant[1].task_queue[0].name"),
+            (q(&b("ns-a", "qb"), ""), "tenant[1].namespace"),
+            (
+                q(&b("ns-b", "qb"), "http_allowlist = [\"evil.example\"]"),
+                "tenant[0].task_queue[0].http_allowlist[0]",
+            ),
+            (
+                q(&b("ns-b", "qb"), "http_allowlist = [\"*\"]"),
+                "tenant[0].task_queue[0].http_allowlist[0]",
+            ),
+            (
+                q(&b("ns-b", "qb"), "env = { SECRET = \"x\" }"),
+                "tenant[0].task_queue[0].env",
+            ),
+            (
+                q(
+                    &b("ns-b", "qb"),
+                    "[[tenant.task_queue.preopen]]\nhost = \"b-data\"\nguest = \"/d\"",
+                ),
+                "tenant[0].task_queue[0].preopen[0].host",
+            ),
+            (
+                format!(
+                    "[[task_queue]]\nname = \"top\"\nmodules = [\"m.wasm\"]\n{}",
+                    b("ns-b", "qb")
+                ),
+                "`task_queue`",
+            ),
+            (q(&b("ns-b", "qb"), "colour = 1"), "colour"),
+            (
+                q(&b("ns-b", "qb"), "").replace(
+                    "namespace = \"ns-b\"\n",
+                    "namespace = \"ns-b\"\nallow_task_queues = [\"qa\"]\n",
+                ),
+                "tenant[1].allow_task_queues[0]",
+            ),
+            (
+                format!(
+                    "[capacity]\nguest_memory_mib = 100\n{}",
+                    q(&b("ns-b", "qb"), "")
+                )
+                .replace(
+                    "namespace = \"ns-a\"\n",
+                    "namespace = \"ns-a\"\nquotas = { memory_mib = 200 }\n",
+                ),
+                "tenant[0].quotas.memory_mib",
+            ),
+            (
+                format!(
+                    "[deployment]\nname = \"d\"\nstore = \"s\"\n{}",
+                    q(&b("ns-b", "qb"), "modules = []")
+                )
+                .replace("modules = [\"m.wasm\"]\nmodules = []", "modules = []"),
+                "deployment.admin_token_env",
+            ),
+        ] {
+            let e = tenants(&text).expect_err(key);
+            assert!(e.to_string().contains(key), "{key}: {e}");
+        }
+        // Within the ceiling, each of those is accepted.
+        let ok = q(
+            &b("ns-b", "qb"),
+            "http_allowlist = [\"https://api.a.internal:443\"]\nenv = { A_URL = \"x\" }\n\
+             [[tenant.task_queue.preopen]]\nhost = \"a-data/in\"\nguest = \"/d\"",
+        );
+        tenants(&ok).unwrap();
     }
 }

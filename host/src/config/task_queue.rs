@@ -208,11 +208,25 @@ impl TaskQueueConfig {
         }
     }
 
-    /// Checks this queue; `i` is its index, for the keys in errors. A
+    /// Resolves relative module and preopen paths against `base`.
+    pub(super) fn resolve(&mut self, base: &std::path::Path) {
+        for m in &mut self.modules {
+            if m.is_relative() {
+                *m = base.join(&*m);
+            }
+        }
+        for p in &mut self.preopens {
+            if p.host.is_relative() {
+                p.host = base.join(&p.host);
+            }
+        }
+    }
+
+    /// Checks this queue; `at` is its key (`task_queue[0]`), for errors. A
     /// `versioned` queue (under `[deployment]`) lists at most its first
     /// version; the rest arrive through the admin API.
-    pub(super) fn validate(&self, i: usize, versioned: bool) -> Result<(), ConfigError> {
-        let key = |k: &str| format!("task_queue[{i}].{k}");
+    pub(super) fn validate(&self, at: &str, versioned: bool) -> Result<(), ConfigError> {
+        let key = |k: &str| format!("{at}.{k}");
         if self.name.trim().is_empty() {
             return Err(invalid(key("name"), "must not be empty"));
         }

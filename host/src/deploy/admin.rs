@@ -1,6 +1,8 @@
 //! The admin API (gRPC, `polyworker.admin.v1.Admin`) over a [`Fleet`], and
 //! the client the `polyworker modules` verbs use. Loopback by default; on
-//! any other address every call must carry the configured bearer token.
+//! any other address, and always once tenants are configured, every call
+//! must carry a bearer token: the host's may do everything, a tenant's may
+//! deploy, list and retire on that tenant's queues only.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,6 +25,25 @@ pub const MAX_MESSAGE_BYTES: usize = 256 << 20;
 
 struct Service {
     fleet: Arc<Fleet>,
+}
+
+/// Who a call's token says it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// The host's token (or no token on an open, tenantless loopback API).
+    Host,
+    /// A tenant's token.
+    Tenant(String),
+}
+
+impl Principal {
+    fn of<T>(request: &Request<T>) -> Result<Principal, Status> {
+        request
+            .extensions()
+            .get::<Principal>()
+            .cloned()
+            .ok_or_else(|| Status::unauthenticated("no principal"))
+    }
 }
 
 /// The error and its causes, for the client's message.
@@ -74,6 +95,18 @@ pub fn to_proto(v: VersionInfo) -> proto::Version {
 }
 
 impl Service {
+    /// Refuses a tenant's token on a queue that is not its own (unknown
+    /// queues included: a tenant learns nothing of others' names).
+    fn authorize(&self, who: &Principal, task_queue: &str) -> Result<(), Status> {
+        match who {
+            Principal::Host => Ok(()),
+            Principal::Tenant(t) if self.fleet.tenant_of(task_queue) == Some(t.as_str()) => Ok(()),
+            Principal::Tenant(t) => Err(Status::permission_denied(format!(
+                "tenant {t:?}'s token may act only on its own task queues, not {task_queue:?}"
+            ))),
+        }
+    }
+
     async fn version(&self, task_queue: &str, digest: &str) -> Option<proto::Version> {
         self.fleet
             .list()
@@ -90,7 +123,9 @@ impl Admin for Service {
         &self,
         request: Request<proto::DeployRequest>,
     ) -> Result<Response<proto::DeployResponse>, Status> {
+        let who = Principal::of(&request)?;
         let r = request.into_inner();
+        self.authorize(&who, &r.task_queue)?;
         let started = Instant::now();
         let digest = self
             .fleet
@@ -117,7 +152,9 @@ impl Admin for Service {
         &self,
         request: Request<proto::SetCurrentRequest>,
     ) -> Result<Response<proto::SetCurrentResponse>, Status> {
+        let who = Principal::of(&request)?;
         let r = request.into_inner();
+        self.authorize(&who, &r.task_queue)?;
         let started = Instant::now();
         let digest = self
             .fleet
@@ -140,7 +177,9 @@ impl Admin for Service {
         &self,
         request: Request<proto::RetireRequest>,
     ) -> Result<Response<proto::RetireResponse>, Status> {
+        let who = Principal::of(&request)?;
         let r = request.into_inner();
+        self.authorize(&who, &r.task_queue)?;
         let digest = self
             .fleet
             .retire(&r.task_queue, &r.digest, r.force)
@@ -151,45 +190,102 @@ impl Admin for Service {
 
     async fn list(
         &self,
-        _: Request<proto::ListRequest>,
+        request: Request<proto::ListRequest>,
     ) -> Result<Response<proto::ListResponse>, Status> {
-        let versions = self.fleet.list().await.into_iter().map(to_proto).collect();
+        let who = Principal::of(&request)?;
+        let versions = self
+            .fleet
+            .list()
+            .await
+            .into_iter()
+            .filter(|v| self.authorize(&who, &v.task_queue).is_ok())
+            .map(to_proto)
+            .collect();
         Ok(Response::new(proto::ListResponse { versions }))
     }
 }
 
-/// Checks `authorization: Bearer <token>` when a token is configured.
-#[derive(Clone)]
-struct Auth(Option<String>);
+/// The tokens the admin API accepts, each with whom it stands for. Kept as
+/// SHA-256 digests and compared in constant time, so neither a token's
+/// bytes nor its length can be learnt from response times; never logged.
+#[derive(Clone, Default)]
+pub struct Tokens {
+    /// No token needed: a loopback API with no tokens and no tenants.
+    open: bool,
+    known: Arc<Vec<([u8; 32], Principal)>>,
+}
 
-impl tonic::service::Interceptor for Auth {
-    fn call(&mut self, request: Request<()>) -> Result<Request<()>, Status> {
-        let Some(token) = &self.0 else {
-            return Ok(request);
-        };
-        let given = request
-            .metadata()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if given == Some(token.as_str()) {
-            Ok(request)
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
+}
+
+impl Tokens {
+    /// Accepts `tokens`; with none, the API is `open` to whoever reaches it
+    /// when `open` (a tenantless loopback API), to no one otherwise.
+    pub fn new(tokens: Vec<(String, Principal)>, open: bool) -> Tokens {
+        Tokens {
+            open: open && tokens.is_empty(),
+            known: Arc::new(
+                tokens
+                    .into_iter()
+                    .map(|(t, p)| (sha256(t.as_bytes()), p))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Whom `token` stands for.
+    fn principal(&self, token: &str) -> Option<Principal> {
+        use subtle::ConstantTimeEq;
+        let given = sha256(token.as_bytes());
+        // Every entry is compared, so the time does not say which matched.
+        let mut found = None;
+        for (digest, who) in self.known.iter() {
+            if bool::from(digest.ct_eq(&given)) {
+                found = Some(who.clone());
+            }
+        }
+        found
+    }
+}
+
+impl tonic::service::Interceptor for Tokens {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        let who = if self.open {
+            Some(Principal::Host)
         } else {
-            Err(Status::unauthenticated(
+            request
+                .metadata()
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .and_then(|t| self.principal(t))
+        };
+        match who {
+            Some(p) => {
+                request.extensions_mut().insert(p);
+                Ok(request)
+            }
+            None => Err(Status::unauthenticated(
                 "the admin API needs `authorization: Bearer <token>` (polyworker modules --token or POLYWORKER_ADMIN_TOKEN)",
-            ))
+            )),
         }
     }
 }
 
 /// Serves the admin API until the returned handle is aborted.
+/// `tokens` are the tenants' (name, token); with any tenant configured
+/// (`tenanted`) the API is never open.
 pub async fn serve(
     fleet: Arc<Fleet>,
     config: &DeploymentConfig,
+    tenant_tokens: Vec<(String, String)>,
+    tenanted: bool,
 ) -> Result<(SocketAddr, tokio::task::AbortHandle), DeployError> {
     let token = config.admin_token();
     let addr = config.admin;
-    if !addr.ip().is_loopback() && token.is_none() {
+    if (tenanted || !addr.ip().is_loopback()) && token.is_none() {
         return Err(DeployError::AdminToken {
             addr,
             env: config
@@ -203,7 +299,18 @@ pub async fn serve(
     let bound = listener.local_addr().map_err(bind)?;
     let service = tonic::service::interceptor::InterceptedService::new(
         AdminServer::new(Service { fleet }).max_decoding_message_size(MAX_MESSAGE_BYTES),
-        Auth(token),
+        Tokens::new(
+            token
+                .map(|t| (t, Principal::Host))
+                .into_iter()
+                .chain(
+                    tenant_tokens
+                        .into_iter()
+                        .map(|(n, t)| (t, Principal::Tenant(n))),
+                )
+                .collect(),
+            !tenanted,
+        ),
     );
     let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
     let task = tokio::spawn(async move {
@@ -228,15 +335,51 @@ mod tests {
         r
     }
 
+    fn who(tokens: &mut Tokens, header: Option<&str>) -> Result<Principal, tonic::Code> {
+        tokens
+            .call(with_header(header))
+            .map(|r| r.extensions().get::<Principal>().cloned().unwrap())
+            .map_err(|e| e.code())
+    }
+
     #[test]
     fn a_token_is_required_only_when_configured() {
-        let mut open = Auth(None);
-        assert!(open.call(with_header(None)).is_ok());
-        let mut guarded = Auth(Some("s3cret".into()));
-        assert!(guarded.call(with_header(Some("Bearer s3cret"))).is_ok());
-        for bad in [None, Some("Bearer nope"), Some("s3cret")] {
-            let e = guarded.call(with_header(bad)).unwrap_err();
-            assert_eq!(e.code(), tonic::Code::Unauthenticated, "{bad:?}");
+        let mut open = Tokens::new(Vec::new(), true);
+        assert_eq!(who(&mut open, None), Ok(Principal::Host));
+        let mut guarded = Tokens::new(vec![("s3cret".into(), Principal::Host)], true);
+        assert_eq!(
+            who(&mut guarded, Some("Bearer s3cret")),
+            Ok(Principal::Host)
+        );
+        for bad in [
+            None,
+            Some("Bearer nope"),
+            Some("s3cret"),
+            Some("Bearer s3cre"),
+        ] {
+            assert_eq!(
+                who(&mut guarded, bad),
+                Err(tonic::Code::Unauthenticated),
+                "{bad:?}"
+            );
         }
+    }
+
+    #[test]
+    fn tenant_tokens_name_their_tenant_and_tenants_close_the_api() {
+        let mut t = Tokens::new(
+            vec![
+                ("host-t".into(), Principal::Host),
+                ("a-t".into(), Principal::Tenant("a".into())),
+            ],
+            false,
+        );
+        assert_eq!(
+            who(&mut t, Some("Bearer a-t")),
+            Ok(Principal::Tenant("a".into()))
+        );
+        assert_eq!(who(&mut t, Some("Bearer host-t")), Ok(Principal::Host));
+        let mut closed = Tokens::new(Vec::new(), false);
+        assert_eq!(who(&mut closed, None), Err(tonic::Code::Unauthenticated));
     }
 }

@@ -17,7 +17,7 @@ use super::store::{ModuleStore, VersionState};
 use crate::config::{DeploymentConfig, TaskQueueConfig};
 use crate::runtime::{Module, digest};
 use crate::temporal::replay::ReplayReport;
-use crate::temporal::{DeploymentVersion, QueueWorker, Workers};
+use crate::temporal::{DeploymentVersion, Link, QueueWorker, Tenant, Workers};
 
 /// What `list` reports about one version.
 #[derive(Debug, Clone)]
@@ -48,7 +48,8 @@ struct Version {
 pub struct Fleet {
     workers: Arc<Workers>,
     config: DeploymentConfig,
-    queues: BTreeMap<String, TaskQueueConfig>,
+    /// Each versioned queue's tenant and settings.
+    queues: BTreeMap<String, (Arc<Tenant>, TaskQueueConfig)>,
     store: ModuleStore,
     /// By task queue, then digest. One lock: operations are rare, and each
     /// must see the states the one before left.
@@ -62,17 +63,20 @@ impl Fleet {
     pub async fn start(
         workers: Arc<Workers>,
         config: DeploymentConfig,
-        queues: &[TaskQueueConfig],
+        queues: &[(Arc<Tenant>, TaskQueueConfig)],
     ) -> Result<Arc<Fleet>, DeployError> {
         let store = ModuleStore::open(&config.store)?;
         let fleet = Arc::new(Fleet {
             workers,
-            queues: queues.iter().map(|q| (q.name.clone(), q.clone())).collect(),
+            queues: queues
+                .iter()
+                .map(|(t, q)| (q.name.clone(), (t.clone(), q.clone())))
+                .collect(),
             store,
             config,
             versions: Mutex::new(BTreeMap::new()),
         });
-        for q in queues {
+        for (_, q) in queues {
             let records = fleet.store.versions(&q.name);
             if records.is_empty() {
                 if let Some(path) = q.modules.first() {
@@ -97,13 +101,34 @@ impl Fleet {
         Ok(fleet)
     }
 
-    fn queue_config(&self, task_queue: &str) -> Result<&TaskQueueConfig, DeployError> {
+    fn served(&self, task_queue: &str) -> Result<&(Arc<Tenant>, TaskQueueConfig), DeployError> {
         self.queues
             .get(task_queue)
             .ok_or_else(|| DeployError::UnknownQueue {
                 task_queue: task_queue.to_string(),
                 known: self.queues.keys().cloned().collect::<Vec<_>>().join(", "),
             })
+    }
+
+    fn queue_config(&self, task_queue: &str) -> Result<&TaskQueueConfig, DeployError> {
+        self.served(task_queue).map(|(_, q)| q)
+    }
+
+    /// The queue's tenant's link to the server.
+    fn link(&self, task_queue: &str) -> Result<&Link, DeployError> {
+        let (tenant, _) = self.served(task_queue)?;
+        tenant
+            .link
+            .as_ref()
+            .ok_or_else(|| DeployError::UnknownQueue {
+                task_queue: task_queue.to_string(),
+                known: String::new(),
+            })
+    }
+
+    /// The tenant a queue belongs to, if the fleet serves it.
+    pub fn tenant_of(&self, task_queue: &str) -> Option<&str> {
+        self.queues.get(task_queue).map(|(t, _)| t.name.as_str())
     }
 
     /// Loads a version (from `bytes`, or from the store) and starts its worker.
@@ -113,11 +138,12 @@ impl Fleet {
         digest: &str,
         bytes: Option<Vec<u8>>,
     ) -> Result<(), DeployError> {
-        let cfg = self.queue_config(task_queue)?;
+        let (tenant, cfg) = self.served(task_queue)?;
         let path = self.store.path(digest);
         let module = self.workers.load(&path, bytes).await?;
         let mut queue = self.workers.queue(
             &cfg.name,
+            tenant.clone(),
             cfg.grants(),
             cfg.cancel_grace(),
             std::slice::from_ref(&module),
@@ -203,7 +229,7 @@ impl Fleet {
     /// Tells the server to route the queue's new workflows to `digest`.
     async fn route(&self, task_queue: &str, digest: &str) -> Result<(), DeployError> {
         routing::set_current(
-            self.workers.core(),
+            self.link(task_queue)?,
             &self.config.deployment_name(task_queue),
             digest,
         )
@@ -287,7 +313,7 @@ impl Fleet {
         let module = self.module(task_queue, digest).await?;
         let types = super::moving_types(&module, self.config.default_versioning);
         let inputs = routing::recent_histories(
-            self.workers.core(),
+            self.link(task_queue)?,
             task_queue,
             &types,
             self.config.replay_sample,
@@ -347,7 +373,7 @@ impl Fleet {
         }
         if !force {
             let open = routing::open_workflows(
-                self.workers.core(),
+                self.link(task_queue)?,
                 task_queue,
                 &self.config.deployment_name(task_queue),
                 &digest,
@@ -390,16 +416,13 @@ impl Fleet {
         for q in self.queues.keys() {
             for r in self.store.versions(q) {
                 let module = modules.get(&(q.clone(), r.digest.clone()));
-                let open = if r.state == VersionState::Retired {
-                    None
-                } else {
-                    routing::open_workflows(
-                        self.workers.core(),
-                        q,
-                        &self.config.deployment_name(q),
-                        &r.digest,
-                    )
-                    .await
+                let link = self.link(q).ok();
+                let open = match link {
+                    Some(link) if r.state != VersionState::Retired => {
+                        routing::open_workflows(link, q, &self.config.deployment_name(q), &r.digest)
+                            .await
+                    }
+                    _ => None,
                 };
                 out.push(VersionInfo {
                     task_queue: q.clone(),

@@ -11,7 +11,7 @@ use temporalio_common::protos::temporal::api::workflowservice::v1::{
 use tonic::Code;
 
 use super::DeployError;
-use crate::temporal::Core;
+use crate::temporal::Link;
 use crate::temporal::replay::{ReplayInput, fetch_history, list_executions};
 
 /// How long a new version's pollers may take to reach the server before
@@ -22,22 +22,22 @@ const ROUTE_PATIENCE: Duration = Duration::from_secs(30);
 /// knows a version only once its worker has polled, so a fresh version is
 /// retried until then.
 pub async fn set_current(
-    core: &Core,
+    link: &Link,
     deployment_name: &str,
     build_id: &str,
 ) -> Result<(), DeployError> {
     let deadline = Instant::now() + ROUTE_PATIENCE;
     loop {
         let req = SetWorkerDeploymentCurrentVersionRequest {
-            namespace: core.namespace().to_string(),
+            namespace: link.namespace.clone(),
             deployment_name: deployment_name.to_string(),
             build_id: build_id.to_string(),
-            identity: core.identity().to_string(),
+            identity: link.identity.clone(),
             // Each version polls one queue; the deployment has no others.
             ignore_missing_task_queues: true,
             ..Default::default()
         };
-        let mut c = core.connection().clone();
+        let mut c = link.connection.clone();
         match WorkflowService::set_worker_deployment_current_version(
             &mut c,
             tonic::Request::new(req),
@@ -65,19 +65,19 @@ pub async fn set_current(
 
 /// Running workflows on one version, as the server's visibility counts them.
 pub async fn open_workflows(
-    core: &Core,
+    link: &Link,
     task_queue: &str,
     deployment_name: &str,
     build_id: &str,
 ) -> Option<u64> {
     let req = CountWorkflowExecutionsRequest {
-        namespace: core.namespace().to_string(),
+        namespace: link.namespace.clone(),
         query: format!(
             "TaskQueue = '{task_queue}' AND ExecutionStatus = 'Running' AND \
              TemporalWorkerDeploymentVersion = '{deployment_name}:{build_id}'"
         ),
     };
-    let mut c = core.connection().clone();
+    let mut c = link.connection.clone();
     WorkflowService::count_workflow_executions(&mut c, tonic::Request::new(req))
         .await
         .ok()
@@ -86,12 +86,12 @@ pub async fn open_workflows(
 
 /// Up to `sample` recent runs' histories of each of `types` on `task_queue`.
 pub async fn recent_histories(
-    core: &Core,
+    link: &Link,
     task_queue: &str,
     types: &[String],
     sample: usize,
 ) -> Result<Vec<ReplayInput>, DeployError> {
-    let (conn, namespace) = (core.connection(), core.namespace());
+    let (conn, namespace) = (&link.connection, link.namespace.as_str());
     let mut inputs = Vec::new();
     for t in types {
         let query = format!("TaskQueue = '{task_queue}' AND WorkflowType = '{t}'");

@@ -115,6 +115,8 @@ pub struct ActivitySandbox<'a> {
     pub allowlist: Allowlist,
     /// Linear memory per memory.
     pub memory_bytes: usize,
+    /// The share of the host's memory budget it is charged to.
+    pub account: Option<Arc<super::budget::Account>>,
     /// Where its measurements go.
     pub meter: ModuleMeter,
     /// What its log lines are tagged with.
@@ -170,7 +172,7 @@ impl ActivityState {
                 allowlist: s.allowlist,
                 activity_type: s.tags.activity_type.clone().unwrap_or_default(),
             },
-            limits: bounds.limiter(s.meter),
+            limits: bounds.limiter(s.meter).charged_to(s.account, false),
             log,
             control: s.control,
         })

@@ -106,6 +106,30 @@ impl AllowRule {
         Ok(AllowRule { scheme, host, port })
     }
 
+    /// Whether every request `narrower` allows, this rule allows too (a
+    /// tenant's ceiling covering a queue's entry).
+    pub fn covers(&self, narrower: &AllowRule) -> bool {
+        let scheme = match (&self.scheme, &narrower.scheme) {
+            (None, _) => true,
+            (Some(a), Some(b)) => a == b,
+            (Some(_), None) => false,
+        };
+        let port = match (self.port, narrower.port) {
+            (None, _) => true,
+            (Some(a), Some(b)) => a == b,
+            (Some(_), None) => false,
+        };
+        let host = match (&self.host, &narrower.host) {
+            (HostPattern::Any, _) => true,
+            (_, HostPattern::Any) => false,
+            (HostPattern::Exact(a), HostPattern::Exact(b)) => a == b,
+            (HostPattern::Exact(_), HostPattern::Suffix(_)) => false,
+            (HostPattern::Suffix(s), HostPattern::Exact(h)) => h.ends_with(s.as_str()),
+            (HostPattern::Suffix(s), HostPattern::Suffix(t)) => t.ends_with(s.as_str()),
+        };
+        scheme && port && host
+    }
+
     /// Whether a request to `scheme://host:port` is allowed by this rule.
     pub fn allows(&self, scheme: &str, host: &str, port: u16) -> bool {
         if self.scheme.as_deref().is_some_and(|s| s != scheme) {
@@ -246,5 +270,18 @@ mod tests {
             assert!(AllowRule::parse(bad).is_err(), "{bad:?} should be rejected");
         }
         assert!(AllowRule::parse("*").is_ok());
+    }
+
+    #[test]
+    fn a_rule_covers_only_what_it_allows() {
+        let r = |s: &str| AllowRule::parse(s).unwrap();
+        assert!(r("*.pay.internal").covers(&r("https://api.pay.internal:443")));
+        assert!(r("*.pay.internal").covers(&r("*.eu.pay.internal")));
+        assert!(!r("*.pay.internal").covers(&r("evil.example")));
+        assert!(!r("*.pay.internal").covers(&r("*")));
+        assert!(!r("api.pay.internal").covers(&r("*.pay.internal")));
+        assert!(!r("https://api.pay.internal").covers(&r("api.pay.internal")));
+        assert!(!r("api.pay.internal:443").covers(&r("api.pay.internal")));
+        assert!(r("*").covers(&r("anything:1")));
     }
 }

@@ -6,9 +6,13 @@
 //! from `memory.grow`, which guest code rarely checks), so the trap is
 //! classified by its type in [`super::fault`], not by its text.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 
+use super::budget::Account;
 use super::meter::{ModuleMeter, Role};
 
 /// Instances, tables and memories one store may create: a Rust or C
@@ -53,6 +57,28 @@ pub enum LimitExceeded {
         /// Resources per store.
         limit: usize,
     },
+    /// The tenant's guests together would hold more than its share of the
+    /// host's guest memory, even after its idle cached runs were evicted.
+    #[error(
+        "tenant memory budget exceeded: this tenant's guests together hold their {} MiB share of \
+         the host's guest memory and no idle run could be evicted in time; the task is retried",
+        .limit >> 20
+    )]
+    TenantBudget {
+        /// The tenant's share in bytes.
+        limit: usize,
+    },
+    /// All guests together would hold more than the host's budget, even
+    /// after idle cached runs were evicted.
+    #[error(
+        "host memory budget exceeded: the host's guests together hold its {} MiB guest memory \
+         budget and no idle run could be evicted in time; the task is retried",
+        .limit >> 20
+    )]
+    HostBudget {
+        /// The host's budget in bytes.
+        limit: usize,
+    },
 }
 
 impl LimitExceeded {
@@ -62,6 +88,8 @@ impl LimitExceeded {
             LimitExceeded::Memory { .. } => "memory",
             LimitExceeded::Table { .. } => "table",
             LimitExceeded::Resources { .. } => "resources",
+            LimitExceeded::TenantBudget { .. } => "tenant_budget",
+            LimitExceeded::HostBudget { .. } => "host_budget",
         }
     }
 }
@@ -123,7 +151,9 @@ impl StoreBounds {
             limits: self.store_limits(),
             bounds: self,
             meter,
-            bytes: 0,
+            bytes: Arc::default(),
+            account: None,
+            may_wait: false,
         }
     }
 }
@@ -134,13 +164,31 @@ pub struct StoreLimiter {
     limits: StoreLimits,
     bounds: StoreBounds,
     meter: ModuleMeter,
-    bytes: usize,
+    /// Shared, so a cache of idle runs can tell what evicting one frees.
+    bytes: Arc<AtomicUsize>,
+    account: Option<Arc<Account>>,
+    may_wait: bool,
 }
 
 impl StoreLimiter {
+    /// Charges this store's memory to `account` (its tenant's share of the
+    /// host's budget). `may_wait`: a growth over budget may wait briefly for
+    /// evicted runs' memory (a workflow thread may; the async runtime of
+    /// activities may not).
+    pub fn charged_to(mut self, account: Option<Arc<Account>>, may_wait: bool) -> Self {
+        self.account = account;
+        self.may_wait = may_wait;
+        self
+    }
+
     /// Linear memory this store holds now.
     pub fn memory_bytes(&self) -> usize {
-        self.bytes
+        self.bytes.load(Ordering::Relaxed)
+    }
+
+    /// A live view of [`StoreLimiter::memory_bytes`].
+    pub fn memory_gauge(&self) -> Arc<AtomicUsize> {
+        self.bytes.clone()
     }
 
     /// The bounds it applies.
@@ -150,7 +198,7 @@ impl StoreLimiter {
 
     /// Bytes the store may still add to its linear memory.
     pub fn memory_room(&self) -> usize {
-        self.bounds.memory_bytes.saturating_sub(self.bytes)
+        self.bounds.memory_bytes.saturating_sub(self.memory_bytes())
     }
 
     fn refused(&self, e: LimitExceeded) -> wasmtime::Result<bool> {
@@ -173,15 +221,19 @@ impl ResourceLimiter for StoreLimiter {
         // The limit is on the sum of the store's memories: a component
         // with eight memories gets no more than one with one.
         let grown = desired.saturating_sub(current);
-        if grown <= self.memory_room() && self.limits.memory_growing(current, desired, maximum)? {
-            self.bytes += grown;
-            self.meter.memory_changed(grown as i64);
-            Ok(true)
-        } else {
-            self.refused(LimitExceeded::Memory {
+        if grown > self.memory_room() || !self.limits.memory_growing(current, desired, maximum)? {
+            return self.refused(LimitExceeded::Memory {
                 limit: self.bounds.memory_bytes,
-            })
+            });
         }
+        if let Some(account) = &self.account
+            && let Err(e) = account.charge(grown, self.may_wait)
+        {
+            return self.refused(e);
+        }
+        self.bytes.fetch_add(grown, Ordering::Relaxed);
+        self.meter.memory_changed(grown as i64);
+        Ok(true)
     }
 
     fn table_growing(
@@ -212,15 +264,18 @@ impl ResourceLimiter for StoreLimiter {
 
 impl Drop for StoreLimiter {
     fn drop(&mut self) {
-        self.meter.memory_changed(-(self.bytes as i64));
+        let bytes = self.memory_bytes();
+        if let Some(a) = &self.account {
+            a.release(bytes);
+        }
+        self.meter.memory_changed(-(bytes as i64));
         self.meter.store_closed();
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::atomic::AtomicU64;
     use std::time::Duration;
 
     use super::*;

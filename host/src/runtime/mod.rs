@@ -20,6 +20,7 @@
 
 pub mod activity;
 pub mod bindings;
+pub mod budget;
 pub mod engine;
 pub mod fault;
 pub mod glue;
@@ -33,6 +34,7 @@ pub mod threads;
 pub mod workflow;
 pub mod workflow_wasi;
 
+pub use budget::{Account, MemoryBudget, Reclaim};
 pub use engine::{Capacity, EngineConfig, EngineError, WasmEngine};
 pub use fault::{GuestFault, RunLimits, TrapKind};
 pub use loader::{LoadError, Loader, Module, digest};

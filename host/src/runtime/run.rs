@@ -14,6 +14,7 @@ use wasmtime::{Store, UpdateDeadline};
 use super::bindings::exports::polyworker::worker::workflows;
 use super::bindings::polyworker::worker::types::Failure;
 use super::bindings::polyworker::worker::workflow_types::{Activation, Command, WorkflowInfo};
+use super::budget::Account;
 use super::fault::{GuestFault, RunLimits, classify};
 use super::limits::StoreBounds;
 use super::loader::Module;
@@ -44,6 +45,7 @@ impl RunInstance {
         tags: LogTags,
         limits: RunLimits,
         meter: ModuleMeter,
+        account: Option<Arc<Account>>,
     ) -> Result<Result<RunInstance, Failure>, GuestFault> {
         let instantiate = |source: wasmtime::Error| GuestFault::Instantiate {
             role: Role::Workflow,
@@ -58,7 +60,9 @@ impl RunInstance {
         let state = WorkflowState::new(
             info.randomness_seed,
             GuestLog::new(tags.clone()),
-            StoreBounds::new(Role::Workflow, limits.memory_bytes).limiter(meter.clone()),
+            StoreBounds::new(Role::Workflow, limits.memory_bytes)
+                .limiter(meter.clone())
+                .charged_to(account, true),
         );
         let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.limits);
@@ -110,6 +114,11 @@ impl RunInstance {
             module,
             meter,
         }))
+    }
+
+    /// Granted linear memory, live: what evicting this run would free.
+    pub fn memory_gauge(&self) -> Arc<std::sync::atomic::AtomicUsize> {
+        self.store.data().limits.memory_gauge()
     }
 
     /// Delivers one activation.

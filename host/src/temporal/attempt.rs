@@ -14,8 +14,8 @@ use super::queue::Queue;
 use crate::runtime::activity::{ActivitySandbox, ActivityState, AttemptControl};
 use crate::runtime::bindings::polyworker::worker::activity_types::{ActivityInfo, CancelReason};
 use crate::runtime::bindings::polyworker::worker::types::Payload;
-use crate::runtime::fault::{RunLimits, classify};
-use crate::runtime::limits::StoreBounds;
+use crate::runtime::fault::{GuestFault, RunLimits, classify};
+use crate::runtime::limits::{LimitExceeded, StoreBounds};
 use crate::runtime::loader::ActivityRole;
 use crate::runtime::log::LogTags;
 use crate::runtime::{Module, Role};
@@ -117,6 +117,7 @@ fn store(
         preopens: &queue.grants.preopens,
         allowlist: queue.grants.allowlist.clone(),
         memory_bytes: queue.bounds.activity_memory_bytes,
+        account: queue.tenant.memory.clone(),
         meter: queue.meter(Role::Activity, &module.digest),
         tags: LogTags {
             namespace: queue.namespace.clone(),
@@ -166,11 +167,15 @@ async fn execute(
             };
             let fault = classify(e, limits);
             meter.count_fault(&fault);
-            failed(
-                format!("activity code trapped: {fault}"),
-                "PolyworkerGuestTrap",
-                false,
-            )
+            // A budget refusal is the host's state, not the guest's fault:
+            // its own type, so retry policies can tell them apart.
+            let kind = match fault {
+                GuestFault::Limit(
+                    LimitExceeded::TenantBudget { .. } | LimitExceeded::HostBudget { .. },
+                ) => "PolyworkerMemoryBudget",
+                _ => "PolyworkerGuestTrap",
+            };
+            failed(format!("activity code trapped: {fault}"), kind, false)
         }
     }
 }

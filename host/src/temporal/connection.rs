@@ -1,10 +1,12 @@
 //! What every worker of the host shares on the Temporal side: core's
-//! runtime, one connection to the frontend, the host's identity and
-//! namespace, and the runtime activity attempts run on.
+//! runtime, the host's identity and the runtime activity attempts run on;
+//! and, per tenant, a [`Link`]: its namespace over a connection made with
+//! its own credentials (plain, TLS, mTLS or an API key).
 
+use std::collections::HashMap;
 use std::time::Duration;
 
-use temporalio_client::{Connection, ConnectionOptions};
+use temporalio_client::{ClientTlsOptions, Connection, ConnectionOptions, TlsOptions};
 use temporalio_common::telemetry::TelemetryOptions;
 use temporalio_sdk_core::{CoreRuntime, RuntimeOptions};
 
@@ -25,9 +27,76 @@ pub fn identity(configured: Option<&str>) -> String {
     format!("polyworker@{host}-{}", std::process::id())
 }
 
-/// Connects to the frontend at `address` (one connection, shared by every
-/// worker).
-pub async fn connect(address: &str, identity: &str) -> Result<Connection, TemporalError> {
+/// TLS towards the frontend: the server's CA and name, and for mTLS the
+/// client's certificate and key (PEM bytes, read by the layer above).
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct TlsSettings {
+    /// The CA that signed the server's certificate; the system's roots when unset.
+    pub server_ca: Option<Vec<u8>>,
+    /// The name to verify the server's certificate against; the address's host when unset.
+    pub server_name: Option<String>,
+    /// The client certificate and private key, for mTLS.
+    pub client: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+/// How to reach one frontend with one set of credentials.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ConnectionSettings {
+    /// `http://host:port` or `https://host:port`.
+    pub address: String,
+    /// TLS, when the address is `https://` or TLS settings were given.
+    pub tls: Option<TlsSettings>,
+    /// Sent as `authorization: Bearer <key>` on every call.
+    pub api_key: Option<String>,
+}
+
+impl ConnectionSettings {
+    /// A plaintext connection to `address`.
+    pub fn plain(address: impl Into<String>) -> ConnectionSettings {
+        ConnectionSettings {
+            address: address.into(),
+            tls: None,
+            api_key: None,
+        }
+    }
+}
+
+/// Keys and certificates are secrets: debug output names what is set only.
+impl std::fmt::Debug for ConnectionSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionSettings")
+            .field("address", &self.address)
+            .field(
+                "tls",
+                &self
+                    .tls
+                    .as_ref()
+                    .map(|t| (t.server_ca.is_some(), &t.server_name, t.client.is_some())),
+            )
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+fn tls_options(t: &TlsSettings) -> TlsOptions {
+    TlsOptions::builder()
+        .maybe_server_root_ca_cert(t.server_ca.clone())
+        .maybe_domain(t.server_name.clone())
+        .maybe_client_tls_options(t.client.as_ref().map(|(cert, key)| {
+            ClientTlsOptions::builder()
+                .client_cert(cert.clone())
+                .client_private_key(key.clone())
+                .build()
+        }))
+        .build()
+}
+
+/// Connects to the frontend `settings` name, as `identity`.
+pub async fn connect_with(
+    settings: &ConnectionSettings,
+    identity: &str,
+) -> Result<Connection, TemporalError> {
+    let address = &settings.address;
     let connect_err = |source: Box<dyn std::error::Error + Send + Sync>| TemporalError::Connect {
         address: address.to_string(),
         source,
@@ -37,10 +106,49 @@ pub async fn connect(address: &str, identity: &str) -> Result<Connection, Tempor
         ConnectionOptions::new(url)
             .identity(identity.to_string())
             .connect_timeout(Duration::from_secs(10))
+            .maybe_tls_options(settings.tls.as_ref().map(tls_options))
+            .maybe_api_key(settings.api_key.clone())
             .build(),
     )
     .await
     .map_err(|e| connect_err(e.into()))
+}
+
+/// Connects to the frontend at `address` in plaintext.
+pub async fn connect(address: &str, identity: &str) -> Result<Connection, TemporalError> {
+    connect_with(&ConnectionSettings::plain(address), identity).await
+}
+
+/// One tenant's side of the server: its namespace, over its connection.
+#[derive(Clone)]
+pub struct Link {
+    /// The namespace.
+    pub namespace: String,
+    /// Its connection (shared with tenants that have the same settings).
+    pub connection: Connection,
+    /// The host's identity.
+    pub identity: String,
+}
+
+/// The connections made so far, by settings: tenants on one cluster with
+/// the same credentials share one channel.
+#[derive(Default)]
+pub struct Connections(HashMap<ConnectionSettings, Connection>);
+
+impl Connections {
+    /// The connection for `settings`, made on first use.
+    pub async fn get(
+        &mut self,
+        settings: &ConnectionSettings,
+        identity: &str,
+    ) -> Result<Connection, TemporalError> {
+        if let Some(c) = self.0.get(settings) {
+            return Ok(c.clone());
+        }
+        let c = connect_with(settings, identity).await?;
+        self.0.insert(settings.clone(), c.clone());
+        Ok(c)
+    }
 }
 
 /// The runtime activity attempts run on. Dropping a runtime inside async
@@ -55,24 +163,18 @@ impl Drop for ActivityRuntime {
     }
 }
 
-/// Core's runtime and the server connection, shared by every worker.
+/// Core's runtime, the host's identity and the activity runtime, shared by
+/// every worker of every tenant.
 pub struct Core {
     runtime: CoreRuntime,
-    connection: Connection,
     identity: String,
-    namespace: String,
     activity_runtime: ActivityRuntime,
 }
 
 impl Core {
-    /// Starts the activity runtime and connects to `address`, on core's
-    /// `runtime` (from [`Core::new_runtime`]).
-    pub async fn connect(
-        runtime: CoreRuntime,
-        address: &str,
-        namespace: &str,
-        identity: String,
-    ) -> Result<Core, TemporalError> {
+    /// Starts the activity runtime beside core's `runtime` (from
+    /// [`Core::new_runtime`]).
+    pub fn new(runtime: CoreRuntime, identity: String) -> Result<Core, TemporalError> {
         let activity_runtime = ActivityRuntime(Some(
             tokio::runtime::Builder::new_multi_thread()
                 .thread_name("polyworker-activity")
@@ -80,12 +182,9 @@ impl Core {
                 .build()
                 .map_err(TemporalError::ActivityRuntime)?,
         ));
-        let connection = connect(address, &identity).await?;
         Ok(Core {
             runtime,
-            connection,
             identity,
-            namespace: namespace.to_string(),
             activity_runtime,
         })
     }
@@ -105,19 +204,9 @@ impl Core {
         &self.runtime
     }
 
-    /// The connection to the frontend.
-    pub fn connection(&self) -> &Connection {
-        &self.connection
-    }
-
     /// The host's identity.
     pub fn identity(&self) -> &str {
         &self.identity
-    }
-
-    /// The namespace every queue is served in.
-    pub fn namespace(&self) -> &str {
-        &self.namespace
     }
 
     /// Where activity attempts run: a runtime of their own, so guests busy

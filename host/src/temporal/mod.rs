@@ -6,7 +6,10 @@
 //! This layer uses [`crate::runtime`] for everything wasmtime and knows
 //! nothing of the configuration file: the layers above hand it settings.
 //!
-//! - [`connection`]: core's runtime, the frontend connection, the identity.
+//! - [`connection`]: core's runtime, the identity, and each tenant's [`Link`]
+//!   (namespace over a plain, TLS, mTLS or API-key connection).
+//! - [`tenant`]: a tenant's link, command scope and memory account.
+//! - [`resident`]: the host's cached runs, evicted to free guest memory.
 //! - [`workers`]: the handle that loads components and starts workers.
 //! - [`worker`]: one queue's (or version's) core worker and its poll loops.
 //! - [`queue`]: which module serves which type, with the queue's grants and bounds.
@@ -23,12 +26,16 @@ pub mod connection;
 pub mod convert;
 pub mod queue;
 pub mod replay;
+pub mod resident;
+pub mod tenant;
 pub mod worker;
 pub mod workers;
 pub mod workflow_runner;
 
-pub use connection::Core;
+pub use connection::{ConnectionSettings, Connections, Core, Link, TlsSettings};
 pub use queue::{Bounds, DuplicateType, Grants, Queue};
+pub use resident::Resident;
+pub use tenant::Tenant;
 pub use worker::{DeploymentVersion, QueueWorker, WorkerOptions};
 pub use workers::Workers;
 
@@ -53,8 +60,8 @@ pub enum TemporalError {
         #[source]
         source: CoreError,
     },
-    /// A queue's core worker could not start (bad settings, or the server
-    /// refused the namespace).
+    /// A queue's core worker could not start (bad settings, no connection,
+    /// or the server refused the namespace).
     #[error("cannot start the worker for task queue {queue:?}")]
     Worker {
         /// The task queue.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::convert::Limits;
+use super::tenant::Tenant;
 use crate::runtime::activity::Preopen;
 use crate::runtime::http::Allowlist;
 use crate::runtime::{Meters, Module, ModuleMeter, Role, RunLimits, WorkflowThreads};
@@ -55,8 +56,10 @@ pub struct Bounds {
 pub struct Queue {
     /// Its name.
     pub name: String,
-    /// Its namespace.
+    /// Its namespace (its tenant's).
     pub namespace: String,
+    /// Its tenant: link to the server, command scope, memory account.
+    pub tenant: Arc<Tenant>,
     /// The module of each workflow type.
     pub workflows: BTreeMap<String, Arc<Module>>,
     /// The module of each activity type.
@@ -94,10 +97,10 @@ fn insert(
 }
 
 impl Queue {
-    /// The queue `name` in `namespace`, serving `modules`' types.
+    /// The queue `name` of `tenant`, serving `modules`' types.
     pub fn new(
         name: &str,
-        namespace: &str,
+        tenant: Arc<Tenant>,
         grants: Grants,
         bounds: Bounds,
         modules: &[Arc<Module>],
@@ -130,7 +133,8 @@ impl Queue {
         }
         Ok(Queue {
             name: name.to_string(),
-            namespace: namespace.to_string(),
+            namespace: tenant.namespace().to_string(),
+            tenant,
             workflows,
             activities,
             grants,

@@ -25,6 +25,7 @@ use temporalio_sdk_core::{WorkerConfig, WorkerVersioningStrategy, init_replay_wo
 
 use super::convert::Limits;
 use super::queue::{Bounds, Grants, Queue};
+use super::tenant::Tenant;
 use super::workflow_runner::{RunObserver, run_workflows};
 use crate::runtime::{EngineConfig, LoadError, Loader, Module, NoMeters, WorkflowThreads};
 
@@ -303,7 +304,7 @@ pub async fn replay(
     let queue = Arc::new(
         Queue::new(
             task_queue,
-            "default",
+            Arc::new(Tenant::for_replay("default")),
             Grants::default(),
             bounds,
             &[module],

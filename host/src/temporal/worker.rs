@@ -128,7 +128,14 @@ async fn start_core_worker(
         .skip_client_worker_set_check(version.is_some())
         .build()
         .map_err(|m| err(m.into()))?;
-    let worker = init_worker(core.core_runtime(), config, core.connection().clone())
+    let Some(link) = &queue.tenant.link else {
+        return Err(err(format!(
+            "tenant {:?} has no connection",
+            queue.tenant.name
+        )
+        .into()));
+    };
+    let worker = init_worker(core.core_runtime(), config, link.connection.clone())
         .map_err(|e| err(e.into()))?;
     worker.validate().await.map_err(|e| err(Box::new(e)))?;
     Ok(Arc::new(worker))

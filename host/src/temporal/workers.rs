@@ -9,11 +9,15 @@ use std::time::Duration;
 use tracing::info;
 
 use super::connection::Core;
+use super::connection::Link;
+use super::convert::Scope;
 use super::queue::{Bounds, DuplicateType, Grants, Queue};
 use super::replay::{ReplayError, ReplayInput, ReplayReport, replay};
+use super::resident::Resident;
+use super::tenant::Tenant;
 use super::worker::{DeploymentVersion, QueueWorker, WorkerOptions};
 use super::{TemporalError, convert};
-use crate::runtime::{EngineConfig, LoadError, Loader, Meters, Module, WasmEngine};
+use crate::runtime::{EngineConfig, LoadError, Loader, MemoryBudget, Meters, Module, WasmEngine};
 
 /// Loads (compiles or reads from the cache, links, lists the types of) the
 /// component at `path` (or `bytes`, named `path`), and records it.
@@ -48,24 +52,56 @@ pub struct Workers {
     meters: Arc<dyn Meters>,
     engine_config: EngineConfig,
     engine: WasmEngine,
+    budget: Arc<MemoryBudget>,
+    resident: Arc<Resident>,
 }
 
 impl Workers {
     /// The handle over a connected `core` and the engine components run on.
+    /// Guest memory is charged to `budget`; over it, idle cached runs of
+    /// every queue started here are evicted first.
     pub fn new(
         core: Core,
         engine: WasmEngine,
         loader: Loader,
         meters: Arc<dyn Meters>,
         engine_config: EngineConfig,
+        budget: Arc<MemoryBudget>,
     ) -> Workers {
+        let resident = Arc::new(Resident::default());
+        budget.set_reclaim(resident.clone());
         Workers {
             core,
             loader,
             meters,
             engine_config,
             engine,
+            budget,
+            resident,
         }
+    }
+
+    /// A tenant's Temporal-side context: `link`, `scope`, and an account
+    /// of `memory_share` bytes of the host's budget.
+    pub fn tenant(&self, name: &str, link: Link, scope: Scope, memory_share: usize) -> Arc<Tenant> {
+        Arc::new(Tenant {
+            name: name.to_string(),
+            namespace: link.namespace.clone(),
+            link: Some(link),
+            scope,
+            memory: Some(self.budget.account(name, memory_share)),
+            resident: self.resident.clone(),
+        })
+    }
+
+    /// The host's guest memory budget.
+    pub fn budget(&self) -> &Arc<MemoryBudget> {
+        &self.budget
+    }
+
+    /// The host's cached runs.
+    pub fn resident(&self) -> &Arc<Resident> {
+        &self.resident
     }
 
     /// The server side: connection, namespace, identity.
@@ -82,10 +118,11 @@ impl Workers {
         load(&self.loader, self.meters.as_ref(), path, bytes).await
     }
 
-    /// The queue `name` serving `modules`, with the engine's bounds.
+    /// The queue `name` of `tenant` serving `modules`, with the engine's bounds.
     pub fn queue(
         &self,
         name: &str,
+        tenant: Arc<Tenant>,
         grants: Grants,
         cancel_grace: Duration,
         modules: &[Arc<Module>],
@@ -98,7 +135,7 @@ impl Workers {
         };
         Queue::new(
             name,
-            self.core.namespace(),
+            tenant,
             grants,
             bounds,
             modules,

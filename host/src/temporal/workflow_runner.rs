@@ -7,7 +7,7 @@
 //! *task*, which Temporal retries, never the host.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use temporalio_common::protos::coresdk::workflow_activation::remove_from_cache::EvictionReason;
 use temporalio_common::protos::coresdk::workflow_completion::{
@@ -83,21 +83,42 @@ type Processed = Result<(Vec<CoreCommand>, i32), CoreFailure>;
 
 /// Processes one activation on a workflow thread, holding the run's slot
 /// for as long; the error fails the workflow task.
-async fn process(queue: &Arc<Queue>, slot: &Slot, incoming: convert::Incoming) -> Processed {
+async fn process(
+    queue: &Arc<Queue>,
+    worker: Weak<Worker>,
+    run_id: &str,
+    slot: &Slot,
+    incoming: convert::Incoming,
+) -> Processed {
     let mut guard = slot.clone().lock_owned().await;
     let q = queue.clone();
     let span = tracing::Span::current();
-    queue
+    let resident = &queue.tenant.resident;
+    // Busy runs are never chosen for eviction.
+    resident.set_busy(run_id, true);
+    let id = run_id.to_string();
+    let r = queue
         .threads
-        .run(move || span.in_scope(|| process_sync(&q, &mut guard, incoming)))
+        .run(move || {
+            let r = span.in_scope(|| process_sync(&q, &worker, &id, &mut guard, incoming));
+            // A run without an instance holds no memory: nothing to evict.
+            if guard.is_none() {
+                q.tenant.resident.remove(&id);
+            }
+            r
+        })
         .await
-        .unwrap_or_else(|e| Err(fail(e.to_string())))
+        .unwrap_or_else(|e| Err(fail(e.to_string())));
+    resident.set_busy(run_id, false);
+    r
 }
 
 /// Processes one activation; the error fails the workflow task. Success
 /// carries the commands and the run's versioning behaviour.
 fn process_sync(
     queue: &Queue,
+    worker: &Weak<Worker>,
+    run_id: &str,
     guard: &mut Option<RunInstance>,
     incoming: convert::Incoming,
 ) -> Processed {
@@ -120,8 +141,15 @@ fn process_sync(
             ..Default::default()
         };
         let meter = queue.meter(Role::Workflow, &module.digest);
-        match RunInstance::create(module.clone(), info, tags, queue.bounds.run, meter) {
-            Ok(Ok(instance)) => *guard = Some(instance),
+        let account = queue.tenant.memory.clone();
+        match RunInstance::create(module.clone(), info, tags, queue.bounds.run, meter, account) {
+            Ok(Ok(instance)) => {
+                if let Some(a) = &queue.tenant.memory {
+                    let r = &queue.tenant.resident;
+                    r.insert(run_id, a.clone(), worker.clone(), instance.memory_gauge());
+                }
+                *guard = Some(instance);
+            }
             Ok(Err(f)) => {
                 return Err(failure_to_core(f, &queue.bounds.payloads)
                     .unwrap_or_else(|e| fail(e.to_string())));
@@ -153,16 +181,19 @@ fn process_sync(
     };
     let behavior = versioning_behavior(queue, instance);
     match instance.activate(&incoming.activation, seed) {
-        Ok(Ok(commands)) => {
-            convert::commands_to_core(commands, &queue.name, &queue.bounds.payloads)
-                .map(|c| (c, behavior))
-                .map_err(|(i, e)| {
-                    *guard = None;
-                    fail(format!(
-                        "workflow code returned an invalid command (#{i}): {e}"
-                    ))
-                })
-        }
+        Ok(Ok(commands)) => convert::commands_to_core(
+            commands,
+            &queue.name,
+            &queue.tenant.scope,
+            &queue.bounds.payloads,
+        )
+        .map(|c| (c, behavior))
+        .map_err(|(i, e)| {
+            *guard = None;
+            fail(format!(
+                "workflow code returned an invalid command (#{i}): {e}"
+            ))
+        }),
         Ok(Err(f)) => {
             *guard = None;
             Err(failure_to_core(f, &queue.bounds.payloads).unwrap_or_else(|e| fail(e.to_string())))
@@ -190,6 +221,7 @@ async fn handle(
     let completion = if let Some(message) = incoming.eviction {
         tracing::debug!(%message, "evicting run");
         runs.remove(&run_id);
+        queue.tenant.resident.remove(&run_id);
         if let Some(o) = &observer {
             o.evicted(
                 &run_id,
@@ -200,7 +232,7 @@ async fn handle(
         WorkflowActivationCompletion::empty(run_id.clone())
     } else {
         let slot = runs.slot(&run_id);
-        match process(&queue, &slot, incoming).await {
+        match process(&queue, Arc::downgrade(&worker), &run_id, &slot, incoming).await {
             Ok((commands, behavior)) => {
                 let mut c = WorkflowActivationCompletion::empty(run_id.clone());
                 if let Some(Status::Successful(s)) = c.status.as_mut() {

@@ -19,7 +19,7 @@ use super::failure::failure_to_core;
 use super::payload::{
     duration_to_core, headers_to_core, payload_to_core, payloads_to_core, timestamp_to_core,
 };
-use super::{ConvertError, Limits};
+use super::{ConvertError, Limits, Scope};
 use crate::runtime::bindings::polyworker::worker::types::RetryPolicy;
 use crate::runtime::bindings::polyworker::worker::workflow_types::{
     ActivityCancellationType, ChildCancellationType, Command, ParentClosePolicy, QueryAnswer,
@@ -68,13 +68,19 @@ fn nonempty(s: &str, what: &'static str) -> Result<(), ConvertError> {
     }
 }
 
-fn command_to_core(c: Command, task_queue: &str, limits: &Limits) -> Result<Variant, ConvertError> {
-    let queue = |q: String| {
-        if q.is_empty() {
+fn command_to_core(
+    c: Command,
+    task_queue: &str,
+    scope: &Scope,
+    limits: &Limits,
+) -> Result<Variant, ConvertError> {
+    let queue = |q: String, command: &'static str| {
+        let q = if q.is_empty() {
             task_queue.to_string()
         } else {
             q
-        }
+        };
+        scope.check_queue(command, &q).map(|()| q)
     };
     Ok(match c {
         Command::StartTimer(t) => Variant::StartTimer(StartTimer {
@@ -97,7 +103,7 @@ fn command_to_core(c: Command, task_queue: &str, limits: &Limits) -> Result<Vari
                 seq: a.seq,
                 activity_id: a.activity_id,
                 activity_type: a.activity_type,
-                task_queue: queue(a.task_queue),
+                task_queue: queue(a.task_queue, "schedule-activity")?,
                 headers: headers_to_core(a.headers, limits)?,
                 arguments: payloads_to_core(a.arguments, limits)?,
                 schedule_to_close_timeout: a.schedule_to_close_timeout.map(duration_to_core),
@@ -154,6 +160,9 @@ fn command_to_core(c: Command, task_queue: &str, limits: &Limits) -> Result<Vari
             failure: Some(failure_to_core(f, limits)?),
         }),
         Command::ContinueAsNew(c) => {
+            if !c.task_queue.is_empty() {
+                scope.check_queue("continue-as-new", &c.task_queue)?;
+            }
             Variant::ContinueAsNewWorkflowExecution(ContinueAsNewWorkflowExecution {
                 workflow_type: c.workflow_type,
                 task_queue: c.task_queue,
@@ -179,12 +188,13 @@ fn command_to_core(c: Command, task_queue: &str, limits: &Limits) -> Result<Vari
         Command::StartChild(c) => {
             nonempty(&c.workflow_type, "child workflow type")?;
             nonempty(&c.workflow_id, "child workflow id")?;
+            scope.check_namespace("start-child", &c.namespace)?;
             Variant::StartChildWorkflowExecution(StartChildWorkflowExecution {
                 seq: c.seq,
                 namespace: c.namespace,
                 workflow_id: c.workflow_id,
                 workflow_type: c.workflow_type,
-                task_queue: queue(c.task_queue),
+                task_queue: queue(c.task_queue, "start-child")?,
                 input: payloads_to_core(c.input, limits)?,
                 workflow_execution_timeout: c.workflow_execution_timeout.map(duration_to_core),
                 workflow_run_timeout: c.workflow_run_timeout.map(duration_to_core),
@@ -224,6 +234,7 @@ fn command_to_core(c: Command, task_queue: &str, limits: &Limits) -> Result<Vari
                 seq: s.seq,
                 target: Some(match s.target {
                     SignalTarget::External(e) => {
+                        scope.check_namespace("signal-external", &e.namespace)?;
                         signal_external_workflow_execution::Target::WorkflowExecution(
                             NamespacedWorkflowExecution {
                                 namespace: e.namespace,
@@ -244,17 +255,20 @@ fn command_to_core(c: Command, task_queue: &str, limits: &Limits) -> Result<Vari
         Command::CancelSignalExternal(seq) => {
             Variant::CancelSignalWorkflow(CancelSignalWorkflow { seq })
         }
-        Command::CancelExternal(c) => Variant::RequestCancelExternalWorkflowExecution(
-            RequestCancelExternalWorkflowExecution {
-                seq: c.seq,
-                workflow_execution: Some(NamespacedWorkflowExecution {
-                    namespace: c.target.namespace,
-                    workflow_id: c.target.workflow_id,
-                    run_id: c.target.run_id,
-                }),
-                reason: c.reason,
-            },
-        ),
+        Command::CancelExternal(c) => {
+            scope.check_namespace("cancel-external", &c.target.namespace)?;
+            Variant::RequestCancelExternalWorkflowExecution(
+                RequestCancelExternalWorkflowExecution {
+                    seq: c.seq,
+                    workflow_execution: Some(NamespacedWorkflowExecution {
+                        namespace: c.target.namespace,
+                        workflow_id: c.target.workflow_id,
+                        run_id: c.target.run_id,
+                    }),
+                    reason: c.reason,
+                },
+            )
+        }
         Command::UpdateResponse(u) => Variant::UpdateResponse(UpdateResponse {
             protocol_instance_id: u.protocol_instance_id,
             response: Some(match u.outcome {
@@ -272,10 +286,12 @@ fn command_to_core(c: Command, task_queue: &str, limits: &Limits) -> Result<Vari
 
 /// Converts an activation's commands, failing on the first invalid one with
 /// its position, so the workflow-task failure points at the culprit. An empty
-/// task queue in a command means the workflow's own, `task_queue`.
+/// task queue in a command means the workflow's own, `task_queue`; every
+/// queue and namespace named must be within `scope`.
 pub fn commands_to_core(
     commands: Vec<Command>,
     task_queue: &str,
+    scope: &Scope,
     limits: &Limits,
 ) -> Result<Vec<WorkflowCommand>, (usize, ConvertError)> {
     if commands.len() > limits.max_commands {
@@ -292,7 +308,7 @@ pub fn commands_to_core(
         .into_iter()
         .enumerate()
         .map(|(i, c)| {
-            command_to_core(c, task_queue, limits)
+            command_to_core(c, task_queue, scope, limits)
                 .map(WorkflowCommand::from)
                 .map_err(|e| (i, e))
         })
@@ -359,6 +375,7 @@ mod tests {
                 Command::CompleteWorkflow(None),
             ],
             "home-queue",
+            &Scope::open("default"),
             &limits,
         )
         .unwrap();
@@ -391,9 +408,11 @@ mod tests {
     #[test]
     fn garbage_commands_name_their_position() {
         let limits = Limits::default();
+        let open = Scope::open("default");
         let err = commands_to_core(
             vec![Command::CancelTimer(1), schedule("", Some(1))],
             "q",
+            &open,
             &limits,
         )
         .unwrap_err();
@@ -406,13 +425,13 @@ mod tests {
                 }
             )
         );
-        let err = commands_to_core(vec![schedule("A", None)], "q", &limits).unwrap_err();
+        let err = commands_to_core(vec![schedule("A", None)], "q", &open, &limits).unwrap_err();
         assert!(matches!(err, (0, ConvertError::OutOfRange { .. })));
         let mut bad = schedule("A", Some(1));
         if let Command::ScheduleActivity(a) = &mut bad {
             a.retry_policy.as_mut().unwrap().backoff_coefficient = Some(f64::NAN);
         }
-        assert!(commands_to_core(vec![bad], "q", &limits).is_err());
+        assert!(commands_to_core(vec![bad], "q", &open, &limits).is_err());
         let fail = Command::FailWorkflow(Failure {
             message: "m".into(),
             kind: FailureKind::Other,
@@ -421,7 +440,7 @@ mod tests {
         });
         let too_many = vec![fail; limits.max_commands + 1];
         assert!(matches!(
-            commands_to_core(too_many, "q", &limits),
+            commands_to_core(too_many, "q", &open, &limits),
             Err((_, ConvertError::TooMany { .. }))
         ));
     }

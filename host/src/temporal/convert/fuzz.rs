@@ -8,6 +8,9 @@
 use prost::Message;
 use temporalio_common::protos::coresdk::activity_task::ActivityTask;
 use temporalio_common::protos::coresdk::workflow_activation::WorkflowActivation;
+use temporalio_common::protos::coresdk::workflow_commands::{
+    signal_external_workflow_execution, workflow_command::Variant,
+};
 
 use super::*;
 use crate::runtime::bindings::polyworker::worker::activity_types::{
@@ -243,7 +246,7 @@ fn random_guest_commands_never_panic_and_accepted_ones_respect_the_limits() {
     let (mut accepted, mut rejected) = (0, 0);
     for _ in 0..20_000 {
         let commands: Vec<Command> = (0..g.below(4)).map(|_| g.command()).collect();
-        match commands_to_core(commands, "q", &limits) {
+        match commands_to_core(commands, "q", &Scope::open("ns"), &limits) {
             Ok(core) => {
                 accepted += 1;
                 for c in core {
@@ -261,6 +264,48 @@ fn random_guest_commands_never_panic_and_accepted_ones_respect_the_limits() {
         accepted > 1000 && rejected > 1000,
         "{accepted} accepted, {rejected} rejected"
     );
+}
+
+/// The queue and namespace a core command targets, where it names them.
+fn targets(v: &Variant) -> (Option<&str>, Option<&str>) {
+    use signal_external_workflow_execution::Target;
+    match v {
+        Variant::ScheduleActivity(a) => (Some(&a.task_queue), None),
+        Variant::StartChildWorkflowExecution(c) => (Some(&c.task_queue), Some(&c.namespace)),
+        Variant::ContinueAsNewWorkflowExecution(c) => (Some(&c.task_queue), None),
+        Variant::SignalExternalWorkflowExecution(s) => match &s.target {
+            Some(Target::WorkflowExecution(e)) => (None, Some(&e.namespace)),
+            _ => (None, None),
+        },
+        Variant::RequestCancelExternalWorkflowExecution(c) => (
+            None,
+            c.workflow_execution.as_ref().map(|e| e.namespace.as_str()),
+        ),
+        _ => (None, None),
+    }
+}
+
+#[test]
+fn random_commands_within_a_tenant_scope_target_only_its_queue_and_namespace() {
+    let limits = Limits::default();
+    let scope = Scope::tenant("t", "ns", ["q".to_string()].into());
+    let mut g = Gen(0x7e4a47);
+    let mut out_of_scope = 0;
+    for _ in 0..20_000 {
+        let commands: Vec<Command> = (0..g.below(4)).map(|_| g.command()).collect();
+        match commands_to_core(commands, "q", &scope, &limits) {
+            Ok(core) => {
+                for c in core.iter().filter_map(|c| c.variant.as_ref()) {
+                    let (queue, namespace) = targets(c);
+                    assert!(matches!(queue, None | Some("" | "q")), "{c:?}");
+                    assert!(matches!(namespace, None | Some("" | "ns")), "{c:?}");
+                }
+            }
+            Err((_, ConvertError::OutOfScope { .. })) => out_of_scope += 1,
+            Err(_) => {}
+        }
+    }
+    assert!(out_of_scope > 100, "{out_of_scope} refused by scope");
 }
 
 #[test]

@@ -13,6 +13,7 @@ mod failure;
 #[cfg(test)]
 mod fuzz;
 mod payload;
+mod scope;
 
 pub use activation::{Incoming, activation_to_wit, workflow_info};
 pub use activity::{activity_info, activity_result};
@@ -22,6 +23,7 @@ pub use payload::{
     duration_from_core, duration_to_core, payload_from_core, payload_to_core, payloads_from_core,
     timestamp_from_core, timestamp_to_core,
 };
+pub use scope::Scope;
 
 /// Something a guest returned that cannot be sent to Temporal.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -63,6 +65,18 @@ pub enum ConvertError {
     /// A metadata key given twice.
     #[error("payload metadata repeats the key {0:?}")]
     DuplicateMetadata(String),
+    /// A command aimed outside the workflow's tenant.
+    #[error(
+        "{command} targets {target}, outside tenant {tenant:?} (its own namespace and task queues only)"
+    )]
+    OutOfScope {
+        /// The command.
+        command: &'static str,
+        /// What it named.
+        target: String,
+        /// The workflow's tenant.
+        tenant: String,
+    },
 }
 
 /// Limits on what a guest may send, chosen below the server's own limits so
