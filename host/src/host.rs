@@ -157,9 +157,8 @@ impl Host {
         let (telemetry, prometheus) = telemetry(&config)?;
         tasks.extend(prometheus.as_ref().map(|(_, h)| h.clone()));
         let runtime = Core::new_runtime(telemetry)?;
-        let meters: Arc<dyn Meters> = Arc::new(SharedMetrics(HostMetrics::new(
-            runtime.telemetry().get_metric_meter(),
-        )));
+        let host_metrics = HostMetrics::new(runtime.telemetry().get_metric_meter());
+        let meters: Arc<dyn Meters> = Arc::new(SharedMetrics(host_metrics.clone()));
         let engine = WasmEngine::new(&config.engine, capacity(&config))?;
         let loader = Loader::new(&engine.engine)?;
         let loaded = load_unversioned(&config, &loader, meters.as_ref()).await?;
@@ -179,6 +178,12 @@ impl Host {
             budget,
         ));
         let tenants = connect_tenants(&config, &workers).await?;
+        tasks.push(crate::ops::tenants::sample(
+            host_metrics.meter().clone(),
+            workers.budget().clone(),
+            tenants.iter().map(|(t, _)| t.clone()).collect(),
+            std::time::Duration::from_secs(1),
+        ));
         let mut deploy_tasks = Vec::new();
         let (running, fleet, admin_address) =
             Self::start_queues(&config, &workers, &tenants, &loaded, &mut deploy_tasks).await?;

@@ -81,6 +81,21 @@ pub struct Quotas {
 }
 
 impl TenantConfig {
+    /// A tenant with every other key at its default: `[server]`'s
+    /// connection, an empty ceiling, no quotas, no token.
+    pub fn new(name: &str, namespace: &str, task_queues: Vec<TaskQueueConfig>) -> TenantConfig {
+        TenantConfig {
+            implicit: false,
+            ..implicit(namespace, task_queues)
+        }
+        .named(name)
+    }
+
+    fn named(mut self, name: &str) -> TenantConfig {
+        self.name = name.to_string();
+        self
+    }
+
     /// The queues its workflows may target: its own and its allowances.
     pub fn scope_queues(&self) -> BTreeSet<String> {
         self.task_queues

@@ -61,7 +61,12 @@ pub struct HostMetrics {
     components: Gauge,
 }
 
-fn params(name: &'static str, description: &'static str, unit: &'static str) -> MetricParameters {
+/// An instrument's name, description and unit.
+pub(crate) fn params(
+    name: &'static str,
+    description: &'static str,
+    unit: &'static str,
+) -> MetricParameters {
     MetricParameters {
         name: name.into(),
         description: description.into(),
@@ -117,6 +122,11 @@ impl HostMetrics {
             )),
             meter,
         })
+    }
+
+    /// The meter the instruments record through.
+    pub fn meter(&self) -> &TemporalMeter {
+        &self.meter
     }
 
     /// Records that a component is loaded.

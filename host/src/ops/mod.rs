@@ -4,12 +4,14 @@
 //! - [`metrics`]: the host's own instruments and the Prometheus exporter.
 //! - [`health`]: the health endpoints and the server probe behind `/readyz`.
 //! - [`telemetry`]: logging setup (text or JSON).
+//! - [`tenants`]: per-tenant memory, cache, eviction and refusal metrics.
 //! - [`devserver`]: `temporal server start-dev` for `polyworker dev` and tests.
 
 pub mod devserver;
 pub mod health;
 pub mod metrics;
 pub mod telemetry;
+pub mod tenants;
 
 use std::net::SocketAddr;
 

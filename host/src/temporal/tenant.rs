@@ -3,6 +3,7 @@
 //! and the share of the host's memory budget its guests are charged to.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::connection::Link;
 use super::convert::Scope;
@@ -25,12 +26,19 @@ pub struct Tenant {
     /// The host's cached runs, where its runs are registered for the
     /// budget's evictions.
     pub resident: Arc<Resident>,
+    /// Commands refused for aiming outside the tenant.
+    pub scope_refusals: AtomicU64,
 }
 
 impl Tenant {
     /// The tenant's namespace.
     pub fn namespace(&self) -> &str {
         &self.namespace
+    }
+
+    /// Commands refused for aiming outside the tenant so far.
+    pub fn scope_refusals(&self) -> u64 {
+        self.scope_refusals.load(Ordering::Relaxed)
     }
 
     /// A tenant of its own for replaying histories of `namespace`: no
@@ -43,6 +51,7 @@ impl Tenant {
             scope: Scope::open(namespace),
             memory: None,
             resident: Arc::default(),
+            scope_refusals: AtomicU64::new(0),
         }
     }
 }

@@ -91,6 +91,7 @@ impl Workers {
             scope,
             memory: Some(self.budget.account(name, memory_share)),
             resident: self.resident.clone(),
+            scope_refusals: Default::default(),
         })
     }
 

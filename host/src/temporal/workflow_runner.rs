@@ -7,6 +7,7 @@
 //! *task*, which Temporal retries, never the host.
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, Weak};
 
 use temporalio_common::protos::coresdk::workflow_activation::remove_from_cache::EvictionReason;
@@ -189,6 +190,9 @@ fn process_sync(
         )
         .map(|c| (c, behavior))
         .map_err(|(i, e)| {
+            if matches!(e, convert::ConvertError::OutOfScope { .. }) {
+                queue.tenant.scope_refusals.fetch_add(1, Ordering::Relaxed);
+            }
             *guard = None;
             fail(format!(
                 "workflow code returned an invalid command (#{i}): {e}"

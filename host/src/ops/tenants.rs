@@ -1,0 +1,155 @@
+//! Per-tenant gauges and counters on the metrics endpoint: guest memory in
+//! use against the tenant's share and the host's budget, cached runs, runs
+//! evicted to free memory, growths refused by each budget, and commands
+//! refused by scope. Sampled from the accounts once a second, so the hot
+//! paths only bump atomics.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use temporalio_common::telemetry::metrics::{
+    Counter, Gauge, MetricAttributes, MetricKeyValue, NewAttributes, TemporalMeter,
+};
+use tokio::task::AbortHandle;
+
+use super::metrics::params;
+use crate::runtime::MemoryBudget;
+use crate::temporal::Tenant;
+
+/// Guest memory a tenant's stores hold.
+pub const TENANT_MEMORY: &str = "polyworker_tenant_memory_bytes";
+/// A tenant's share of the host's guest memory budget.
+pub const TENANT_MEMORY_SHARE: &str = "polyworker_tenant_memory_share_bytes";
+/// Cached workflow runs a tenant holds.
+pub const TENANT_CACHED_RUNS: &str = "polyworker_tenant_cached_runs";
+/// Idle runs of a tenant evicted to free guest memory.
+pub const TENANT_EVICTIONS: &str = "polyworker_tenant_evictions";
+/// A tenant's growths refused, by `budget` (`tenant` or `host`).
+pub const TENANT_BUDGET_REFUSALS: &str = "polyworker_tenant_budget_refusals";
+/// A tenant's workflow commands refused by scope.
+pub const TENANT_SCOPE_REFUSALS: &str = "polyworker_tenant_scope_refusals";
+/// Guest memory all stores hold, and the host's budget for it.
+pub const HOST_GUEST_MEMORY: &str = "polyworker_host_guest_memory_bytes";
+/// The host's guest memory budget.
+pub const HOST_GUEST_MEMORY_BUDGET: &str = "polyworker_host_guest_memory_budget_bytes";
+
+struct Instruments {
+    memory: Gauge,
+    share: Gauge,
+    cached: Gauge,
+    evictions: Counter,
+    refusals: Counter,
+    scope: Counter,
+    host_memory: Gauge,
+    host_budget: Gauge,
+}
+
+impl Instruments {
+    fn new(m: &TemporalMeter) -> Instruments {
+        Instruments {
+            memory: m.gauge(params(
+                TENANT_MEMORY,
+                "Guest memory a tenant's stores hold",
+                "bytes",
+            )),
+            share: m.gauge(params(
+                TENANT_MEMORY_SHARE,
+                "A tenant's share of the host's guest memory budget",
+                "bytes",
+            )),
+            cached: m.gauge(params(
+                TENANT_CACHED_RUNS,
+                "Cached workflow runs a tenant holds",
+                "",
+            )),
+            evictions: m.counter(params(
+                TENANT_EVICTIONS,
+                "Idle cached runs evicted to free guest memory",
+                "",
+            )),
+            refusals: m.counter(params(
+                TENANT_BUDGET_REFUSALS,
+                "Guest memory growths refused by a budget (budget=tenant or host)",
+                "",
+            )),
+            scope: m.counter(params(
+                TENANT_SCOPE_REFUSALS,
+                "Workflow commands refused for aiming outside the tenant",
+                "",
+            )),
+            host_memory: m.gauge(params(
+                HOST_GUEST_MEMORY,
+                "Guest memory all stores hold",
+                "bytes",
+            )),
+            host_budget: m.gauge(params(
+                HOST_GUEST_MEMORY_BUDGET,
+                "The host's guest memory budget",
+                "bytes",
+            )),
+        }
+    }
+}
+
+/// What was last reported of one tenant's counters, to add the difference.
+#[derive(Default, Clone, Copy)]
+struct Seen {
+    evictions: u64,
+    share_refusals: u64,
+    host_refusals: u64,
+    scope: u64,
+}
+
+fn attrs(
+    m: &TemporalMeter,
+    tenant: &str,
+    extra: Option<(&'static str, &'static str)>,
+) -> MetricAttributes {
+    let mut kv = vec![MetricKeyValue::new("tenant", tenant.to_string())];
+    if let Some((k, v)) = extra {
+        kv.push(MetricKeyValue::new(k, v));
+    }
+    m.new_attributes(NewAttributes::from(kv))
+}
+
+/// Samples `tenants` and `budget` into `meter` every `every`, until aborted.
+pub fn sample(
+    meter: TemporalMeter,
+    budget: Arc<MemoryBudget>,
+    tenants: Vec<Arc<Tenant>>,
+    every: Duration,
+) -> AbortHandle {
+    let task = tokio::spawn(async move {
+        let i = Instruments::new(&meter);
+        let none = meter.new_attributes(NewAttributes::from(Vec::new()));
+        let mut seen = vec![Seen::default(); tenants.len()];
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            i.host_memory.record(budget.used() as u64, &none);
+            i.host_budget.record(budget.total() as u64, &none);
+            for (t, last) in tenants.iter().zip(seen.iter_mut()) {
+                let a = attrs(&meter, &t.name, None);
+                let scope = t.scope_refusals();
+                i.scope.add(scope - last.scope, &a);
+                last.scope = scope;
+                let Some(account) = &t.memory else { continue };
+                i.memory.record(account.used() as u64, &a);
+                i.share.record(account.share() as u64, &a);
+                i.cached.record(t.resident.count(account) as u64, &a);
+                let (evictions, share, host) = account.counts();
+                i.evictions.add(evictions - last.evictions, &a);
+                let by = |b| attrs(&meter, &t.name, Some(("budget", b)));
+                i.refusals.add(share - last.share_refusals, &by("tenant"));
+                i.refusals.add(host - last.host_refusals, &by("host"));
+                *last = Seen {
+                    evictions,
+                    share_refusals: share,
+                    host_refusals: host,
+                    scope,
+                };
+            }
+        }
+    });
+    task.abort_handle()
+}

@@ -1,0 +1,284 @@
+//! Tenants sharing one host: each serves its own namespace on the shared
+//! dev server (started with `--namespace tenant-a --namespace tenant-b`),
+//! its workflows' commands cannot leave it, a tenant that cannot connect
+//! leaves the others running, and the memory budget evicts idle runs
+//! before it refuses a growth.
+
+use std::time::Duration;
+
+use polyworker_host::config::TenantConfig;
+use polyworker_tests::{
+    Outcome, TENANT_NAMESPACES, Temporal, TestHost, config, eventually, free_address, guest,
+    http_get, queue, unique,
+};
+use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
+
+const WITHIN: Duration = Duration::from_secs(60);
+
+/// Tenants `a` and `b` in the dev server's tenant namespaces, one queue
+/// each serving the hostile and garbage fixtures.
+fn two_tenants() -> (polyworker_host::Config, String, String) {
+    let (qa, qb) = (unique("qa"), unique("qb"));
+    let modules = vec![guest("hostile"), guest("garbage")];
+    let mut cfg = config(Vec::new());
+    cfg.tenants = vec![
+        TenantConfig::new("a", TENANT_NAMESPACES[0], vec![queue(&qa, modules.clone())]),
+        TenantConfig::new("b", TENANT_NAMESPACES[1], vec![queue(&qb, modules)]),
+    ];
+    (cfg, qa, qb)
+}
+
+async fn completes(
+    t: &Temporal,
+    task_queue: &str,
+    wf: &str,
+    args: &[serde_json::Value],
+) -> serde_json::Value {
+    let id = unique(wf);
+    t.start(task_queue, wf, &id, args).await;
+    match t.outcome(&id, WITHIN).await {
+        Outcome::Completed(v) => v,
+        other => panic!("{wf} on {task_queue}: {other:?}"),
+    }
+}
+
+async fn task_fails_with(
+    t: &Temporal,
+    task_queue: &str,
+    wf: &str,
+    id: &str,
+    args: &[serde_json::Value],
+    wanted: &str,
+) {
+    t.start(task_queue, wf, id, args).await;
+    let (message, _) = t.task_failure(id, WITHIN).await;
+    assert!(
+        message.contains(wanted),
+        "{wf}: wanted {wanted:?} in {message:?}"
+    );
+}
+
+/// The value of the first sample of `metric` whose labels contain `label`.
+fn sample(body: &str, metric: &str, label: &str) -> Option<f64> {
+    body.lines()
+        .filter(|l| l.starts_with(metric) && l.contains(label))
+        .find_map(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tenants_serve_their_own_namespaces_and_commands_cannot_leave_them() {
+    let (mut cfg, qa, qb) = two_tenants();
+    let metrics = free_address();
+    cfg.metrics.prometheus = Some(metrics);
+    let host = TestHost::start(cfg).await;
+    let client = Temporal::connect().await;
+    let (a, b) = (
+        client.in_namespace(TENANT_NAMESPACES[0]),
+        client.in_namespace(TENANT_NAMESPACES[1]),
+    );
+    assert_eq!(completes(&a, &qa, "Healthy", &[]).await, "ok");
+    assert_eq!(completes(&b, &qb, "Healthy", &[]).await, "ok");
+    // Its own queue is fine, named or not.
+    assert_eq!(
+        completes(&a, &qa, "CrossQueue", &[qa.clone().into()]).await,
+        "stolen"
+    );
+
+    let outside = "outside tenant \"a\"";
+    task_fails_with(
+        &a,
+        &qa,
+        "CrossQueue",
+        &unique("steal-activity"),
+        &[qb.clone().into()],
+        &format!("schedule-activity targets task queue {qb:?}, {outside}"),
+    )
+    .await;
+    task_fails_with(
+        &a,
+        &qa,
+        "CrossChild",
+        &unique("steal-child"),
+        &[qb.clone().into()],
+        &format!("start-child targets task queue {qb:?}, {outside}"),
+    )
+    .await;
+    task_fails_with(
+        &a,
+        &qa,
+        "SignalElsewhere",
+        &format!("{}:{}", unique("signal"), TENANT_NAMESPACES[1]),
+        &[],
+        &format!(
+            "signal-external targets namespace {:?}, {outside}",
+            TENANT_NAMESPACES[1]
+        ),
+    )
+    .await;
+    // A workflow of the same queue name in the other namespace reaches no
+    // worker of a's: the server keeps namespaces apart.
+    let body = eventually(WITHIN, "a's scope refusals are counted", || async {
+        let body = http_get(metrics, "/metrics").await;
+        match sample(&body, "polyworker_tenant_scope_refusals", "tenant=\"a\"") {
+            Some(n) if n >= 3.0 => Ok(body),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    assert_eq!(
+        sample(&body, "polyworker_tenant_scope_refusals", "tenant=\"b\""),
+        Some(0.0),
+        "b refused nothing"
+    );
+    host.stop().await.expect("clean shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_tenant_that_cannot_connect_or_is_refused_does_not_stop_the_others() {
+    let (mut cfg, qa, _) = two_tenants();
+    let mut unreachable = TenantConfig::new(
+        "c",
+        "tenant-c",
+        vec![queue(&unique("qc"), vec![guest("hostile")])],
+    );
+    unreachable.connection = Some(polyworker_host::config::ConnectionConfig {
+        address: Some(format!("http://{}", free_address())),
+        ..Default::default()
+    });
+    let refused = TenantConfig::new(
+        "d",
+        "no-such-namespace",
+        vec![queue(&unique("qd"), vec![guest("hostile")])],
+    );
+    cfg.tenants.push(unreachable);
+    cfg.tenants.push(refused);
+    let host = TestHost::start(cfg).await;
+    let a = Temporal::connect().await.in_namespace(TENANT_NAMESPACES[0]);
+    assert_eq!(completes(&a, &qa, "Healthy", &[]).await, "ok");
+    host.stop().await.expect("clean shutdown");
+}
+
+/// Waits until the workflow's first task completed: its run is cached and parked.
+async fn parked(t: &Temporal, id: &str) {
+    t.wait_for_event(id, WITHIN, |e| {
+        matches!(
+            e.attributes,
+            Some(Attributes::WorkflowTaskCompletedEventAttributes(_))
+        )
+    })
+    .await;
+}
+
+/// Whether any workflow task of `id` failed so far.
+async fn any_task_failed(t: &Temporal, id: &str) -> bool {
+    t.history(id).await.iter().any(|e| {
+        matches!(
+            e.attributes,
+            Some(Attributes::WorkflowTaskFailedEventAttributes(_))
+        )
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_memory_budget_evicts_idle_runs_before_it_refuses() {
+    const HOG_MIB: u64 = 30;
+    let (mut cfg, qa, qb) = two_tenants();
+    let metrics = free_address();
+    cfg.metrics.prometheus = Some(metrics);
+    cfg.engine.workflow_memory_mib = 160;
+    cfg.capacity.guest_memory_mib = Some(150);
+    cfg.tenants[0].quotas.memory_mib = Some(100);
+    let host = TestHost::start(cfg).await;
+    let client = Temporal::connect().await;
+    let (a, b) = (
+        client.in_namespace(TENANT_NAMESPACES[0]),
+        client.in_namespace(TENANT_NAMESPACES[1]),
+    );
+    let evictions = |tenant: &'static str| async move {
+        let body = http_get(metrics, "/metrics").await;
+        sample(
+            &body,
+            "polyworker_tenant_evictions",
+            &format!("tenant=\"{tenant}\""),
+        )
+        .unwrap_or(0.0)
+    };
+    // Four 30 MiB runs parked in a's 100 MiB share: the fourth fits only
+    // once an idle one of a's own is evicted.
+    let mut hogs = Vec::new();
+    for _ in 0..4 {
+        let id = unique("hog-a");
+        a.start(&qa, "Hog", &id, &[HOG_MIB.into()]).await;
+        parked(&a, &id).await;
+        hogs.push((&a, id));
+    }
+    eventually(WITHIN, "a evicted its own idle run", || async {
+        match evictions("a").await {
+            n if n >= 1.0 => Ok(()),
+            n => Err(n),
+        }
+    })
+    .await;
+    let a_before = evictions("a").await;
+    // b is within its share, but the host's 150 MiB are nearly gone: a,
+    // over its fair part (75 MiB), gives way.
+    for _ in 0..2 {
+        let id = unique("hog-b");
+        b.start(&qb, "Hog", &id, &[HOG_MIB.into()]).await;
+        parked(&b, &id).await;
+        hogs.push((&b, id));
+    }
+    eventually(
+        WITHIN,
+        "b's runs were made room for by evicting a's",
+        || async {
+            match evictions("a").await {
+                n if n > a_before => Ok(()),
+                n => Err(n),
+            }
+        },
+    )
+    .await;
+    assert_eq!(evictions("b").await, 0.0, "b lost no run");
+    for (t, id) in &hogs {
+        assert!(
+            !any_task_failed(t, id).await,
+            "{id}: eviction made room, nothing was refused"
+        );
+    }
+    // Past its share even with nothing of its own left to evict: refused,
+    // with the budget named, and retried later by the server.
+    let big = unique("hog-too-big");
+    task_fails_with(
+        &a,
+        &qa,
+        "Hog",
+        &big,
+        &[110.into()],
+        "tenant memory budget exceeded",
+    )
+    .await;
+    // Woken one by one, every parked run completes, evicted ones by replay.
+    for (t, id) in &hogs {
+        t.signal(id, "go", serde_json::Value::Null).await;
+        match t.outcome(id, WITHIN).await {
+            Outcome::Completed(v) => assert_eq!(v, HOG_MIB),
+            other => panic!("{id}: {other:?}"),
+        }
+    }
+    // Sampled once a second: poll for it.
+    eventually(WITHIN, "a's refusal by its share is counted", || async {
+        let body = http_get(metrics, "/metrics").await;
+        let n = sample(
+            &body,
+            "polyworker_tenant_budget_refusals",
+            "budget=\"tenant\",tenant=\"a\"",
+        );
+        match n {
+            Some(n) if n >= 1.0 => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    host.stop().await.expect("clean shutdown");
+}
