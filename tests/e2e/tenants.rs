@@ -282,3 +282,92 @@ async fn the_memory_budget_evicts_idle_runs_before_it_refuses() {
     .await;
     host.stop().await.expect("clean shutdown");
 }
+
+/// Runs `polyworker modules ARGS --admin ADDR [--token T]`; (success, output).
+fn modules(admin: std::net::SocketAddr, token: Option<&str>, args: &[&str]) -> (bool, String) {
+    let mut cmd = std::process::Command::new(polyworker_tests::polyworker_bin());
+    cmd.arg("modules")
+        .args(args)
+        .arg("--admin")
+        .arg(admin.to_string());
+    if let Some(t) = token {
+        cmd.arg("--token").arg(t);
+    }
+    let out = cmd
+        .env_remove("POLYWORKER_ADMIN_TOKEN")
+        .output()
+        .expect("run polyworker modules");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_tokens_confine_each_tenant_to_its_own_queues() {
+    let (qa, qb) = (unique("adm-a"), unique("adm-b"));
+    let store = std::env::temp_dir().join(unique("pw-admin-store"));
+    let admin = free_address();
+    let v1 = guest("versioned_v1");
+    let tenant = |name: &str, ns: &str, q: &str| {
+        format!(
+            "[[tenant]]\nname = \"{name}\"\nnamespace = \"{ns}\"\nadmin_token_env = \"PW_{}_TOKEN\"\n\
+             [[tenant.task_queue]]\nname = \"{q}\"\nmodules = [\"{}\"]\n\n",
+            name.to_uppercase(),
+            v1.display()
+        )
+    };
+    let body = format!(
+        "[server]\naddress = \"{}\"\nidentity = \"admin-tokens\"\n\n\
+         [deployment]\nname = \"tokens\"\nstore = \"{}\"\nadmin = \"{admin}\"\nadmin_token_env = \"PW_HOST_TOKEN\"\n\n{}{}",
+        polyworker_tests::server().address(),
+        store.display(),
+        tenant("a", TENANT_NAMESPACES[0], &qa),
+        tenant("b", TENANT_NAMESPACES[1], &qb),
+    );
+    let (host_t, a_t, b_t) = ("host-secret-1", "a-secret-2", "b-secret-3");
+    let mut host = polyworker_tests::HostProcess::spawn_with(
+        &unique("admin-tokens"),
+        &body,
+        &[
+            ("PW_HOST_TOKEN", host_t),
+            ("PW_A_TOKEN", a_t),
+            ("PW_B_TOKEN", b_t),
+        ],
+    );
+    host.ready(WITHIN).await;
+    let (ok, all) = modules(admin, Some(host_t), &["list"]);
+    assert!(ok && all.contains(&qa) && all.contains(&qb), "{all}");
+    let (ok, mine) = modules(admin, Some(a_t), &["list"]);
+    assert!(
+        ok && mine.contains(&qa) && !mine.contains(&qb),
+        "a sees only its own: {mine}"
+    );
+    let v2 = guest("versioned_v2").display().to_string();
+    let (ok, out) = modules(admin, Some(a_t), &["deploy", "--task-queue", &qb, &v2]);
+    assert!(
+        !ok && out.contains("may act only on its own task queues"),
+        "{out}"
+    );
+    let (ok, out) = modules(admin, Some(b_t), &["retire", "--task-queue", &qa, "0000"]);
+    assert!(
+        !ok && out.contains("may act only on its own task queues"),
+        "{out}"
+    );
+    let (ok, out) = modules(admin, Some(a_t), &["deploy", "--task-queue", &qa, &v2]);
+    assert!(ok, "a deploys to its own queue: {out}");
+    for token in [None, Some("guess")] {
+        let (ok, out) = modules(admin, token, &["list"]);
+        assert!(
+            !ok && out.contains("Bearer"),
+            "with tenants, even loopback needs a token: {out}"
+        );
+    }
+    let log = host.log();
+    for t in [host_t, a_t, b_t] {
+        assert!(!log.contains(t), "tokens are never logged");
+    }
+    let _ = std::fs::remove_dir_all(&store);
+}

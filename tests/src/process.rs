@@ -89,14 +89,21 @@ impl HostProcess {
     /// Starts `polyworker run` against `server` (`http://host:port`) with
     /// one or more `[[task_queue]]` tables given as TOML text.
     pub fn spawn(name: &str, server: &str, task_queues: &str) -> HostProcess {
+        let body =
+            format!("[server]\naddress = \"{server}\"\nidentity = \"{name}\"\n\n{task_queues}\n");
+        HostProcess::spawn_with(name, &body, &[])
+    }
+
+    /// Starts `polyworker run` with `body` (every table but `[engine]` and
+    /// `[metrics]`, which the harness adds) and `env` set for the process.
+    pub fn spawn_with(name: &str, body: &str, env: &[(&str, &str)]) -> HostProcess {
         let dir = std::env::temp_dir().join(format!("pw-{name}"));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let health = free_address();
         let cache = repo_root().join("target/polyworker-cache");
         let config = format!(
-            "[server]\naddress = \"{server}\"\nidentity = \"{name}\"\n\n\
-             [engine]\ncache_dir = \"{}\"\npooling = false\n\n\
-             [metrics]\nhealth = \"{health}\"\n\n{task_queues}\n",
+            "[engine]\ncache_dir = \"{}\"\npooling = false\n\n\
+             [metrics]\nhealth = \"{health}\"\n\n{body}\n",
             cache.display()
         );
         let path = dir.join("polyworker.toml");
@@ -109,6 +116,7 @@ impl HostProcess {
             .arg("--config")
             .arg(&path)
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(out.try_clone().expect("log file"))
             .stderr(out)
