@@ -176,6 +176,7 @@ impl Host {
             meters,
             config.engine.clone(),
             budget,
+            config.capacity.slots(),
         ));
         let tenants = connect_tenants(&config, &workers).await?;
         tasks.push(crate::ops::tenants::sample(
@@ -341,7 +342,6 @@ async fn connect_tenants(
     let mut connections = Connections::default();
     let mut out = Vec::new();
     let server = config.server.connection();
-    let budget = workers.budget().total();
     for (i, t) in config.tenants().into_iter().enumerate() {
         let settings = match &t.connection {
             Some(c) => c.settings(&config.server.address, &format!("tenant[{i}].connection"))?,
@@ -366,11 +366,8 @@ async fn connect_tenants(
         } else {
             Scope::tenant(&t.name, &t.namespace, t.scope_queues())
         };
-        let share = t
-            .quotas
-            .memory_mib
-            .map_or(budget, |m| usize::try_from(m << 20).unwrap_or(usize::MAX));
-        out.push((workers.tenant(&t.name, link, scope, share), t));
+        let quotas = t.quotas.to_temporal();
+        out.push((workers.tenant(&t.name, link, scope, &quotas), t));
     }
     if out.is_empty() {
         return Err(HostError::NoTenant);

@@ -371,3 +371,103 @@ async fn admin_tokens_confine_each_tenant_to_its_own_queues() {
     }
     let _ = std::fs::remove_dir_all(&store);
 }
+
+/// The most activities of `ids` that ran at once, by the server's clock.
+async fn most_at_once(t: &Temporal, ids: &[String]) -> usize {
+    let mut edges = Vec::new();
+    for id in ids {
+        for e in t.history(id).await {
+            let at = e.event_time.map(|ts| (ts.seconds, ts.nanos));
+            match e.attributes {
+                Some(Attributes::ActivityTaskStartedEventAttributes(_)) => edges.push((at, 1i32)),
+                Some(Attributes::ActivityTaskCompletedEventAttributes(_)) => edges.push((at, -1)),
+                _ => {}
+            }
+        }
+    }
+    // Ends before starts at the same instant: a slot handed on is not overlap.
+    edges.sort();
+    let (mut now, mut most) = (0i32, 0i32);
+    for (_, d) in edges {
+        now += d;
+        most = most.max(now);
+    }
+    most as usize
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_tenants_slot_quota_and_log_rate_span_all_of_its_queues() {
+    let (q1, q2, qb) = (unique("quota-1"), unique("quota-2"), unique("quota-b"));
+    let modules = vec![guest("activities"), guest("hostile")];
+    let metrics = free_address();
+    let mut cfg = config(Vec::new());
+    cfg.metrics.prometheus = Some(metrics);
+    let mut a = TenantConfig::new(
+        "a",
+        TENANT_NAMESPACES[0],
+        vec![queue(&q1, modules.clone()), queue(&q2, modules.clone())],
+    );
+    a.quotas.activities = Some(2);
+    a.quotas.log_lines_per_second = Some(5.0);
+    cfg.tenants = vec![
+        a,
+        TenantConfig::new("b", TENANT_NAMESPACES[1], vec![queue(&qb, modules)]),
+    ];
+    let host = TestHost::start(cfg).await;
+    let client = Temporal::connect().await;
+    let ta = client.in_namespace(TENANT_NAMESPACES[0]);
+    let tb = client.in_namespace(TENANT_NAMESPACES[1]);
+    let call = serde_json::json!({ "activity_type": "Sleep", "args": [700] });
+    let mut ids = Vec::new();
+    for q in [&q1, &q2, &q1, &q2, &q1, &q2] {
+        let id = unique("sleepy");
+        ta.start(q, "CallActivity", &id, std::slice::from_ref(&call))
+            .await;
+        ids.push(id);
+    }
+    // b is not held back by a's quota: its three run side by side.
+    let mut b_ids = Vec::new();
+    for _ in 0..3 {
+        let id = unique("sleepy-b");
+        tb.start(&qb, "CallActivity", &id, std::slice::from_ref(&call))
+            .await;
+        b_ids.push(id);
+    }
+    for (t, id) in ids
+        .iter()
+        .map(|i| (&ta, i))
+        .chain(b_ids.iter().map(|i| (&tb, i)))
+    {
+        match t.outcome(id, WITHIN).await {
+            Outcome::Completed(v) => assert_eq!(v["ok"], 700, "{id}"),
+            other => panic!("{id}: {other:?}"),
+        }
+    }
+    assert_eq!(
+        most_at_once(&ta, &ids).await,
+        2,
+        "a's quota of 2 spans both of its queues"
+    );
+    assert_eq!(most_at_once(&tb, &b_ids).await, 3, "b has no quota");
+
+    let flood = unique("flood");
+    ta.start(&q1, "LogFlood", &flood, &[200.into()]).await;
+    assert!(matches!(
+        ta.outcome(&flood, WITHIN).await,
+        Outcome::Completed(_)
+    ));
+    eventually(
+        WITHIN,
+        "a's log lines past its rate are dropped and counted",
+        || async {
+            let body = http_get(metrics, "/metrics").await;
+            match sample(&body, "polyworker_tenant_log_lines_dropped", "tenant=\"a\"") {
+                // 200 lines in one activation against 5 a second (a burst of 6).
+                Some(n) if n >= 190.0 => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        },
+    )
+    .await;
+    host.stop().await.expect("clean shutdown");
+}

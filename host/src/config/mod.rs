@@ -104,9 +104,25 @@ pub struct CapacityConfig {
     /// workflow and activity store together. Unset, half of the machine's
     /// memory (or of its cgroup limit).
     pub guest_memory_mib: Option<u64>,
+    /// Workflow tasks at once, all queues of all tenants together (beyond
+    /// the two slots core needs per workflow worker); unset, no host total.
+    pub workflow_task_slots: Option<usize>,
+    /// Activity attempts at once, host-wide.
+    pub activity_slots: Option<usize>,
+    /// Local-activity attempts at once, host-wide.
+    pub local_activity_slots: Option<usize>,
 }
 
 impl CapacityConfig {
+    /// The host's slot totals.
+    pub fn slots(&self) -> crate::temporal::HostSlots {
+        crate::temporal::HostSlots {
+            workflow_tasks: self.workflow_task_slots,
+            activities: self.activity_slots,
+            local_activities: self.local_activity_slots,
+        }
+    }
+
     /// The budget in bytes.
     pub fn guest_memory_bytes(&self) -> usize {
         match self.guest_memory_mib {
@@ -234,10 +250,19 @@ impl Config {
                 return Err(invalid(key, "must be between 1 and 4096"));
             }
         }
-        if let Some(m) = self.capacity.guest_memory_mib
-            && m == 0
-        {
-            return Err(invalid("capacity.guest_memory_mib", "must be at least 1"));
+        let c = &self.capacity;
+        for (k, v) in [
+            (
+                "capacity.guest_memory_mib",
+                c.guest_memory_mib.map(|v| v as usize),
+            ),
+            ("capacity.workflow_task_slots", c.workflow_task_slots),
+            ("capacity.activity_slots", c.activity_slots),
+            ("capacity.local_activity_slots", c.local_activity_slots),
+        ] {
+            if v == Some(0) {
+                return Err(invalid(k, "must be at least 1"));
+            }
         }
         if !self.tenants.is_empty() {
             return self.validate_tenants();

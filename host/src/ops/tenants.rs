@@ -28,6 +28,12 @@ pub const TENANT_EVICTIONS: &str = "polyworker_tenant_evictions";
 pub const TENANT_BUDGET_REFUSALS: &str = "polyworker_tenant_budget_refusals";
 /// A tenant's workflow commands refused by scope.
 pub const TENANT_SCOPE_REFUSALS: &str = "polyworker_tenant_scope_refusals";
+/// A tenant's guest log lines dropped by its rate.
+pub const TENANT_LOG_LINES_DROPPED: &str = "polyworker_tenant_log_lines_dropped";
+/// A tenant's slots in use, by `kind`, where it has a quota for them.
+pub const TENANT_SLOTS_USED: &str = "polyworker_tenant_slots_used";
+/// A tenant's slot quota, by `kind`.
+pub const TENANT_SLOTS_QUOTA: &str = "polyworker_tenant_slots_quota";
 /// Guest memory all stores hold, and the host's budget for it.
 pub const HOST_GUEST_MEMORY: &str = "polyworker_host_guest_memory_bytes";
 /// The host's guest memory budget.
@@ -40,6 +46,9 @@ struct Instruments {
     evictions: Counter,
     refusals: Counter,
     scope: Counter,
+    logs_dropped: Counter,
+    slots_used: Gauge,
+    slots_quota: Gauge,
     host_memory: Gauge,
     host_budget: Gauge,
 }
@@ -77,6 +86,21 @@ impl Instruments {
                 "Workflow commands refused for aiming outside the tenant",
                 "",
             )),
+            logs_dropped: m.counter(params(
+                TENANT_LOG_LINES_DROPPED,
+                "Guest log lines dropped by the tenant's log rate",
+                "",
+            )),
+            slots_used: m.gauge(params(
+                TENANT_SLOTS_USED,
+                "Slots a tenant's workers hold (kind=workflow, activity, local_activity)",
+                "",
+            )),
+            slots_quota: m.gauge(params(
+                TENANT_SLOTS_QUOTA,
+                "A tenant's slot quota, by kind",
+                "",
+            )),
             host_memory: m.gauge(params(
                 HOST_GUEST_MEMORY,
                 "Guest memory all stores hold",
@@ -98,6 +122,7 @@ struct Seen {
     share_refusals: u64,
     host_refusals: u64,
     scope: u64,
+    logs_dropped: u64,
 }
 
 fn attrs(
@@ -110,6 +135,27 @@ fn attrs(
         kv.push(MetricKeyValue::new(k, v));
     }
     m.new_attributes(NewAttributes::from(kv))
+}
+
+/// Slots in use against each quota the tenant has.
+fn record_slots(i: &Instruments, meter: &TemporalMeter, t: &Tenant) {
+    let quotas = [
+        ("workflow", &t.slots.workflow, t.quotas.workflow_tasks),
+        ("activity", &t.slots.activity, t.quotas.activities),
+        (
+            "local_activity",
+            &t.slots.local_activity,
+            t.quotas.local_activities,
+        ),
+    ];
+    for (kind, pool, quota) in quotas {
+        if let (Some(pool), Some(quota)) = (pool, quota) {
+            let a = attrs(meter, &t.name, Some(("kind", kind)));
+            let used = quota.saturating_sub(pool.available_permits());
+            i.slots_used.record(used as u64, &a);
+            i.slots_quota.record(quota as u64, &a);
+        }
+    }
 }
 
 /// Samples `tenants` and `budget` into `meter` every `every`, until aborted.
@@ -133,6 +179,10 @@ pub fn sample(
                 let scope = t.scope_refusals();
                 i.scope.add(scope - last.scope, &a);
                 last.scope = scope;
+                let dropped = t.log_lines_dropped();
+                i.logs_dropped.add(dropped - last.logs_dropped, &a);
+                last.logs_dropped = dropped;
+                record_slots(&i, &meter, t);
                 let Some(account) = &t.memory else { continue };
                 i.memory.record(account.used() as u64, &a);
                 i.share.record(account.share() as u64, &a);
@@ -147,6 +197,7 @@ pub fn sample(
                     share_refusals: share,
                     host_refusals: host,
                     scope,
+                    logs_dropped: dropped,
                 };
             }
         }

@@ -12,10 +12,16 @@ use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 
 use super::bindings::polyworker::worker::types::LogLevel;
+use super::rate::Rate;
 
 /// What every guest log line is tagged with.
 #[derive(Debug, Clone, Default)]
 pub struct LogTags {
+    /// The tenant.
+    pub tenant: String,
+    /// The tenant's log-line rate, shared by all of its guests: lines past
+    /// it are dropped and counted, never buffered.
+    pub lines: Option<Arc<Rate>>,
     /// The namespace.
     pub namespace: String,
     /// The task queue.
@@ -51,6 +57,7 @@ macro_rules! emit {
         tracing::event!(
             target: "guest",
             $lvl,
+            tenant = %$t.tenant,
             namespace = %$t.namespace,
             task_queue = %$t.task_queue,
             workflow_type = %$t.workflow_type,
@@ -92,6 +99,11 @@ impl GuestLog {
             return;
         }
         let t = &self.inner.tags;
+        if let Some(rate) = &t.lines
+            && !rate.try_take()
+        {
+            return;
+        }
         match level {
             LogLevel::Trace => emit!(tracing::Level::TRACE, t, message),
             LogLevel::Debug => emit!(tracing::Level::DEBUG, t, message),

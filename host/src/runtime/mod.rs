@@ -29,6 +29,7 @@ pub mod limits;
 pub mod loader;
 pub mod log;
 pub mod meter;
+pub mod rate;
 pub mod run;
 pub mod threads;
 pub mod workflow;

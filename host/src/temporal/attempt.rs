@@ -120,6 +120,8 @@ fn store(
         account: queue.tenant.memory.clone(),
         meter: queue.meter(Role::Activity, &module.digest),
         tags: LogTags {
+            tenant: queue.tenant.name.clone(),
+            lines: queue.tenant.log_rate.clone(),
             namespace: queue.namespace.clone(),
             module_digest: module.digest.clone(),
             task_queue: queue.name.clone(),

@@ -10,6 +10,7 @@
 //!   (namespace over a plain, TLS, mTLS or API-key connection).
 //! - [`tenant`]: a tenant's link, command scope and memory account.
 //! - [`resident`]: the host's cached runs, evicted to free guest memory.
+//! - [`slots`]: core's slot suppliers over queue, tenant and host pools.
 //! - [`workers`]: the handle that loads components and starts workers.
 //! - [`worker`]: one queue's (or version's) core worker and its poll loops.
 //! - [`queue`]: which module serves which type, with the queue's grants and bounds.
@@ -27,6 +28,7 @@ pub mod convert;
 pub mod queue;
 pub mod replay;
 pub mod resident;
+pub mod slots;
 pub mod tenant;
 pub mod worker;
 pub mod workers;
@@ -35,8 +37,9 @@ pub mod workflow_runner;
 pub use connection::{ConnectionSettings, Connections, Core, Link, TlsSettings};
 pub use queue::{Bounds, DuplicateType, Grants, Queue};
 pub use resident::Resident;
-pub use tenant::Tenant;
+pub use tenant::{Quotas, Tenant};
 pub use worker::{DeploymentVersion, QueueWorker, WorkerOptions};
+pub use workers::HostSlots;
 pub use workers::Workers;
 
 /// A boxed error from core or the client, which have many error types.

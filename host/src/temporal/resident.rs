@@ -78,6 +78,45 @@ impl Resident {
         self.runs().remove(run_id);
     }
 
+    /// Evicts `account`'s least recently used idle runs past `keep` cached
+    /// runs (the tenant's cached-runs quota); returns how many it asked for.
+    pub fn trim(&self, account: &Account, keep: usize) -> usize {
+        let victims: Vec<Victim> = {
+            let mut runs = self.runs();
+            let mine = |e: &Entry| std::ptr::eq(Arc::as_ptr(&e.account), account);
+            let live = runs.values().filter(|e| mine(e) && !e.evicting).count();
+            let mut idle: Vec<(&String, &mut Entry)> = runs
+                .iter_mut()
+                .filter(|(_, e)| mine(e) && !e.busy && !e.evicting)
+                .collect();
+            idle.sort_by_key(|(_, e)| e.last_used);
+            idle.into_iter()
+                .take(live.saturating_sub(keep))
+                .map(|(id, e)| {
+                    e.evicting = true;
+                    Victim {
+                        run_id: id.clone(),
+                        worker: e.worker.clone(),
+                        account: e.account.clone(),
+                        bytes: e.bytes.load(Ordering::Relaxed),
+                    }
+                })
+                .collect()
+        };
+        let n = victims.len();
+        for v in victims {
+            if let Some(w) = v.worker.upgrade() {
+                tracing::debug!(
+                    run_id = v.run_id,
+                    tenant = account.name(),
+                    "evicting past the cached-runs quota"
+                );
+                w.request_workflow_eviction(&v.run_id);
+            }
+        }
+        n
+    }
+
     /// Cached runs charged to `account`.
     pub fn count(&self, account: &Account) -> usize {
         self.runs()
@@ -172,6 +211,38 @@ mod tests {
         );
         r.remove("old");
         assert_eq!(r.count(&a), 2);
+    }
+
+    #[test]
+    fn trimming_to_a_quota_takes_the_oldest_idle_runs() {
+        let budget = MemoryBudget::new(100 * MIB);
+        let a = budget.account("a", 100 * MIB);
+        let r = Resident::default();
+        for id in ["1", "2", "3", "4"] {
+            run(&r, id, &a, 1);
+        }
+        r.set_busy("1", true);
+        assert_eq!(r.trim(&a, 2), 2, "two past the quota");
+        let evicting: Vec<_> = {
+            let runs = r.runs();
+            let mut v: Vec<_> = runs
+                .iter()
+                .filter(|(_, e)| e.evicting)
+                .map(|(k, _)| k.clone())
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(
+            evicting,
+            ["2", "3"],
+            "the busy run stays; the oldest idle go"
+        );
+        assert_eq!(
+            r.trim(&a, 2),
+            0,
+            "runs on their way out are not counted twice"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! A tenant as the Temporal side sees it: its link to the server (namespace
 //! and connection), the scope its workflows' commands must stay within,
-//! and the share of the host's memory budget its guests are charged to.
+//! the share of the host's memory budget its guests are charged to, and
+//! its quotas: slot pools shared by its queues, rates, cached runs.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,6 +10,38 @@ use super::connection::Link;
 use super::convert::Scope;
 use super::resident::Resident;
 use crate::runtime::Account;
+use crate::runtime::rate::Rate;
+
+/// What a tenant's guests may use of the host, all of its queues together
+/// (`None`: bounded by the host's totals and each queue's own keys only).
+#[derive(Debug, Clone, Default)]
+pub struct Quotas {
+    /// Its share of the guest memory budget, bytes.
+    pub memory_bytes: Option<usize>,
+    /// Workflow-task slots.
+    pub workflow_tasks: Option<usize>,
+    /// Activity slots.
+    pub activities: Option<usize>,
+    /// Local-activity slots.
+    pub local_activities: Option<usize>,
+    /// Cached workflow runs; past it, its least recently used idle run is evicted.
+    pub cached_workflows: Option<usize>,
+    /// Activity slots handed out per second.
+    pub activities_per_second: Option<f64>,
+    /// Guest log lines per second; the excess is dropped and counted.
+    pub log_lines_per_second: Option<f64>,
+}
+
+/// A tenant's slot pools, one per kind, shared by its queues.
+#[derive(Default)]
+pub struct SlotQuotas {
+    /// Workflow-task slots.
+    pub workflow: Option<Arc<tokio::sync::Semaphore>>,
+    /// Activity slots.
+    pub activity: Option<Arc<tokio::sync::Semaphore>>,
+    /// Local-activity slots.
+    pub local_activity: Option<Arc<tokio::sync::Semaphore>>,
+}
 
 /// One tenant's Temporal-side context, shared by its queues.
 pub struct Tenant {
@@ -28,12 +61,27 @@ pub struct Tenant {
     pub resident: Arc<Resident>,
     /// Commands refused for aiming outside the tenant.
     pub scope_refusals: AtomicU64,
+    /// Its slot pools.
+    pub slots: SlotQuotas,
+    /// Its activity rate.
+    pub activity_rate: Option<Arc<Rate>>,
+    /// Its guest log rate.
+    pub log_rate: Option<Arc<Rate>>,
+    /// Its cached runs, at most.
+    pub max_cached: Option<usize>,
+    /// The quotas it was made with.
+    pub quotas: Quotas,
 }
 
 impl Tenant {
     /// The tenant's namespace.
     pub fn namespace(&self) -> &str {
         &self.namespace
+    }
+
+    /// Guest log lines dropped by its rate so far.
+    pub fn log_lines_dropped(&self) -> u64 {
+        self.log_rate.as_ref().map_or(0, |r| r.refused())
     }
 
     /// Commands refused for aiming outside the tenant so far.
@@ -52,6 +100,11 @@ impl Tenant {
             memory: None,
             resident: Arc::default(),
             scope_refusals: AtomicU64::new(0),
+            slots: SlotQuotas::default(),
+            activity_rate: None,
+            log_rate: None,
+            max_cached: None,
+            quotas: Quotas::default(),
         }
     }
 }

@@ -9,7 +9,8 @@ use temporalio_common::worker::{
     VersioningBehavior, WorkerDeploymentOptions, WorkerDeploymentVersion, WorkerTaskTypes,
 };
 use temporalio_sdk_core::{
-    PollerBehavior, Worker, WorkerConfig, WorkerVersioningStrategy, init_worker,
+    PollerBehavior, TunerHolder, Worker, WorkerConfig, WorkerTuner, WorkerVersioningStrategy,
+    init_worker,
 };
 use tokio::task::JoinHandle;
 use tracing::info;
@@ -61,6 +62,7 @@ pub struct DeploymentVersion {
 async fn start_core_worker(
     core: &Core,
     options: &WorkerOptions,
+    tuner: Arc<TunerHolder>,
     queue: &Queue,
     version: Option<&DeploymentVersion>,
 ) -> Result<Arc<Worker>, TemporalError> {
@@ -115,9 +117,9 @@ async fn start_core_worker(
         } else {
             0
         })
-        .max_outstanding_workflow_tasks(options.max_concurrent_workflow_tasks)
-        .max_outstanding_activities(options.max_concurrent_activities)
-        .max_outstanding_local_activities(options.max_concurrent_local_activities)
+        // Slots come from the host's shared suppliers (queue, tenant and
+        // host pools), not core's fixed-size default.
+        .tuner(tuner as Arc<dyn WorkerTuner + Send + Sync>)
         .maybe_workflow_task_poller_behavior(options.workflow_pollers)
         .maybe_activity_task_poller_behavior(options.activity_pollers)
         .maybe_max_worker_activities_per_second(options.max_activities_per_second)
@@ -155,10 +157,11 @@ impl QueueWorker {
     pub async fn start(
         core: &Core,
         options: &WorkerOptions,
+        tuner: Arc<TunerHolder>,
         queue: Arc<Queue>,
         version: Option<&DeploymentVersion>,
     ) -> Result<QueueWorker, TemporalError> {
-        let worker = start_core_worker(core, options, &queue, version).await?;
+        let worker = start_core_worker(core, options, tuner, &queue, version).await?;
         let mut loops = Vec::new();
         if !queue.workflows.is_empty() {
             loops.push(tokio::spawn(run_workflows(

@@ -14,10 +14,15 @@ use super::convert::Scope;
 use super::queue::{Bounds, DuplicateType, Grants, Queue};
 use super::replay::{ReplayError, ReplayInput, ReplayReport, replay};
 use super::resident::Resident;
-use super::tenant::Tenant;
+use super::slots::SharedSlots;
+use super::tenant::{Quotas, SlotQuotas, Tenant};
 use super::worker::{DeploymentVersion, QueueWorker, WorkerOptions};
 use super::{TemporalError, convert};
+use crate::runtime::rate::Rate;
 use crate::runtime::{EngineConfig, LoadError, Loader, MemoryBudget, Meters, Module, WasmEngine};
+use temporalio_sdk_core::{
+    ActivitySlotKind, LocalActivitySlotKind, TunerBuilder, TunerHolder, WorkflowSlotKind,
+};
 
 /// Loads (compiles or reads from the cache, links, lists the types of) the
 /// component at `path` (or `bytes`, named `path`), and records it.
@@ -54,12 +59,70 @@ pub struct Workers {
     engine: WasmEngine,
     budget: Arc<MemoryBudget>,
     resident: Arc<Resident>,
+    slots: Suppliers,
+}
+
+/// The host's slot totals, per kind (`None`: no host-wide bound).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HostSlots {
+    /// Workflow-task slots.
+    pub workflow_tasks: Option<usize>,
+    /// Activity slots.
+    pub activities: Option<usize>,
+    /// Local-activity slots.
+    pub local_activities: Option<usize>,
+}
+
+/// The host's slot pools, one per kind.
+struct Suppliers {
+    workflow: SharedSlots<WorkflowSlotKind>,
+    activity: SharedSlots<ActivitySlotKind>,
+    local_activity: SharedSlots<LocalActivitySlotKind>,
+}
+
+impl Suppliers {
+    fn new(h: HostSlots) -> Suppliers {
+        Suppliers {
+            workflow: SharedSlots::new(h.workflow_tasks),
+            activity: SharedSlots::new(h.activities),
+            local_activity: SharedSlots::new(h.local_activities),
+        }
+    }
+
+    /// The tuner of `queue`'s core worker: its own slots, drawn from its
+    /// tenant's and the host's pools.
+    fn tuner(&self, options: &WorkerOptions, queue: &Queue) -> Arc<TunerHolder> {
+        let t = &queue.tenant;
+        let workflow = self.workflow.worker(
+            options.max_concurrent_workflow_tasks,
+            t.slots.workflow.clone(),
+            None,
+        );
+        let activity = self.activity.worker(
+            options.max_concurrent_activities,
+            t.slots.activity.clone(),
+            t.activity_rate.clone(),
+        );
+        let local = self.local_activity.worker(
+            options.max_concurrent_local_activities,
+            t.slots.local_activity.clone(),
+            None,
+        );
+        Arc::new(
+            TunerBuilder::default()
+                .workflow_slot_supplier(Arc::new(workflow))
+                .activity_slot_supplier(Arc::new(activity))
+                .local_activity_slot_supplier(Arc::new(local))
+                .build(),
+        )
+    }
 }
 
 impl Workers {
     /// The handle over a connected `core` and the engine components run on.
     /// Guest memory is charged to `budget`; over it, idle cached runs of
-    /// every queue started here are evicted first.
+    /// every queue started here are evicted first. Every worker's slots
+    /// draw on the host's totals in `slots`.
     pub fn new(
         core: Core,
         engine: WasmEngine,
@@ -67,6 +130,7 @@ impl Workers {
         meters: Arc<dyn Meters>,
         engine_config: EngineConfig,
         budget: Arc<MemoryBudget>,
+        slots: HostSlots,
     ) -> Workers {
         let resident = Arc::new(Resident::default());
         budget.set_reclaim(resident.clone());
@@ -78,20 +142,36 @@ impl Workers {
             engine,
             budget,
             resident,
+            slots: Suppliers::new(slots),
         }
     }
 
-    /// A tenant's Temporal-side context: `link`, `scope`, and an account
-    /// of `memory_share` bytes of the host's budget.
-    pub fn tenant(&self, name: &str, link: Link, scope: Scope, memory_share: usize) -> Arc<Tenant> {
+    /// A tenant's Temporal-side context: `link`, `scope`, an account of
+    /// its memory share of the host's budget, and its quotas' pools.
+    pub fn tenant(&self, name: &str, link: Link, scope: Scope, quotas: &Quotas) -> Arc<Tenant> {
+        let pool = |n: Option<usize>| n.map(|n| Arc::new(tokio::sync::Semaphore::new(n)));
+        let share = quotas.memory_bytes.unwrap_or(usize::MAX);
         Arc::new(Tenant {
             name: name.to_string(),
             namespace: link.namespace.clone(),
             link: Some(link),
             scope,
-            memory: Some(self.budget.account(name, memory_share)),
+            memory: Some(self.budget.account(name, share)),
             resident: self.resident.clone(),
             scope_refusals: Default::default(),
+            slots: SlotQuotas {
+                workflow: pool(quotas.workflow_tasks),
+                activity: pool(quotas.activities),
+                local_activity: pool(quotas.local_activities),
+            },
+            activity_rate: quotas
+                .activities_per_second
+                .map(|r| Arc::new(Rate::per_second(r))),
+            log_rate: quotas
+                .log_lines_per_second
+                .map(|r| Arc::new(Rate::per_second(r))),
+            max_cached: quotas.cached_workflows,
+            quotas: quotas.clone(),
         })
     }
 
@@ -153,7 +233,8 @@ impl Workers {
         queue: Arc<Queue>,
         version: Option<&DeploymentVersion>,
     ) -> Result<QueueWorker, TemporalError> {
-        QueueWorker::start(&self.core, options, queue, version).await
+        let tuner = self.slots.tuner(options, &queue);
+        QueueWorker::start(&self.core, options, tuner, queue, version).await
     }
 
     /// Replays `inputs` against an already loaded module, on this host's

@@ -133,6 +133,8 @@ fn process_sync(
             )));
         };
         let tags = LogTags {
+            tenant: queue.tenant.name.clone(),
+            lines: queue.tenant.log_rate.clone(),
             namespace: queue.namespace.clone(),
             module_digest: module.digest.clone(),
             task_queue: queue.name.clone(),
@@ -148,6 +150,9 @@ fn process_sync(
                 if let Some(a) = &queue.tenant.memory {
                     let r = &queue.tenant.resident;
                     r.insert(run_id, a.clone(), worker.clone(), instance.memory_gauge());
+                    if let Some(keep) = queue.tenant.max_cached {
+                        r.trim(a, keep);
+                    }
                 }
                 *guard = Some(instance);
             }
