@@ -25,15 +25,20 @@
 //!    the [workflow](runtime::workflow) store with its synchronous
 //!    [virtual WASI](runtime::workflow_wasi) and the
 //!    [threads](runtime::threads) its calls run on, the
-//!    [activity](runtime::activity) store, every [limit](runtime::limits), and
+//!    [activity](runtime::activity) store, every [limit](runtime::limits), the
+//!    host's guest [memory budget](runtime::budget), [rates](runtime::rate), and
 //!    [how a trap becomes a message](runtime::fault). Knows nothing of Temporal.
-//! 2. [`temporal`] — everything core: the [connection](temporal::connection),
-//!    [core workers](temporal::worker), [`convert`](temporal::convert),
+//! 2. [`temporal`] — everything core: each tenant's
+//!    [connection](temporal::connection) and [context](temporal::tenant),
+//!    [core workers](temporal::worker) and their [slots](temporal::slots),
+//!    [`convert`](temporal::convert) (with each command's scope), the host's
+//!    [cached runs](temporal::resident),
 //!    the [workflow](temporal::workflow_runner) and
 //!    [activity](temporal::activity_runner) runners, [replay](temporal::replay),
 //!    [async completion](temporal::async_completion), and the
 //!    [`Workers`](temporal::Workers) handle the layers above go through.
-//! 3. [`ops`] — operating it: [metrics](ops::metrics), [health](ops::health),
+//! 3. [`ops`] — operating it: [metrics](ops::metrics) (and
+//!    [per tenant](ops::tenants)), [health](ops::health),
 //!    [logging](ops::telemetry), the [dev server](ops::devserver).
 //! 4. On top: [`run`] / [`Host`] (starting and stopping), [`config`] (the TOML
 //!    model), [`deploy`] (versions, the module store, the admin API) and

@@ -266,6 +266,17 @@ mod tests {
             LINEAR_MEMORY,
             INSTANCES,
             COMPONENTS_LOADED,
+            crate::ops::tenants::TENANT_MEMORY,
+            crate::ops::tenants::TENANT_MEMORY_SHARE,
+            crate::ops::tenants::TENANT_CACHED_RUNS,
+            crate::ops::tenants::TENANT_EVICTIONS,
+            crate::ops::tenants::TENANT_BUDGET_REFUSALS,
+            crate::ops::tenants::TENANT_SCOPE_REFUSALS,
+            crate::ops::tenants::TENANT_LOG_LINES_DROPPED,
+            crate::ops::tenants::TENANT_SLOTS_USED,
+            crate::ops::tenants::TENANT_SLOTS_QUOTA,
+            crate::ops::tenants::HOST_GUEST_MEMORY,
+            crate::ops::tenants::HOST_GUEST_MEMORY_BUDGET,
         ];
         let mut exprs = Vec::new();
         for panel in dashboard["panels"].as_array().expect("panels") {
