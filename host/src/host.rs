@@ -112,7 +112,15 @@ fn telemetry(
     let Some(addr) = config.metrics.prometheus else {
         return Ok((TelemetryOptions::builder().build(), None));
     };
-    let (telemetry, bound, handle) = metrics::prometheus(addr)?;
+    let tenants: Vec<(String, String, Vec<String>)> = config
+        .tenants()
+        .into_iter()
+        .map(|t| {
+            let queues = t.task_queues.iter().map(|q| q.name.clone()).collect();
+            (t.name, t.namespace, queues)
+        })
+        .collect();
+    let (telemetry, bound, handle) = metrics::prometheus(addr, &tenants)?;
     info!(address = %bound, "serving Prometheus metrics at /metrics");
     Ok((telemetry, Some((bound, handle))))
 }

@@ -130,6 +130,20 @@ async fn tenants_serve_their_own_namespaces_and_commands_cannot_leave_them() {
         Some(0.0),
         "b refused nothing"
     );
+    // Core's metrics and the host's own carry the tenant too.
+    for (metric, tenant) in [
+        ("temporal_workflow_completed", "a"),
+        ("temporal_workflow_completed", "b"),
+        ("polyworker_instantiations", "a"),
+        ("polyworker_activation_latency_us_count", "b"),
+    ] {
+        let label = format!("tenant=\"{tenant}\"");
+        assert!(
+            body.lines()
+                .any(|l| l.starts_with(metric) && l.contains(&label)),
+            "{metric} with {label} in:\n{body}"
+        );
+    }
     host.stop().await.expect("clean shutdown");
 }
 

@@ -7,13 +7,15 @@
 //! microseconds: a guest call takes a few of them, below the millisecond
 //! resolution of core's duration histograms.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use temporalio_common::telemetry::metrics::{
-    CoreMeter, Counter, Gauge, Histogram, MetricAttributes, MetricKeyValue, MetricParameters,
-    NewAttributes, TemporalMeter,
+    CoreMeter, Counter, Gauge, GaugeF64, Histogram, HistogramDuration, HistogramF64,
+    MetricAttributes, MetricKeyValue, MetricParameters, MetricValue, NewAttributes, TemporalMeter,
+    UpDownCounter,
 };
 use temporalio_common::telemetry::{
     HistogramBucketOverrides, PrometheusExporterOptions, TelemetryOptions,
@@ -203,11 +205,101 @@ impl GuestMetrics for ModuleInstruments {
     }
 }
 
-/// Serves core's metrics and the host's on `addr`: returns the telemetry
-/// options core's runtime is built with, where the endpoint listens, and
-/// the handle that stops it.
+/// Adds a `tenant` label to every metric core or the host records with a
+/// `namespace` or `task_queue` label of a tenant's (each tenant has its own
+/// namespace, and a queue belongs to one tenant), so one label selects a
+/// tenant's numbers on the whole endpoint.
+#[derive(Debug)]
+pub struct TenantLabels {
+    inner: Arc<dyn CoreMeter>,
+    /// `namespace` and `task_queue` values to their tenant.
+    by_namespace: HashMap<String, String>,
+    by_queue: HashMap<String, String>,
+}
+
+impl TenantLabels {
+    /// Labels over `inner`; `tenants` are (name, namespace, task queues).
+    pub fn new(inner: Arc<dyn CoreMeter>, tenants: &[(String, String, Vec<String>)]) -> Self {
+        let mut by_namespace = HashMap::new();
+        let mut by_queue = HashMap::new();
+        for (name, namespace, queues) in tenants {
+            by_namespace.insert(namespace.clone(), name.clone());
+            for q in queues {
+                by_queue.insert(q.clone(), name.clone());
+            }
+        }
+        TenantLabels {
+            inner,
+            by_namespace,
+            by_queue,
+        }
+    }
+
+    fn tag(&self, mut attribs: NewAttributes) -> NewAttributes {
+        let kv = &attribs.attributes;
+        if kv.iter().any(|k| k.key == "tenant") {
+            return attribs;
+        }
+        let value = |key: &str| {
+            kv.iter()
+                .find(|k| k.key == key)
+                .and_then(|k| match &k.value {
+                    MetricValue::String(s) => Some(s.as_str()),
+                    _ => None,
+                })
+        };
+        let tenant = value("namespace")
+            .and_then(|n| self.by_namespace.get(n))
+            .or_else(|| value("task_queue").and_then(|q| self.by_queue.get(q)))
+            .cloned();
+        if let Some(t) = tenant {
+            attribs.attributes.push(MetricKeyValue::new("tenant", t));
+        }
+        attribs
+    }
+}
+
+impl CoreMeter for TenantLabels {
+    fn new_attributes(&self, attribs: NewAttributes) -> MetricAttributes {
+        self.inner.new_attributes(self.tag(attribs))
+    }
+    fn extend_attributes(
+        &self,
+        existing: MetricAttributes,
+        attribs: NewAttributes,
+    ) -> MetricAttributes {
+        self.inner.extend_attributes(existing, self.tag(attribs))
+    }
+    fn counter(&self, params: MetricParameters) -> Counter {
+        self.inner.counter(params)
+    }
+    fn histogram(&self, params: MetricParameters) -> Histogram {
+        self.inner.histogram(params)
+    }
+    fn histogram_f64(&self, params: MetricParameters) -> HistogramF64 {
+        self.inner.histogram_f64(params)
+    }
+    fn histogram_duration(&self, params: MetricParameters) -> HistogramDuration {
+        self.inner.histogram_duration(params)
+    }
+    fn gauge(&self, params: MetricParameters) -> Gauge {
+        self.inner.gauge(params)
+    }
+    fn gauge_f64(&self, params: MetricParameters) -> GaugeF64 {
+        self.inner.gauge_f64(params)
+    }
+    fn up_down_counter(&self, params: MetricParameters) -> UpDownCounter {
+        self.inner.up_down_counter(params)
+    }
+}
+
+/// Serves core's metrics and the host's on `addr`, each labelled with its
+/// tenant (see [`TenantLabels`]): returns the telemetry options core's
+/// runtime is built with, where the endpoint listens, and the handle that
+/// stops it.
 pub fn prometheus(
     addr: SocketAddr,
+    tenants: &[(String, String, Vec<String>)],
 ) -> Result<(TelemetryOptions, SocketAddr, AbortHandle), OpsError> {
     let overrides = HistogramBucketOverrides {
         overrides: [INSTANTIATION_LATENCY, ACTIVATION_LATENCY]
@@ -222,7 +314,7 @@ pub fn prometheus(
         addr,
         source: e.into(),
     })?;
-    let meter: Arc<dyn CoreMeter> = server.meter;
+    let meter: Arc<dyn CoreMeter> = Arc::new(TenantLabels::new(server.meter, tenants));
     Ok((
         TelemetryOptions::builder().metrics(meter).build(),
         server.bound_addr,
@@ -252,6 +344,37 @@ mod tests {
         "temporal_workflow_task_execution_failed",
         "temporal_activity_execution_failed",
     ];
+
+    #[test]
+    fn tenant_labels_follow_the_namespace_or_the_task_queue() {
+        let inner: Arc<dyn CoreMeter> =
+            Arc::new(temporalio_common::telemetry::metrics::NoOpCoreMeter);
+        let l = TenantLabels::new(inner, &[("a".into(), "ns-a".into(), vec!["qa".into()])]);
+        let keys = |kv: Vec<MetricKeyValue>| {
+            l.tag(NewAttributes::from(kv))
+                .attributes
+                .iter()
+                .map(|k| format!("{}={:?}", k.key, k.value))
+                .collect::<Vec<_>>()
+        };
+        assert!(
+            keys(vec![MetricKeyValue::new("namespace", "ns-a")])
+                .contains(&"tenant=String(\"a\")".into())
+        );
+        assert!(
+            keys(vec![MetricKeyValue::new("task_queue", "qa")])
+                .contains(&"tenant=String(\"a\")".into())
+        );
+        assert_eq!(
+            keys(vec![MetricKeyValue::new("task_queue", "other")]).len(),
+            1
+        );
+        let already = keys(vec![
+            MetricKeyValue::new("tenant", "x"),
+            MetricKeyValue::new("namespace", "ns-a"),
+        ]);
+        assert_eq!(already.len(), 2, "an existing tenant label stays alone");
+    }
 
     #[test]
     fn the_dashboard_uses_only_metrics_that_exist() {
