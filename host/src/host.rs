@@ -375,7 +375,8 @@ async fn connect_tenants(
             Scope::tenant(&t.name, &t.namespace, t.scope_queues())
         };
         let quotas = t.quotas.to_temporal();
-        out.push((workers.tenant(&t.name, link, scope, &quotas), t));
+        let tenant = workers.tenant(&t.name, link, scope, &quotas, !t.implicit)?;
+        out.push((tenant, t));
     }
     if out.is_empty() {
         return Err(HostError::NoTenant);

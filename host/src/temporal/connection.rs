@@ -151,9 +151,31 @@ impl Connections {
     }
 }
 
-/// The runtime activity attempts run on. Dropping a runtime inside async
-/// code would block (and panics), so it is let go in the background.
-struct ActivityRuntime(Option<tokio::runtime::Runtime>);
+/// A runtime activity attempts run on (the host's, or a tenant's own).
+/// Dropping a runtime inside async code would block (and panics), so it is
+/// let go in the background.
+pub struct ActivityRuntime(Option<tokio::runtime::Runtime>);
+
+impl ActivityRuntime {
+    /// A multi-threaded runtime whose threads are named `name`.
+    pub fn new(name: &str) -> Result<ActivityRuntime, TemporalError> {
+        Ok(ActivityRuntime(Some(
+            tokio::runtime::Builder::new_multi_thread()
+                .thread_name(name)
+                .enable_all()
+                .build()
+                .map_err(TemporalError::ActivityRuntime)?,
+        )))
+    }
+
+    /// Where attempts are spawned; the current runtime once stopped.
+    pub fn handle(&self) -> tokio::runtime::Handle {
+        match &self.0 {
+            Some(rt) => rt.handle().clone(),
+            None => tokio::runtime::Handle::current(),
+        }
+    }
+}
 
 impl Drop for ActivityRuntime {
     fn drop(&mut self) {
@@ -175,13 +197,7 @@ impl Core {
     /// Starts the activity runtime beside core's `runtime` (from
     /// [`Core::new_runtime`]).
     pub fn new(runtime: CoreRuntime, identity: String) -> Result<Core, TemporalError> {
-        let activity_runtime = ActivityRuntime(Some(
-            tokio::runtime::Builder::new_multi_thread()
-                .thread_name("polyworker-activity")
-                .enable_all()
-                .build()
-                .map_err(TemporalError::ActivityRuntime)?,
-        ));
+        let activity_runtime = ActivityRuntime::new("polyworker-activity")?;
         Ok(Core {
             runtime,
             identity,
@@ -213,10 +229,7 @@ impl Core {
     /// with CPU share the machine's cores with the pollers instead of
     /// queueing in front of them.
     pub fn activity_executor(&self) -> tokio::runtime::Handle {
-        match &self.activity_runtime.0 {
-            Some(rt) => rt.handle().clone(),
-            None => tokio::runtime::Handle::current(),
-        }
+        self.activity_runtime.handle()
     }
 
     /// Lets the activity runtime go; call once every worker has shut down.

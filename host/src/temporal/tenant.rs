@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::connection::Link;
+use super::connection::{ActivityRuntime, Link};
 use super::convert::Scope;
 use super::resident::Resident;
 use crate::runtime::Account;
@@ -71,6 +71,10 @@ pub struct Tenant {
     pub max_cached: Option<usize>,
     /// The quotas it was made with.
     pub quotas: Quotas,
+    /// Its own activity runtime (explicit tenants): the OS then shares the
+    /// CPU between tenants' activity threads, so a tenant's CPU-bound
+    /// attempts queue behind each other, not in front of another tenant's.
+    pub activity_runtime: Option<ActivityRuntime>,
 }
 
 impl Tenant {
@@ -105,6 +109,7 @@ impl Tenant {
             log_rate: None,
             max_cached: None,
             quotas: Quotas::default(),
+            activity_runtime: None,
         }
     }
 }

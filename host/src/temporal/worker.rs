@@ -174,7 +174,11 @@ impl QueueWorker {
             loops.push(tokio::spawn(run_activities(
                 worker.clone(),
                 queue.clone(),
-                core.activity_executor(),
+                queue
+                    .tenant
+                    .activity_runtime
+                    .as_ref()
+                    .map_or_else(|| core.activity_executor(), |r| r.handle()),
             )));
         }
         info!(

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tracing::info;
 
 use super::connection::Core;
-use super::connection::Link;
+use super::connection::{ActivityRuntime, Link};
 use super::convert::Scope;
 use super::queue::{Bounds, DuplicateType, Grants, Queue};
 use super::replay::{ReplayError, ReplayInput, ReplayReport, replay};
@@ -147,11 +147,24 @@ impl Workers {
     }
 
     /// A tenant's Temporal-side context: `link`, `scope`, an account of
-    /// its memory share of the host's budget, and its quotas' pools.
-    pub fn tenant(&self, name: &str, link: Link, scope: Scope, quotas: &Quotas) -> Arc<Tenant> {
+    /// its memory share of the host's budget, and its quotas' pools; with
+    /// `own_runtime`, an activity runtime of its own.
+    pub fn tenant(
+        &self,
+        name: &str,
+        link: Link,
+        scope: Scope,
+        quotas: &Quotas,
+        own_runtime: bool,
+    ) -> Result<Arc<Tenant>, TemporalError> {
+        let activity_runtime = if own_runtime {
+            Some(ActivityRuntime::new(&format!("pw-act-{name}"))?)
+        } else {
+            None
+        };
         let pool = |n: Option<usize>| n.map(|n| Arc::new(tokio::sync::Semaphore::new(n)));
         let share = quotas.memory_bytes.unwrap_or(usize::MAX);
-        Arc::new(Tenant {
+        Ok(Arc::new(Tenant {
             name: name.to_string(),
             namespace: link.namespace.clone(),
             link: Some(link),
@@ -172,7 +185,8 @@ impl Workers {
                 .map(|r| Arc::new(Rate::per_second(r))),
             max_cached: quotas.cached_workflows,
             quotas: quotas.clone(),
-        })
+            activity_runtime,
+        }))
     }
 
     /// The host's guest memory budget.
