@@ -9,7 +9,7 @@ use temporalio_common::telemetry::TelemetryOptions;
 use tokio::task::AbortHandle;
 use tracing::info;
 
-use crate::config::{Config, ConfigError, TaskQueueConfig, TenantConfig};
+use crate::config::{Config, ConfigError, TaskQueueConfig};
 use crate::deploy::{DeployError, Fleet};
 use crate::ops::OpsError;
 use crate::ops::health::{self, Readiness};
@@ -17,10 +17,10 @@ use crate::ops::metrics::{self, HostMetrics, SharedMetrics};
 use crate::runtime::{
     Capacity, EngineError, LoadError, Loader, MemoryBudget, Meters, Module, WasmEngine,
 };
-use crate::temporal::convert::Scope;
 use crate::temporal::{
-    Connections, Core, DuplicateType, Link, QueueWorker, TemporalError, Tenant, Workers, connection,
+    Connections, Core, DuplicateType, TemporalError, Tenant, Workers, connection,
 };
+use crate::tenancy::{Serving, serve_tenant, tenant_tokens};
 
 /// Why the host could not start or run.
 #[derive(Debug, thiserror::Error)]
@@ -53,8 +53,14 @@ pub enum HostError {
 
 /// A started host: workers polling every configured task queue.
 pub struct Host {
-    /// Unversioned queues' workers.
-    running: Vec<QueueWorker>,
+    /// Each tenant, with its unversioned queues' workers.
+    pub(crate) serving: Vec<Serving>,
+    /// What the host runs now (replaced by a reload).
+    pub(crate) config: Config,
+    pub(crate) connections: Connections,
+    pub(crate) loaded: HashMap<PathBuf, Arc<Module>>,
+    /// The tenants whose accounts `/metrics` samples.
+    pub(crate) sampled: crate::ops::tenants::Sampled,
     /// Versioned queues (`[deployment]`), with the admin API.
     pub fleet: Option<Arc<Fleet>>,
     /// Loaded modules of the unversioned queues, for introspection.
@@ -70,7 +76,7 @@ pub struct Host {
     /// The metrics and health endpoints and the probe, stopped last.
     tasks: Vec<AbortHandle>,
     readiness: Readiness,
-    workers: Arc<Workers>,
+    pub(crate) workers: Arc<Workers>,
 }
 
 /// How many instances the pool must hold: versioned queues run a worker per
@@ -186,19 +192,38 @@ impl Host {
             budget,
             config.capacity.slots(),
         ));
-        let tenants = connect_tenants(&config, &workers).await?;
+        let mut connections = Connections::default();
+        let mut serving = Vec::new();
+        let versioned = config.deployment.is_some();
+        for (i, t) in config.tenants().into_iter().enumerate() {
+            let s = serve_tenant(
+                &config,
+                i,
+                t,
+                &workers,
+                &mut connections,
+                &loaded,
+                versioned,
+            );
+            serving.push(s.await?);
+        }
+        let up: Vec<Arc<Tenant>> = serving.iter().filter_map(|s| s.tenant.clone()).collect();
+        if up.is_empty() {
+            return Err(HostError::NoTenant);
+        }
+        let sampled = crate::ops::tenants::Sampled::new(up.clone());
         tasks.push(crate::ops::tenants::sample(
             host_metrics.meter().clone(),
             workers.budget().clone(),
-            tenants.iter().map(|(t, _)| t.clone()).collect(),
+            sampled.clone(),
             std::time::Duration::from_secs(1),
         ));
         let mut deploy_tasks = Vec::new();
-        let (running, fleet, admin_address) =
-            Self::start_queues(&config, &workers, &tenants, &loaded, &mut deploy_tasks).await?;
+        let (fleet, admin_address) =
+            Self::start_fleet(&config, &workers, &serving, &mut deploy_tasks).await?;
         readiness.set(true);
         if health_address.is_some()
-            && let Some(link) = tenants.iter().find_map(|(t, _)| t.link.clone())
+            && let Some(link) = up.iter().find_map(|t| t.link.clone())
         {
             tasks.push(
                 tokio::spawn(health::watch_server(
@@ -210,9 +235,13 @@ impl Host {
             );
         }
         Ok(Host {
-            running,
+            serving,
+            config,
+            connections,
+            modules: loaded.values().cloned().collect(),
+            loaded,
+            sampled,
             fleet,
-            modules: loaded.into_values().collect(),
             metrics_address: prometheus.map(|(a, _)| a),
             health_address,
             admin_address,
@@ -223,58 +252,38 @@ impl Host {
         })
     }
 
-    /// Starts a worker per unversioned queue, or the fleet of versioned
-    /// queues with its admin API (and directory watcher).
-    async fn start_queues(
+    /// Under `[deployment]`, the fleet of versioned queues with its admin
+    /// API (and directory watcher).
+    async fn start_fleet(
         config: &Config,
         workers: &Arc<Workers>,
-        tenants: &[(Arc<Tenant>, TenantConfig)],
-        loaded: &HashMap<PathBuf, Arc<Module>>,
+        serving: &[Serving],
         tasks: &mut Vec<AbortHandle>,
-    ) -> Result<
-        (
-            Vec<QueueWorker>,
-            Option<Arc<Fleet>>,
-            Option<std::net::SocketAddr>,
-        ),
-        HostError,
-    > {
-        if let Some(deployment) = &config.deployment {
-            let queues: Vec<(Arc<Tenant>, TaskQueueConfig)> = tenants
-                .iter()
-                .flat_map(|(t, c)| c.task_queues.iter().map(|q| (t.clone(), q.clone())))
-                .collect();
-            let fleet = Fleet::start(workers.clone(), deployment.clone(), &queues).await?;
-            let (bound, handle) = crate::deploy::admin::serve(
-                fleet.clone(),
-                deployment,
-                tenant_tokens(config)?,
-                !config.tenants.is_empty(),
-            )
-            .await?;
-            info!(address = %bound, "serving the admin API");
-            tasks.push(handle);
-            if let Some(dir) = deployment.watch.clone() {
-                info!(dir = %dir.display(), "deploying components that appear in the watched directory");
-                let watch = fleet.clone().watch(dir, std::time::Duration::from_secs(1));
-                tasks.push(tokio::spawn(watch).abort_handle());
-            }
-            return Ok((Vec::new(), Some(fleet), Some(bound)));
+    ) -> Result<(Option<Arc<Fleet>>, Option<std::net::SocketAddr>), HostError> {
+        let Some(deployment) = &config.deployment else {
+            return Ok((None, None));
+        };
+        let queues: Vec<(Arc<Tenant>, TaskQueueConfig)> = serving
+            .iter()
+            .filter_map(|s| s.tenant.as_ref().map(|t| (t, &s.config)))
+            .flat_map(|(t, c)| c.task_queues.iter().map(|q| (t.clone(), q.clone())))
+            .collect();
+        let fleet = Fleet::start(workers.clone(), deployment.clone(), &queues).await?;
+        let (bound, handle) = crate::deploy::admin::serve(
+            fleet.clone(),
+            deployment,
+            tenant_tokens(config)?,
+            !config.tenants.is_empty(),
+        )
+        .await?;
+        info!(address = %bound, "serving the admin API");
+        tasks.push(handle);
+        if let Some(dir) = deployment.watch.clone() {
+            info!(dir = %dir.display(), "deploying components that appear in the watched directory");
+            let watch = fleet.clone().watch(dir, std::time::Duration::from_secs(1));
+            tasks.push(tokio::spawn(watch).abort_handle());
         }
-        let mut running = Vec::new();
-        let isolate = !config.tenants.is_empty();
-        for (tenant, t) in tenants {
-            match start_tenant(workers, tenant, t, loaded).await {
-                Ok(r) => running.extend(r),
-                // One tenant's refused credentials or namespace must not
-                // take the others down.
-                Err(e) if isolate => {
-                    tracing::error!(tenant = %tenant.name, error = %report(&e), "cannot serve this tenant; the others go on");
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Ok((running, None, None))
+        Ok((Some(fleet), Some(bound)))
     }
 
     /// Stops polling, lets in-flight tasks finish, and shuts the workers down.
@@ -283,11 +292,13 @@ impl Host {
         for task in self.deploy_tasks {
             task.abort();
         }
-        for r in &self.running {
-            r.initiate_shutdown();
+        for s in &self.serving {
+            for w in &s.workers {
+                w.initiate_shutdown();
+            }
         }
         let fleet = self.fleet.map(|f| async move { f.shutdown().await });
-        let workers = futures::future::join_all(self.running.into_iter().map(QueueWorker::finish));
+        let workers = futures::future::join_all(self.serving.into_iter().map(Serving::stop));
         match fleet {
             Some(f) => {
                 futures::future::join(workers, f).await;
@@ -305,121 +316,6 @@ impl Host {
         }
         info!("shut down");
     }
-}
-
-/// The error and its causes, on one line.
-fn report(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
-}
-
-/// Each tenant's admin token (name, token), read from the environment.
-fn tenant_tokens(config: &Config) -> Result<Vec<(String, String)>, ConfigError> {
-    let mut out = Vec::new();
-    for (i, t) in config.tenants.iter().enumerate() {
-        let Some(env) = &t.admin_token_env else {
-            continue;
-        };
-        match std::env::var(env) {
-            Ok(token) if !token.is_empty() => out.push((t.name.clone(), token)),
-            _ => {
-                return Err(ConfigError::Invalid {
-                    key: format!("tenant[{i}].admin_token_env"),
-                    message: format!("the environment variable {env} is not set"),
-                });
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Each tenant's Temporal-side context, connected with its own settings
-/// (tenants with the same settings share a connection). With `[[tenant]]`
-/// tables, a tenant that cannot connect is reported and left out; the
-/// implicit tenant's failure stops the host, as before tenants.
-async fn connect_tenants(
-    config: &Config,
-    workers: &Workers,
-) -> Result<Vec<(Arc<Tenant>, TenantConfig)>, HostError> {
-    let mut connections = Connections::default();
-    let mut out = Vec::new();
-    let server = config.server.connection();
-    for (i, t) in config.tenants().into_iter().enumerate() {
-        let settings = match &t.connection {
-            Some(c) => c.settings(&config.server.address, &format!("tenant[{i}].connection"))?,
-            None => server.settings(&config.server.address, "server")?,
-        };
-        let identity = workers.core().identity().to_string();
-        let connection = match connections.get(&settings, &identity).await {
-            Ok(c) => c,
-            Err(e) if !t.implicit => {
-                tracing::error!(tenant = %t.name, error = %report(&e), "cannot connect this tenant; the others go on");
-                continue;
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let link = Link {
-            namespace: t.namespace.clone(),
-            connection,
-            identity,
-        };
-        let scope = if t.implicit {
-            Scope::open(&t.namespace)
-        } else {
-            Scope::tenant(&t.name, &t.namespace, t.scope_queues())
-        };
-        let quotas = t.quotas.to_temporal();
-        let tenant = workers.tenant(&t.name, link, scope, &quotas, !t.implicit)?;
-        out.push((tenant, t));
-    }
-    if out.is_empty() {
-        return Err(HostError::NoTenant);
-    }
-    Ok(out)
-}
-
-/// Starts a worker per unversioned queue of one tenant.
-async fn start_tenant(
-    workers: &Workers,
-    tenant: &Arc<Tenant>,
-    config: &TenantConfig,
-    loaded: &HashMap<PathBuf, Arc<Module>>,
-) -> Result<Vec<QueueWorker>, HostError> {
-    let mut running = Vec::new();
-    for q in &config.task_queues {
-        let modules: Vec<Arc<Module>> = q
-            .modules
-            .iter()
-            .filter_map(|p| loaded.get(p).cloned())
-            .collect();
-        let queue = workers.queue(
-            &q.name,
-            tenant.clone(),
-            q.grants(),
-            q.cancel_grace(),
-            &modules,
-        )?;
-        match workers
-            .start(&q.worker_options(), Arc::new(queue), None)
-            .await
-        {
-            Ok(w) => running.push(w),
-            Err(e) => {
-                // The tenant's queues start together or not at all.
-                for w in running {
-                    w.finish().await;
-                }
-                return Err(e.into());
-            }
-        }
-    }
-    Ok(running)
 }
 
 /// Runs the host until `shutdown` resolves, then shuts down gracefully.

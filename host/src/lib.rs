@@ -59,6 +59,9 @@ pub mod runtime;
 pub mod temporal;
 
 mod host;
+mod reload;
+mod tenancy;
 
 pub use config::Config;
 pub use host::{Host, HostError, run};
+pub use reload::{Reloaded, run_reloading};

@@ -11,6 +11,7 @@ use polyworker_tests::{
     Outcome, TENANT_NAMESPACES, Temporal, TestHost, config, eventually, free_address, guest,
     http_get, queue, unique,
 };
+use serde_json::json;
 use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
 
 const WITHIN: Duration = Duration::from_secs(60);
@@ -431,7 +432,7 @@ async fn a_tenants_slot_quota_and_log_rate_span_all_of_its_queues() {
     let client = Temporal::connect().await;
     let ta = client.in_namespace(TENANT_NAMESPACES[0]);
     let tb = client.in_namespace(TENANT_NAMESPACES[1]);
-    let call = serde_json::json!({ "activity_type": "Sleep", "args": [700] });
+    let call = json!({ "activity_type": "Sleep", "args": [700] });
     let mut ids = Vec::new();
     for q in [&q1, &q2, &q1, &q2, &q1, &q2] {
         let id = unique("sleepy");
@@ -484,4 +485,99 @@ async fn a_tenants_slot_quota_and_log_rate_span_all_of_its_queues() {
     )
     .await;
     host.stop().await.expect("clean shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads_tenants_without_touching_the_others_in_flight_work() {
+    let (qa, qb) = (unique("reload-a"), unique("reload-b"));
+    let tenant = |name: &str, ns: &str, q: &str, extra: &str| {
+        format!(
+            "[[tenant]]\nname = \"{name}\"\nnamespace = \"{ns}\"\n{extra}\n\
+             [[tenant.task_queue]]\nname = \"{q}\"\nmodules = [\"{}\", \"{}\"]\n\
+             graceful_shutdown_ms = 1000\n\n",
+            guest("hostile").display(),
+            guest("activities").display()
+        )
+    };
+    let server = format!(
+        "[server]\naddress = \"{}\"\nidentity = \"reload\"\n\n",
+        polyworker_tests::server().address()
+    );
+    let a = tenant("a", TENANT_NAMESPACES[0], &qa, "");
+    let mut host =
+        polyworker_tests::HostProcess::spawn_with(&unique("reload"), &format!("{server}{a}"), &[]);
+    host.ready(WITHIN).await;
+    let client = Temporal::connect().await;
+    let (ta, tb) = (
+        client.in_namespace(TENANT_NAMESPACES[0]),
+        client.in_namespace(TENANT_NAMESPACES[1]),
+    );
+    // In flight across the reloads: a parked run and a 3 s activity of a's.
+    let hog = unique("parked");
+    ta.start(&qa, "Hog", &hog, &[1.into()]).await;
+    let slow = unique("slow");
+    let call = json!({ "activity_type": "Sleep", "args": [3000] });
+    ta.start(&qa, "CallActivity", &slow, &[call]).await;
+    parked(&ta, &hog).await;
+
+    // b is added.
+    host.rewrite_config(&format!(
+        "{server}{a}{}",
+        tenant("b", TENANT_NAMESPACES[1], &qb, "")
+    ));
+    host.signal("HUP");
+    assert_eq!(completes(&tb, &qb, "Healthy", &[]).await, "ok");
+    // A config that does not validate is refused; both tenants go on.
+    host.rewrite_config(&format!("{server}{a}colour = 1\n"));
+    host.signal("HUP");
+    eventually(WITHIN, "the refusal is logged", || async {
+        if host.log().contains("the new config was refused") {
+            Ok(())
+        } else {
+            Err("not yet")
+        }
+    })
+    .await;
+    assert_eq!(completes(&tb, &qb, "Healthy", &[]).await, "ok");
+    // b's quota changes (b restarts); a is untouched.
+    host.rewrite_config(&format!(
+        "{server}{a}{}",
+        tenant(
+            "b",
+            TENANT_NAMESPACES[1],
+            &qb,
+            "quotas = { activities = 1 }"
+        )
+    ));
+    host.signal("HUP");
+    eventually(WITHIN, "the reload restarts b alone", || async {
+        let log = host.log();
+        match log.lines().rev().find(|l| l.contains("\"reloaded\"")) {
+            Some(l)
+                if l.contains(r#""restarted":"[\"b\"]""#)
+                    && l.contains(r#""unchanged":"[\"a\"]""#) =>
+            {
+                Ok(())
+            }
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    assert_eq!(completes(&tb, &qb, "Healthy", &[]).await, "ok");
+    // a's in-flight work never noticed.
+    match ta.outcome(&slow, WITHIN).await {
+        Outcome::Completed(v) => assert_eq!(v["ok"], 3000),
+        other => panic!("{other:?}"),
+    }
+    ta.signal(&hog, "go", serde_json::Value::Null).await;
+    assert!(matches!(
+        ta.outcome(&hog, WITHIN).await,
+        Outcome::Completed(_)
+    ));
+    for id in [&slow, &hog] {
+        assert!(
+            !any_task_failed(&ta, id).await,
+            "{id}: a reload of b touched a"
+        );
+    }
 }

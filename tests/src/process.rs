@@ -130,6 +130,19 @@ impl HostProcess {
         }
     }
 
+    /// Rewrites the config file with a new `body` (the harness's `[engine]`
+    /// and `[metrics]` stay), for a reload.
+    pub fn rewrite_config(&self, body: &str) {
+        let cache = repo_root().join("target/polyworker-cache");
+        let config = format!(
+            "[engine]\ncache_dir = \"{}\"\npooling = false\n\n\
+             [metrics]\nhealth = \"{}\"\n\n{body}\n",
+            cache.display(),
+            self.health
+        );
+        std::fs::write(self.dir.join("polyworker.toml"), config).expect("rewrite config");
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

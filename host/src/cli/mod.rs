@@ -40,7 +40,8 @@ pub struct Cli {
 #[derive(Subcommand)]
 pub enum Cmd {
     /// Connect to the server in the config and serve its task queues until
-    /// SIGINT/SIGTERM, then shut down gracefully.
+    /// SIGINT/SIGTERM, then shut down gracefully; SIGHUP reloads the config's
+    /// tenants.
     Run {
         /// The TOML config file (see README "Configuration").
         #[arg(long, short)]
@@ -130,8 +131,8 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             });
         }
         Cmd::Run { config } => {
-            let config = Config::from_file(&config)?;
-            crate::run(config, shutdown_signal()).await?;
+            // SIGHUP re-reads this file (see docs/tenants.md, "Reloading").
+            crate::run_reloading(&config, shutdown_signal()).await?;
         }
         Cmd::Dev { config, temporal } => {
             let config = Config::from_file(&config)?;

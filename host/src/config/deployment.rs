@@ -33,7 +33,7 @@ impl DefaultVersioning {
 }
 
 /// The `[deployment]` table.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeploymentConfig {
     /// Each task queue is its own Worker Deployment, `<name>/<task queue>`.

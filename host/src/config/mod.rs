@@ -97,7 +97,7 @@ pub struct Config {
 }
 
 /// What all guests of all tenants together may use of the host.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CapacityConfig {
     /// The host-wide guest memory budget: linear memory granted to every
@@ -133,7 +133,7 @@ impl CapacityConfig {
 }
 
 /// Where the host publishes its metrics.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MetricsConfig {
     /// Serve Temporal core's worker metrics for Prometheus at
@@ -144,7 +144,7 @@ pub struct MetricsConfig {
 }
 
 /// Where the Temporal server is.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     /// The frontend's gRPC address, `http://host:port` (or `https://`).

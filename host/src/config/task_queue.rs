@@ -14,7 +14,7 @@ use crate::runtime::http::{AllowRule, Allowlist};
 use crate::temporal::{Grants, WorkerOptions};
 
 /// One task queue: which components serve it and what its activities may reach.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TaskQueueConfig {
     /// The task queue's name.

@@ -25,7 +25,7 @@ use super::{ConfigError, TaskQueueConfig, invalid};
 use crate::runtime::http::AllowRule;
 
 /// One tenant.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TenantConfig {
     /// Its name: in metrics, logs and admin tokens.
@@ -60,7 +60,7 @@ pub struct TenantConfig {
 }
 
 /// A capability ceiling: a queue may narrow it, never widen it.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Ceiling {
     /// Allowlist rules a queue's `http_allowlist` entries must fall under.
@@ -73,7 +73,7 @@ pub struct Ceiling {
 
 /// A tenant's quotas, over all of its queues together; unset, a quota
 /// leaves the tenant bounded by the host's totals and its queues' own keys.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Quotas {
     /// Its share of the host's guest memory budget; unset, the whole budget

@@ -158,23 +158,47 @@ fn record_slots(i: &Instruments, meter: &TemporalMeter, t: &Tenant) {
     }
 }
 
+/// The tenants being sampled; a reload replaces them.
+#[derive(Clone, Default)]
+pub struct Sampled(Arc<std::sync::Mutex<Vec<Arc<Tenant>>>>);
+
+impl Sampled {
+    /// Samples `tenants`.
+    pub fn new(tenants: Vec<Arc<Tenant>>) -> Sampled {
+        Sampled(Arc::new(std::sync::Mutex::new(tenants)))
+    }
+
+    /// Samples `tenants` from now on.
+    pub fn set(&self, tenants: Vec<Arc<Tenant>>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = tenants;
+    }
+
+    fn get(&self) -> Vec<Arc<Tenant>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
 /// Samples `tenants` and `budget` into `meter` every `every`, until aborted.
 pub fn sample(
     meter: TemporalMeter,
     budget: Arc<MemoryBudget>,
-    tenants: Vec<Arc<Tenant>>,
+    tenants: Sampled,
     every: Duration,
 ) -> AbortHandle {
     let task = tokio::spawn(async move {
         let i = Instruments::new(&meter);
         let none = meter.new_attributes(NewAttributes::from(Vec::new()));
-        let mut seen = vec![Seen::default(); tenants.len()];
+        // By tenant object: a tenant restarted by a reload counts afresh.
+        let mut seen: std::collections::HashMap<usize, Seen> = Default::default();
         let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
             i.host_memory.record(budget.used() as u64, &none);
             i.host_budget.record(budget.total() as u64, &none);
-            for (t, last) in tenants.iter().zip(seen.iter_mut()) {
+            let tenants = tenants.get();
+            seen.retain(|k, _| tenants.iter().any(|t| Arc::as_ptr(t) as usize == *k));
+            for t in &tenants {
+                let last = seen.entry(Arc::as_ptr(t) as usize).or_default();
                 let a = attrs(&meter, &t.name, None);
                 let scope = t.scope_refusals();
                 i.scope.add(scope - last.scope, &a);

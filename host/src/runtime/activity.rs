@@ -21,7 +21,7 @@ use super::log::{GuestLog, LogTags};
 use super::meter::{ModuleMeter, Role};
 
 /// One directory granted to a task queue's activities.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Preopen {
     /// The host directory, relative to the config file.

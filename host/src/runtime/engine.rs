@@ -25,7 +25,7 @@ use super::threads::WorkflowThreads;
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// Wasm engine settings shared by every task queue (the `[engine]` table).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EngineConfig {
     /// Where compiled components are cached; `none` disables the cache.
