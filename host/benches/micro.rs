@@ -3,7 +3,9 @@
 //! - `instantiate/<language>`: a new run from the module's `InstancePre`
 //!   (pooling allocator, copy-on-write memory image), up to and including
 //!   the guest's `workflow-run` constructor, for each guest language's
-//!   data-routing workflow; `instantiate/Rust (on-demand)` without the pool.
+//!   data-routing workflow; `instantiate/Rust (on-demand)` without the pool,
+//!   `instantiate/Rust (budget checks)` with the run charged to a tenant's
+//!   share of the guest memory budget (the admission checks' cost).
 //! - `activation/<kind>`: one activation round trip host → guest → host on
 //!   a live run of the Rust benchmark guest, for the activations a workflow
 //!   typically gets; `activation/whole BenchWorkflow` is every activation of
@@ -26,12 +28,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use polyworker_host::runtime::Module;
 use polyworker_host::runtime::bindings::polyworker::worker::workflow_types::{
     ActivityResolution, Command, Job, ResolveActivity, Signal,
 };
 use polyworker_host::runtime::run::RunInstance;
-use support::{activation, bench_guest, engine, guest, json, load, run};
+use polyworker_host::runtime::{Account, MemoryBudget, Module};
+use support::{activation, bench_guest, engine, guest, json, load, run, run_charged};
 use tokio::runtime::Runtime;
 
 const GUESTS: &[(&str, &str)] = &[
@@ -61,10 +63,22 @@ fn activate(r: &mut RunInstance, jobs: Vec<Job>) -> Vec<Command> {
 
 /// Times `iters` creations of a data-routing run; the drops are not timed.
 fn create_runs(m: &Arc<Module>, iters: u64) -> Duration {
+    create_charged(m, iters, None)
+}
+
+/// As [`create_runs`], each run's memory charged to `account` (the memory
+/// budget's admission checks on every growth, instantiation included).
+fn create_charged(m: &Arc<Module>, iters: u64, account: Option<Arc<Account>>) -> Duration {
     let mut total = Duration::ZERO;
     for i in 0..iters as usize {
         let t = Instant::now();
-        let r = run(m, "DataRoutingWorkflow", i, vec![json(PACKET)]);
+        let r = run_charged(
+            m,
+            "DataRoutingWorkflow",
+            i,
+            vec![json(PACKET)],
+            account.clone(),
+        );
         total += t.elapsed();
         drop(r);
     }
@@ -84,6 +98,12 @@ fn instantiate(c: &mut Criterion) {
         let m = rt.block_on(load(&pooled, &path));
         g.bench_function(lang, |b| b.iter_custom(|n| create_runs(&m, n)));
         if lang == "Rust" {
+            // The budget's admission on: a tenant's share of a host budget.
+            let budget = MemoryBudget::new(8 << 30);
+            let account = budget.account("bench", 4 << 30);
+            g.bench_function("Rust (budget checks)", |b| {
+                b.iter_custom(|n| create_charged(&m, n, Some(account.clone())))
+            });
             let m = rt.block_on(load(&on_demand, &path));
             g.bench_function("Rust (on-demand)", |b| {
                 b.iter_custom(|n| create_runs(&m, n))
