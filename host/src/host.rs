@@ -192,7 +192,13 @@ impl Host {
             budget,
             config.capacity.slots(),
         ));
-        let mut connections = Connections::default();
+        let mut connections = Connections::new(
+            workers
+                .core()
+                .core_runtime()
+                .telemetry()
+                .get_temporal_metric_meter(),
+        );
         let mut serving = Vec::new();
         let versioned = config.deployment.is_some();
         for (i, t) in config.tenants().into_iter().enumerate() {

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use temporalio_client::{ClientTlsOptions, Connection, ConnectionOptions, TlsOptions};
 use temporalio_common::telemetry::TelemetryOptions;
+use temporalio_common::telemetry::metrics::TemporalMeter;
 use temporalio_sdk_core::{CoreRuntime, RuntimeOptions};
 
 use super::TemporalError;
@@ -91,10 +92,13 @@ fn tls_options(t: &TlsSettings) -> TlsOptions {
         .build()
 }
 
-/// Connects to the frontend `settings` name, as `identity`.
+/// Connects to the frontend `settings` name, as `identity`; with `meter`,
+/// the connection records core's request metrics (`temporal_request`,
+/// `temporal_long_request`, their latencies and failures).
 pub async fn connect_with(
     settings: &ConnectionSettings,
     identity: &str,
+    meter: Option<TemporalMeter>,
 ) -> Result<Connection, TemporalError> {
     let address = &settings.address;
     let connect_err = |source: Box<dyn std::error::Error + Send + Sync>| TemporalError::Connect {
@@ -108,6 +112,7 @@ pub async fn connect_with(
             .connect_timeout(Duration::from_secs(10))
             .maybe_tls_options(settings.tls.as_ref().map(tls_options))
             .maybe_api_key(settings.api_key.clone())
+            .maybe_metrics_meter(meter)
             .build(),
     )
     .await
@@ -116,7 +121,7 @@ pub async fn connect_with(
 
 /// Connects to the frontend at `address` in plaintext.
 pub async fn connect(address: &str, identity: &str) -> Result<Connection, TemporalError> {
-    connect_with(&ConnectionSettings::plain(address), identity).await
+    connect_with(&ConnectionSettings::plain(address), identity, None).await
 }
 
 /// One tenant's side of the server: its namespace, over its connection.
@@ -133,20 +138,31 @@ pub struct Link {
 /// The connections made so far, by settings: tenants on one cluster with
 /// the same credentials share one channel.
 #[derive(Default)]
-pub struct Connections(HashMap<ConnectionSettings, Connection>);
+pub struct Connections {
+    made: HashMap<ConnectionSettings, Connection>,
+    meter: Option<TemporalMeter>,
+}
 
 impl Connections {
+    /// No connections yet; those made record their requests on `meter`.
+    pub fn new(meter: Option<TemporalMeter>) -> Connections {
+        Connections {
+            made: HashMap::new(),
+            meter,
+        }
+    }
+
     /// The connection for `settings`, made on first use.
     pub async fn get(
         &mut self,
         settings: &ConnectionSettings,
         identity: &str,
     ) -> Result<Connection, TemporalError> {
-        if let Some(c) = self.0.get(settings) {
+        if let Some(c) = self.made.get(settings) {
             return Ok(c.clone());
         }
-        let c = connect_with(settings, identity).await?;
-        self.0.insert(settings.clone(), c.clone());
+        let c = connect_with(settings, identity, self.meter.clone()).await?;
+        self.made.insert(settings.clone(), c.clone());
         Ok(c)
     }
 }
