@@ -19,7 +19,8 @@ use tracing::{error, info};
 
 use crate::config::{Config, ConfigError};
 use crate::host::{Host, HostError};
-use crate::tenancy::{Serving, report, serve_tenant};
+use crate::ops::telemetry::error_chain;
+use crate::tenancy::{Serving, serve_tenant};
 
 /// What a reload did, by tenant name.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -169,7 +170,7 @@ pub async fn run_reloading(
                 };
                 match outcome {
                     Ok(r) => info!(added = ?r.added, removed = ?r.removed, restarted = ?r.restarted, unchanged = ?r.unchanged, "reloaded"),
-                    Err(e) => error!(error = %report(&e), "the new config was refused; the running one stays"),
+                    Err(e) => error!(error = %error_chain(&e), "the new config was refused; the running one stays"),
                 }
             }
         }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use crate::config::{Config, ConfigError, TenantConfig};
 use crate::host::HostError;
+use crate::ops::telemetry::error_chain;
 use crate::runtime::Module;
 use crate::temporal::convert::Scope;
 use crate::temporal::{Connections, Link, QueueWorker, Tenant, Workers};
@@ -30,18 +31,6 @@ impl Serving {
         }
         futures::future::join_all(self.workers.into_iter().map(QueueWorker::finish)).await;
     }
-}
-
-/// The error and its causes, on one line.
-pub(crate) fn report(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
 }
 
 /// Each tenant's admin token (name, token), read from the environment.
@@ -123,7 +112,7 @@ pub(crate) async fn serve_tenant(
             workers,
         }),
         Err(e) if !t.implicit => {
-            tracing::error!(tenant = %t.name, error = %report(&e), "cannot serve this tenant; the others go on");
+            tracing::error!(tenant = %t.name, error = %error_chain(&e), "cannot serve this tenant; the others go on");
             Ok(Serving {
                 config: t,
                 tenant: None,

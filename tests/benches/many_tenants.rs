@@ -5,10 +5,13 @@
 //! the host's CPU, and the polls the host makes of the server.
 //!
 //! `cargo bench -p polyworker-tests --bench many_tenants --profile dev`
+//! (every queue with core's default pollers), and with `-- auto` (every
+//! queue's pollers autoscaling from one, as the tuning docs recommend for
+//! hosts of many quiet queues).
 
 use std::time::{Duration, Instant};
 
-use polyworker_host::config::TenantConfig;
+use polyworker_host::config::{Pollers, TenantConfig};
 use polyworker_tests::{
     Outcome, Temporal, TestHost, config, free_address, guest, http_get, queue, server, unique,
 };
@@ -93,6 +96,7 @@ async fn measure(metrics: std::net::SocketAddr, what: &str) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    let auto = std::env::args().any(|a| a == "auto");
     let names: Vec<String> = (0..TENANTS).map(|i| format!("bench-tenant-{i}")).collect();
     register(&names).await;
     let metrics = free_address();
@@ -107,6 +111,20 @@ async fn main() {
             .collect();
         for q in &mut q {
             q.max_cached_workflows = 20;
+            if auto {
+                let a = Pollers::Autoscaling {
+                    minimum: 1,
+                    maximum: 10,
+                    initial: 1,
+                };
+                // The workflow side needs two: a sticky and a normal poll.
+                q.workflow_pollers = Some(Pollers::Autoscaling {
+                    minimum: 2,
+                    maximum: 10,
+                    initial: 2,
+                });
+                q.activity_pollers = Some(a);
+            }
         }
         cfg.tenants.push(TenantConfig::new(n, n, q));
         queues.push((n.clone(), qs));

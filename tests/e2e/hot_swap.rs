@@ -7,8 +7,7 @@ use std::time::{Duration, Instant};
 
 use polyworker_host::config::{Config, DefaultVersioning, DeploymentConfig};
 use polyworker_tests::{
-    Outcome, Temporal, TestHost, config, eventually, free_address, guest, polyworker_bin, queue,
-    unique,
+    Outcome, Temporal, TestHost, config, eventually, free_address, guest, queue, unique,
 };
 use serde_json::json;
 use temporalio_common::protos::temporal::api::history::v1::HistoryEvent;
@@ -30,19 +29,7 @@ fn versioned_config(task_queue: &str, store: &Path) -> Config {
 
 /// Runs `polyworker modules ARGS --admin ADDR`; returns (success, output).
 fn modules(admin: std::net::SocketAddr, args: &[&str]) -> (bool, String) {
-    let out = std::process::Command::new(polyworker_bin())
-        .arg("modules")
-        .args(args)
-        .arg("--admin")
-        .arg(admin.to_string())
-        .output()
-        .expect("run polyworker modules");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    polyworker_tests::modules_cli(admin, None, args)
 }
 
 fn digest(name: &str) -> String {

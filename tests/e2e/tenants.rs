@@ -298,28 +298,6 @@ async fn the_memory_budget_evicts_idle_runs_before_it_refuses() {
     host.stop().await.expect("clean shutdown");
 }
 
-/// Runs `polyworker modules ARGS --admin ADDR [--token T]`; (success, output).
-fn modules(admin: std::net::SocketAddr, token: Option<&str>, args: &[&str]) -> (bool, String) {
-    let mut cmd = std::process::Command::new(polyworker_tests::polyworker_bin());
-    cmd.arg("modules")
-        .args(args)
-        .arg("--admin")
-        .arg(admin.to_string());
-    if let Some(t) = token {
-        cmd.arg("--token").arg(t);
-    }
-    let out = cmd
-        .env_remove("POLYWORKER_ADMIN_TOKEN")
-        .output()
-        .expect("run polyworker modules");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_tokens_confine_each_tenant_to_its_own_queues() {
     let (qa, qb) = (unique("adm-a"), unique("adm-b"));
@@ -353,28 +331,31 @@ async fn admin_tokens_confine_each_tenant_to_its_own_queues() {
         ],
     );
     host.ready(WITHIN).await;
-    let (ok, all) = modules(admin, Some(host_t), &["list"]);
+    let (ok, all) = polyworker_tests::modules_cli(admin, Some(host_t), &["list"]);
     assert!(ok && all.contains(&qa) && all.contains(&qb), "{all}");
-    let (ok, mine) = modules(admin, Some(a_t), &["list"]);
+    let (ok, mine) = polyworker_tests::modules_cli(admin, Some(a_t), &["list"]);
     assert!(
         ok && mine.contains(&qa) && !mine.contains(&qb),
         "a sees only its own: {mine}"
     );
     let v2 = guest("versioned_v2").display().to_string();
-    let (ok, out) = modules(admin, Some(a_t), &["deploy", "--task-queue", &qb, &v2]);
+    let (ok, out) =
+        polyworker_tests::modules_cli(admin, Some(a_t), &["deploy", "--task-queue", &qb, &v2]);
     assert!(
         !ok && out.contains("may act only on its own task queues"),
         "{out}"
     );
-    let (ok, out) = modules(admin, Some(b_t), &["retire", "--task-queue", &qa, "0000"]);
+    let (ok, out) =
+        polyworker_tests::modules_cli(admin, Some(b_t), &["retire", "--task-queue", &qa, "0000"]);
     assert!(
         !ok && out.contains("may act only on its own task queues"),
         "{out}"
     );
-    let (ok, out) = modules(admin, Some(a_t), &["deploy", "--task-queue", &qa, &v2]);
+    let (ok, out) =
+        polyworker_tests::modules_cli(admin, Some(a_t), &["deploy", "--task-queue", &qa, &v2]);
     assert!(ok, "a deploys to its own queue: {out}");
     for token in [None, Some("guess")] {
-        let (ok, out) = modules(admin, token, &["list"]);
+        let (ok, out) = polyworker_tests::modules_cli(admin, token, &["list"]);
         assert!(
             !ok && out.contains("Bearer"),
             "with tenants, even loopback needs a token: {out}"

@@ -7,11 +7,14 @@
 //! - [`Temporal`]: a thin gRPC client: start workflows, read histories.
 
 pub mod gateway;
+pub mod noisy;
 pub mod process;
 pub mod wait;
 pub mod wasip1;
 
-pub use process::{HostProcess, OwnServer, free_address, http_get, peak_rss_kib, polyworker_bin};
+pub use process::{
+    HostProcess, OwnServer, free_address, http_get, modules_cli, peak_rss_kib, polyworker_bin,
+};
 pub use wait::{eventually, eventually_blocking, holds_until, poll_until};
 
 use std::path::{Path, PathBuf};

@@ -274,3 +274,26 @@ impl Drop for OwnServer {
         }
     }
 }
+
+/// Runs `polyworker modules ARGS --admin ADDR [--token T]` (no token from
+/// the environment); returns (success, stdout and stderr).
+pub fn modules_cli(admin: SocketAddr, token: Option<&str>, args: &[&str]) -> (bool, String) {
+    let mut cmd = Command::new(polyworker_bin());
+    cmd.arg("modules")
+        .args(args)
+        .arg("--admin")
+        .arg(admin.to_string());
+    if let Some(t) = token {
+        cmd.arg("--token").arg(t);
+    }
+    let out = cmd
+        .env_remove("POLYWORKER_ADMIN_TOKEN")
+        .output()
+        .expect("run polyworker modules");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}

@@ -46,20 +46,8 @@ impl Principal {
     }
 }
 
-/// The error and its causes, for the client's message.
-fn report(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
-}
-
 fn status(e: DeployError) -> Status {
-    let text = report(&e);
+    let text = crate::ops::telemetry::error_chain(&e);
     match e {
         DeployError::UnknownQueue { .. } | DeployError::UnknownVersion { .. } => {
             Status::not_found(text)

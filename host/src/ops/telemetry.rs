@@ -21,3 +21,15 @@ pub fn init(json: bool, quiet: bool) {
         builder.try_init()
     };
 }
+
+/// An error and its causes on one line (`a: b: c`), for logs and replies.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
