@@ -61,6 +61,8 @@ pub struct Host {
     pub(crate) loaded: HashMap<PathBuf, Arc<Module>>,
     /// The tenants whose accounts `/metrics` samples.
     pub(crate) sampled: crate::ops::tenants::Sampled,
+    /// The tenant labels of `/metrics`.
+    pub(crate) labels: Option<Arc<metrics::TenantLabels>>,
     /// Versioned queues (`[deployment]`), with the admin API.
     pub fleet: Option<Arc<Fleet>>,
     /// Loaded modules of the unversioned queues, for introspection.
@@ -105,30 +107,33 @@ fn capacity(config: &Config) -> Capacity {
     }
 }
 
-/// The Prometheus endpoint, if configured, and the telemetry core gets.
-fn telemetry(
-    config: &Config,
-) -> Result<
-    (
-        TelemetryOptions,
-        Option<(std::net::SocketAddr, AbortHandle)>,
-    ),
-    OpsError,
-> {
-    let Some(addr) = config.metrics.prometheus else {
-        return Ok((TelemetryOptions::builder().build(), None));
-    };
-    let tenants: Vec<(String, String, Vec<String>)> = config
+/// Each tenant of `config` as the metrics' tenant labels need it.
+pub(crate) fn tenant_list(config: &Config) -> Vec<(String, String, Vec<String>)> {
+    config
         .tenants()
         .into_iter()
         .map(|t| {
             let queues = t.task_queues.iter().map(|q| q.name.clone()).collect();
             (t.name, t.namespace, queues)
         })
-        .collect();
-    let (telemetry, bound, handle) = metrics::prometheus(addr, &tenants)?;
+        .collect()
+}
+
+/// The Prometheus endpoint, if configured: the telemetry core gets, and
+/// where it listens, its handle and its tenant labels.
+type Prometheus = (
+    std::net::SocketAddr,
+    AbortHandle,
+    Arc<metrics::TenantLabels>,
+);
+
+fn telemetry(config: &Config) -> Result<(TelemetryOptions, Option<Prometheus>), OpsError> {
+    let Some(addr) = config.metrics.prometheus else {
+        return Ok((TelemetryOptions::builder().build(), None));
+    };
+    let (telemetry, bound, handle, labels) = metrics::prometheus(addr, &tenant_list(config))?;
     info!(address = %bound, "serving Prometheus metrics at /metrics");
-    Ok((telemetry, Some((bound, handle))))
+    Ok((telemetry, Some((bound, handle, labels))))
 }
 
 /// Loads the modules of the unversioned queues, by path, before anything
@@ -169,7 +174,7 @@ impl Host {
             }
         };
         let (telemetry, prometheus) = telemetry(&config)?;
-        tasks.extend(prometheus.as_ref().map(|(_, h)| h.clone()));
+        tasks.extend(prometheus.as_ref().map(|(_, h, _)| h.clone()));
         let runtime = Core::new_runtime(telemetry)?;
         let host_metrics = HostMetrics::new(runtime.telemetry().get_metric_meter());
         let meters: Arc<dyn Meters> = Arc::new(SharedMetrics(host_metrics.clone()));
@@ -248,7 +253,8 @@ impl Host {
             loaded,
             sampled,
             fleet,
-            metrics_address: prometheus.map(|(a, _)| a),
+            labels: prometheus.as_ref().map(|(_, _, l)| l.clone()),
+            metrics_address: prometheus.map(|(a, _, _)| a),
             health_address,
             admin_address,
             deploy_tasks,

@@ -144,6 +144,9 @@ impl Host {
                 .filter_map(|s| s.tenant.clone())
                 .collect(),
         );
+        if let Some(l) = &self.labels {
+            l.set(&crate::host::tenant_list(&new));
+        }
         self.config = new;
         Ok(report)
     }

@@ -100,7 +100,7 @@ async fn tenants_connect_with_mtls_and_api_keys_and_refused_credentials_stay_the
     let log = host.log();
     let refused: Vec<&str> = log
         .lines()
-        .filter(|l| l.contains("cannot connect this tenant"))
+        .filter(|l| l.contains("cannot serve this tenant"))
         .collect();
     // What an operator sees, for each refused tenant (shown with --nocapture).
     eprintln!("{}", refused.join("\n"));

@@ -616,6 +616,13 @@ mod tests {
                 "tenant[1].allow_task_queues[0]",
             ),
             (
+                q(&b("ns-b", "qb"), "").replace(
+                    "namespace = \"ns-b\"\n",
+                    "namespace = \"ns-b\"\nquotas = { workflow_tasks = 1 }\n",
+                ),
+                "tenant[1].quotas.workflow_tasks",
+            ),
+            (
                 format!(
                     "[capacity]\nguest_memory_mib = 100\n{}",
                     q(&b("ns-b", "qb"), "")

@@ -213,6 +213,28 @@ impl TenantConfig {
                 "a tenant needs at least one [[tenant.task_queue]]",
             ));
         }
+        // Each queue's worker is owed the slots it needs to poll (two for
+        // workflows, one for activities), set aside from the quota.
+        let n = self.task_queues.len();
+        let q = &self.quotas;
+        for (key, quota, owed) in [
+            ("workflow_tasks", q.workflow_tasks, 2 * n),
+            ("activities", q.activities, n),
+            ("local_activities", q.local_activities, n),
+        ] {
+            if let Some(quota) = quota
+                && quota < owed
+            {
+                return Err(invalid(
+                    k(&format!("quotas.{key}")),
+                    format!(
+                        "{quota} is fewer than its {n} queue(s) need to poll at all ({owed}): each \
+                         queue's worker always holds {} of them",
+                        owed / n
+                    ),
+                ));
+            }
+        }
         Ok(())
     }
 

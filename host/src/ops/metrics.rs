@@ -212,27 +212,45 @@ impl GuestMetrics for ModuleInstruments {
 #[derive(Debug)]
 pub struct TenantLabels {
     inner: Arc<dyn CoreMeter>,
-    /// `namespace` and `task_queue` values to their tenant.
+    /// `namespace` and `task_queue` values to their tenant; a reload
+    /// replaces them.
+    names: std::sync::RwLock<TenantNames>,
+}
+
+#[derive(Debug, Default)]
+struct TenantNames {
     by_namespace: HashMap<String, String>,
     by_queue: HashMap<String, String>,
 }
 
-impl TenantLabels {
-    /// Labels over `inner`; `tenants` are (name, namespace, task queues).
-    pub fn new(inner: Arc<dyn CoreMeter>, tenants: &[(String, String, Vec<String>)]) -> Self {
-        let mut by_namespace = HashMap::new();
-        let mut by_queue = HashMap::new();
+/// Each tenant as (name, namespace, task queues).
+pub type TenantList = [(String, String, Vec<String>)];
+
+impl TenantNames {
+    fn new(tenants: &TenantList) -> TenantNames {
+        let mut n = TenantNames::default();
         for (name, namespace, queues) in tenants {
-            by_namespace.insert(namespace.clone(), name.clone());
+            n.by_namespace.insert(namespace.clone(), name.clone());
             for q in queues {
-                by_queue.insert(q.clone(), name.clone());
+                n.by_queue.insert(q.clone(), name.clone());
             }
         }
+        n
+    }
+}
+
+impl TenantLabels {
+    /// Labels over `inner`, for `tenants`.
+    pub fn new(inner: Arc<dyn CoreMeter>, tenants: &TenantList) -> Self {
         TenantLabels {
             inner,
-            by_namespace,
-            by_queue,
+            names: std::sync::RwLock::new(TenantNames::new(tenants)),
         }
+    }
+
+    /// Labels for `tenants` from now on (attribute sets made before keep theirs).
+    pub fn set(&self, tenants: &TenantList) {
+        *self.names.write().unwrap_or_else(|e| e.into_inner()) = TenantNames::new(tenants);
     }
 
     fn tag(&self, mut attribs: NewAttributes) -> NewAttributes {
@@ -248,10 +266,12 @@ impl TenantLabels {
                     _ => None,
                 })
         };
+        let names = self.names.read().unwrap_or_else(|e| e.into_inner());
         let tenant = value("namespace")
-            .and_then(|n| self.by_namespace.get(n))
-            .or_else(|| value("task_queue").and_then(|q| self.by_queue.get(q)))
+            .and_then(|n| names.by_namespace.get(n))
+            .or_else(|| value("task_queue").and_then(|q| names.by_queue.get(q)))
             .cloned();
+        drop(names);
         if let Some(t) = tenant {
             attribs.attributes.push(MetricKeyValue::new("tenant", t));
         }
@@ -299,8 +319,8 @@ impl CoreMeter for TenantLabels {
 /// stops it.
 pub fn prometheus(
     addr: SocketAddr,
-    tenants: &[(String, String, Vec<String>)],
-) -> Result<(TelemetryOptions, SocketAddr, AbortHandle), OpsError> {
+    tenants: &TenantList,
+) -> Result<(TelemetryOptions, SocketAddr, AbortHandle, Arc<TenantLabels>), OpsError> {
     let overrides = HistogramBucketOverrides {
         overrides: [INSTANTIATION_LATENCY, ACTIVATION_LATENCY]
             .map(|n| (n.to_string(), LATENCY_BUCKETS_US.to_vec()))
@@ -314,11 +334,13 @@ pub fn prometheus(
         addr,
         source: e.into(),
     })?;
-    let meter: Arc<dyn CoreMeter> = Arc::new(TenantLabels::new(server.meter, tenants));
+    let labels = Arc::new(TenantLabels::new(server.meter, tenants));
+    let meter: Arc<dyn CoreMeter> = labels.clone();
     Ok((
         TelemetryOptions::builder().metrics(meter).build(),
         server.bound_addr,
         server.abort_handle,
+        labels,
     ))
 }
 

@@ -10,10 +10,13 @@
 //! pools, so no two reservations can wait on each other in a cycle). A
 //! tenant's activity rate is paced here too, as slots handed out per second.
 //!
-//! Core's rule is kept: a workflow worker can always get a sticky and a
-//! non-sticky slot. Its first two slots draw on the queue's pool alone, so
-//! a tenant at its quota cannot leave one of its workers polling only its
-//! sticky queue; the quota and the total bound everything past those two.
+//! Every worker is owed the slots it needs to poll at all — a sticky and a
+//! normal poll for a workflow worker (core's rule), one poll otherwise —
+//! set aside from its tenant's and the host's pools when it starts. Slots
+//! are reserved *before* a poll, and an idle long poll holds its slot for
+//! up to a minute: without the owed slots, one queue's idle pollers could
+//! hold a tenant's whole quota and leave its other queues unpolled. The
+//! config refuses a quota smaller than its queues' owed slots.
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -30,6 +33,9 @@ use crate::runtime::rate::Rate;
 #[derive(Clone)]
 struct Pools {
     worker: Arc<Semaphore>,
+    /// The slots the worker is owed (see the module's doc), carved out of
+    /// its tenant's and the host's pools when it starts.
+    owed: Arc<Semaphore>,
     tenant: Option<Arc<Semaphore>>,
     host: Option<Arc<Semaphore>>,
     rate: Option<Arc<Rate>>,
@@ -44,7 +50,18 @@ pub struct SharedSlots<SK> {
     _kind: PhantomData<SK>,
 }
 
-impl<SK> SharedSlots<SK> {
+/// Slots a worker of this kind must always be able to get so that it can
+/// poll at all: a sticky and a normal poll for workflows (core's rule), one
+/// poll otherwise.
+fn owed_slots<SK: SlotKind>() -> usize {
+    if SK::kind() == SlotKindType::Workflow {
+        2
+    } else {
+        1
+    }
+}
+
+impl<SK: SlotKind> SharedSlots<SK> {
     /// A host total of `host` slots (unbounded: `None`).
     pub fn new(host: Option<usize>) -> SharedSlots<SK> {
         SharedSlots {
@@ -55,20 +72,39 @@ impl<SK> SharedSlots<SK> {
 
     /// The supplier of one core worker: `limit` slots of its own (its
     /// queue's key, as core counts per worker), drawn also from its tenant's
-    /// pool and the host's, paced by its tenant's `rate`.
+    /// pool and the host's, paced by its tenant's `rate`. The slots it is
+    /// owed are set aside from those pools now, while they have room; a
+    /// pool too small for them (more workers than a quota allows for) lets
+    /// the owed slots through uncounted rather than leave a worker unable
+    /// to poll.
     pub fn worker(
         &self,
         limit: usize,
         tenant: Option<Arc<Semaphore>>,
         rate: Option<Arc<Rate>>,
     ) -> WorkerSlots<SK> {
+        let owed = owed_slots::<SK>();
+        let mut carved = Vec::new();
+        for pool in [&tenant, &self.host].into_iter().flatten() {
+            // u32: tokio's many-permit unit; a handful here.
+            if let Ok(p) = pool.clone().try_acquire_many_owned(owed as u32) {
+                carved.push(p);
+            } else {
+                tracing::warn!(
+                    owed,
+                    "a slot pool is too small for every worker's owed slots; they pass uncounted"
+                );
+            }
+        }
         WorkerSlots {
             pools: Pools {
                 worker: Arc::new(Semaphore::new(limit)),
+                owed: Arc::new(Semaphore::new(owed)),
                 tenant,
                 host: self.host.clone(),
                 rate,
             },
+            _carved: carved,
             _kind: PhantomData,
         }
     }
@@ -77,22 +113,16 @@ impl<SK> SharedSlots<SK> {
 /// One worker's slot supplier over the shared pools.
 pub struct WorkerSlots<SK> {
     pools: Pools,
+    /// The owed slots' share of the tenant's and host's pools, given back
+    /// when the worker's supplier drops.
+    _carved: Vec<OwnedSemaphorePermit>,
     _kind: PhantomData<SK>,
 }
 
-impl<SK: SlotKind> WorkerSlots<SK> {
-    /// Whether this reservation is one of the two a workflow worker is always owed.
-    fn owed(ctx: &dyn SlotReservationContext) -> bool {
-        SK::kind() == SlotKindType::Workflow && ctx.num_issued_slots() < 2
-    }
-
-    /// The shared pools this reservation draws on beyond the worker's own.
-    fn shared(&self, ctx: &dyn SlotReservationContext) -> impl Iterator<Item = &Arc<Semaphore>> {
-        let owed = Self::owed(ctx);
-        [&self.pools.tenant, &self.pools.host]
-            .into_iter()
-            .flatten()
-            .filter(move |_| !owed)
+impl<SK> WorkerSlots<SK> {
+    /// The shared pools a slot past the owed ones draws on.
+    fn shared(&self) -> impl Iterator<Item = &Arc<Semaphore>> {
+        [&self.pools.tenant, &self.pools.host].into_iter().flatten()
     }
 }
 
@@ -100,36 +130,49 @@ impl<SK: SlotKind> WorkerSlots<SK> {
 impl<SK: SlotKind + Send + Sync> SlotSupplier for WorkerSlots<SK> {
     type SlotKind = SK;
 
-    async fn reserve_slot(&self, ctx: &dyn SlotReservationContext) -> SlotSupplierPermit {
-        let mut held = Vec::with_capacity(3);
+    async fn reserve_slot(&self, _: &dyn SlotReservationContext) -> SlotSupplierPermit {
         let p = &self.pools;
-        held.push(
+        let mut held = vec![
             p.worker
                 .clone()
                 .acquire_owned()
                 .await
                 .expect("never closed"),
-        );
-        for pool in self.shared(ctx) {
-            held.push(pool.clone().acquire_owned().await.expect("never closed"));
+        ];
+        let shared = async {
+            let mut v = Vec::with_capacity(2);
+            for pool in self.shared() {
+                v.push(pool.clone().acquire_owned().await.expect("never closed"));
+            }
+            v
+        };
+        // Whichever comes first: an owed slot coming back, or room in the
+        // shared pools (waiting on the pools alone would miss the owed slot
+        // freed meanwhile, and a quota set aside whole for owed slots never
+        // frees).
+        tokio::select! {
+            biased;
+            owed = p.owed.clone().acquire_owned() => held.push(owed.expect("never closed")),
+            v = shared => held.extend(v),
         }
-        if let Some(r) = &p.rate
-            && !Self::owed(ctx)
-        {
+        if let Some(r) = &p.rate {
             r.take().await;
         }
         SlotSupplierPermit::with_user_data(Held(held))
     }
 
-    fn try_reserve_slot(&self, ctx: &dyn SlotReservationContext) -> Option<SlotSupplierPermit> {
-        let mut held = Vec::with_capacity(3);
+    fn try_reserve_slot(&self, _: &dyn SlotReservationContext) -> Option<SlotSupplierPermit> {
         let p = &self.pools;
-        held.push(p.worker.clone().try_acquire_owned().ok()?);
-        for pool in self.shared(ctx) {
-            held.push(pool.clone().try_acquire_owned().ok()?);
+        let mut held = vec![p.worker.clone().try_acquire_owned().ok()?];
+        match p.owed.clone().try_acquire_owned() {
+            Ok(owed) => held.push(owed),
+            Err(_) => {
+                for pool in self.shared() {
+                    held.push(pool.clone().try_acquire_owned().ok()?);
+                }
+            }
         }
         if let Some(r) = &p.rate
-            && !Self::owed(ctx)
             && !r.try_take()
         {
             return None;
@@ -141,15 +184,21 @@ impl<SK: SlotKind + Send + Sync> SlotSupplier for WorkerSlots<SK> {
 
     fn release_slot(&self, _: &dyn SlotReleaseContext<SlotKind = SK>) {}
 
-    /// What core reports as `worker_task_slots_available`: the least of
-    /// the worker's, its tenant's and the host's free slots.
+    /// What core reports as `worker_task_slots_available`: the worker's
+    /// own free slots, bounded by its free owed slots plus what its tenant's
+    /// and the host's pools have free.
     fn available_slots(&self) -> Option<usize> {
         let p = &self.pools;
-        [Some(&p.worker), p.tenant.as_ref(), p.host.as_ref()]
-            .into_iter()
-            .flatten()
+        let shared = self
+            .shared()
             .map(|s| s.available_permits())
             .min()
+            .unwrap_or(usize::MAX);
+        Some(
+            p.worker
+                .available_permits()
+                .min(p.owed.available_permits().saturating_add(shared)),
+        )
     }
 
     fn slot_supplier_kind(&self) -> String {
@@ -230,17 +279,58 @@ mod tests {
     }
 
     #[test]
-    fn a_workflow_worker_always_gets_its_first_two_slots() {
-        let host = SharedSlots::<WorkflowSlotKind>::new(Some(1));
+    fn each_worker_keeps_its_owed_slots_however_busy_its_neighbours() {
+        let host = SharedSlots::<WorkflowSlotKind>::new(None);
+        // Two workers owe 2 each: 4 of the quota's 5 are set aside.
+        let tenant = Arc::new(Semaphore::new(5));
+        let w1 = host.worker(10, Some(tenant.clone()), None);
+        let w2 = host.worker(10, Some(tenant.clone()), None);
+        let busy: Vec<_> = (0..3).map_while(|i| w1.try_reserve_slot(&ctx(i))).collect();
+        assert_eq!(busy.len(), 3, "its two owed slots and the one shared");
+        assert!(w1.try_reserve_slot(&ctx(3)).is_none());
+        let sticky = w2.try_reserve_slot(&ctx(0)).expect("w2's sticky poll");
+        let normal = w2.try_reserve_slot(&ctx(1)).expect("w2's normal poll");
+        assert!(w2.try_reserve_slot(&ctx(2)).is_none(), "the quota is spent");
+        drop((sticky, normal, w2));
+        assert_eq!(
+            tenant.available_permits(),
+            2,
+            "a stopped worker's owed slots go back"
+        );
+    }
+
+    #[test]
+    fn a_pool_too_small_for_the_owed_slots_lets_them_through() {
+        let host = SharedSlots::<ActivitySlotKind>::new(None);
         let tenant = Arc::new(Semaphore::new(1));
         let w1 = host.worker(10, Some(tenant.clone()), None);
         let w2 = host.worker(10, Some(tenant), None);
-        let _taken = w1.try_reserve_slot(&ctx(2)).expect("the quota's one slot");
-        // w2 is owed a sticky and a normal slot although the tenant's quota
-        // and the host's total are spent.
-        assert!(w2.try_reserve_slot(&ctx(0)).is_some());
-        assert!(w2.try_reserve_slot(&ctx(1)).is_some());
-        assert!(w2.try_reserve_slot(&ctx(2)).is_none());
+        let _a = w1
+            .try_reserve_slot(&ctx(0))
+            .expect("w1's owed slot, counted");
+        let _b = w2
+            .try_reserve_slot(&ctx(0))
+            .expect("w2's, uncounted: it must poll");
+        assert!(w2.try_reserve_slot(&ctx(1)).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_waiting_reservation_takes_an_owed_slot_as_soon_as_it_is_back() {
+        let host = SharedSlots::<ActivitySlotKind>::new(None);
+        // The quota is all set aside for the one worker's owed slot.
+        let w = Arc::new(host.worker(10, Some(Arc::new(Semaphore::new(1))), None));
+        let first = w.try_reserve_slot(&ctx(0)).expect("the owed slot");
+        let waiting = {
+            let w = w.clone();
+            tokio::spawn(async move { w.reserve_slot(&ctx(1)).await })
+        };
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "nothing is free yet");
+        drop(first);
+        tokio::time::timeout(std::time::Duration::from_secs(5), waiting)
+            .await
+            .expect("the freed owed slot reaches the waiting reservation")
+            .expect("no panic");
     }
 
     #[test]
