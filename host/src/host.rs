@@ -9,47 +9,15 @@ use temporalio_common::telemetry::TelemetryOptions;
 use tokio::task::AbortHandle;
 use tracing::info;
 
-use crate::config::{Config, ConfigError, TaskQueueConfig};
-use crate::deploy::{DeployError, Fleet};
+use crate::config::{Config, TaskQueueConfig};
+use crate::deploy::Fleet;
+pub use crate::error::HostError;
 use crate::ops::OpsError;
 use crate::ops::health::{self, Readiness};
 use crate::ops::metrics::{self, HostMetrics, SharedMetrics};
-use crate::runtime::{
-    Capacity, EngineError, LoadError, Loader, MemoryBudget, Meters, Module, WasmEngine,
-};
-use crate::temporal::{
-    Connections, Core, DuplicateType, TemporalError, Tenant, Workers, connection,
-};
+use crate::runtime::{Capacity, LoadError, Loader, MemoryBudget, Meters, Module, WasmEngine};
+use crate::temporal::{Connections, Core, Tenant, Workers, connection};
 use crate::tenancy::{Serving, serve_tenant, tenant_tokens};
-
-/// Why the host could not start or run.
-#[derive(Debug, thiserror::Error)]
-pub enum HostError {
-    /// The configuration was refused.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    /// The wasm engine could not be built.
-    #[error(transparent)]
-    Engine(#[from] EngineError),
-    /// A component could not be loaded.
-    #[error(transparent)]
-    Load(#[from] LoadError),
-    /// Two modules on a queue define the same type.
-    #[error(transparent)]
-    DuplicateType(#[from] DuplicateType),
-    /// Core, the connection or a worker could not start.
-    #[error(transparent)]
-    Temporal(#[from] TemporalError),
-    /// The metrics or health endpoint could not start.
-    #[error(transparent)]
-    Ops(#[from] OpsError),
-    /// The versioned queues could not start.
-    #[error(transparent)]
-    Deploy(#[from] DeployError),
-    /// No tenant could connect.
-    #[error("no tenant could connect to Temporal (each one's error is logged above)")]
-    NoTenant,
-}
 
 /// A started host: workers polling every configured task queue.
 pub struct Host {

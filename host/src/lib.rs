@@ -40,9 +40,11 @@
 //! 3. [`ops`] — operating it: [metrics](ops::metrics) (and
 //!    [per tenant](ops::tenants)), [health](ops::health),
 //!    [logging](ops::telemetry), the [dev server](ops::devserver).
-//! 4. On top: [`run`] / [`Host`] (starting and stopping), [`config`] (the TOML
-//!    model), [`deploy`] (versions, the module store, the admin API) and
-//!    [`cli`] (the `polyworker` verbs; the binary is a thin wrapper).
+//! 4. On top: [`run`] / [`Host`] (starting and stopping), tenants put
+//!    together from the config (`tenancy`), [`run_reloading`] / `SIGHUP`
+//!    (`reload`), [`config`] (the TOML model), [`deploy`] (versions, the
+//!    module store, the admin API and its tokens) and [`cli`] (the
+//!    `polyworker` verbs; the binary is a thin wrapper).
 //!
 //! Each layer has its own error type ([`runtime::LoadError`],
 //! [`runtime::EngineError`], [`temporal::TemporalError`], [`ops::OpsError`],
@@ -58,6 +60,7 @@ pub mod ops;
 pub mod runtime;
 pub mod temporal;
 
+mod error;
 mod host;
 mod reload;
 mod tenancy;

@@ -18,7 +18,8 @@ use std::path::Path;
 use tracing::{error, info};
 
 use crate::config::{Config, ConfigError};
-use crate::host::{Host, HostError};
+use crate::error::HostError;
+use crate::host::Host;
 use crate::ops::telemetry::error_chain;
 use crate::tenancy::{Serving, serve_tenant};
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::config::{Config, ConfigError, TenantConfig};
-use crate::host::HostError;
+use crate::error::HostError;
 use crate::ops::telemetry::error_chain;
 use crate::runtime::Module;
 use crate::temporal::convert::Scope;
