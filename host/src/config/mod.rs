@@ -111,6 +111,10 @@ pub struct CapacityConfig {
     pub activity_slots: Option<usize>,
     /// Local-activity attempts at once, host-wide.
     pub local_activity_slots: Option<usize>,
+    /// Workflow runs kept cached, all tenants together; past it, the least
+    /// recently used idle run (of a tenant over its fair part of the memory
+    /// budget first) is evicted.
+    pub cached_workflows: Option<usize>,
 }
 
 impl CapacityConfig {
@@ -120,6 +124,7 @@ impl CapacityConfig {
             workflow_tasks: self.workflow_task_slots,
             activities: self.activity_slots,
             local_activities: self.local_activity_slots,
+            cached_workflows: self.cached_workflows,
         }
     }
 
@@ -259,6 +264,7 @@ impl Config {
             ("capacity.workflow_task_slots", c.workflow_task_slots),
             ("capacity.activity_slots", c.activity_slots),
             ("capacity.local_activity_slots", c.local_activity_slots),
+            ("capacity.cached_workflows", c.cached_workflows),
         ] {
             if v == Some(0) {
                 return Err(invalid(k, "must be at least 1"));

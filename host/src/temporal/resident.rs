@@ -34,12 +34,32 @@ struct Entry {
 }
 
 /// Every cached run that is charged to a memory account, by run id.
-#[derive(Default)]
 pub struct Resident {
     runs: Mutex<HashMap<String, Entry>>,
+    /// Cached runs the host keeps at most, all tenants together.
+    host_limit: Option<usize>,
 }
 
 impl Resident {
+    /// A registry that keeps at most `host_limit` cached runs.
+    pub fn new(host_limit: Option<usize>) -> Resident {
+        Resident {
+            runs: Mutex::default(),
+            host_limit,
+        }
+    }
+
+    /// Evicts idle runs past the host's and `account`'s (`keep`) limits of
+    /// cached runs; called as a run is cached.
+    pub fn enforce_limits(&self, account: &Account, keep: Option<usize>) {
+        if let Some(keep) = keep {
+            self.trim(Some(account), keep);
+        }
+        if let Some(limit) = self.host_limit {
+            self.trim(None, limit);
+        }
+    }
+
     fn runs(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
         self.runs.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -78,18 +98,20 @@ impl Resident {
         self.runs().remove(run_id);
     }
 
-    /// Evicts `account`'s least recently used idle runs past `keep` cached
-    /// runs (the tenant's cached-runs quota); returns how many it asked for.
-    pub fn trim(&self, account: &Account, keep: usize) -> usize {
+    /// Evicts idle runs past `keep` cached runs — `account`'s (a tenant's
+    /// quota), or all of the host's (`None`: tenants over their fair part
+    /// of the memory budget first) — least recently used first; returns how
+    /// many it asked for.
+    pub fn trim(&self, account: Option<&Account>, keep: usize) -> usize {
         let victims: Vec<Victim> = {
             let mut runs = self.runs();
-            let mine = |e: &Entry| std::ptr::eq(Arc::as_ptr(&e.account), account);
+            let mine = |e: &Entry| account.is_none_or(|a| std::ptr::eq(Arc::as_ptr(&e.account), a));
             let live = runs.values().filter(|e| mine(e) && !e.evicting).count();
             let mut idle: Vec<(&String, &mut Entry)> = runs
                 .iter_mut()
                 .filter(|(_, e)| mine(e) && !e.busy && !e.evicting)
                 .collect();
-            idle.sort_by_key(|(_, e)| e.last_used);
+            idle.sort_by_key(|(_, e)| (!e.account.over_fair_part(), e.last_used));
             idle.into_iter()
                 .take(live.saturating_sub(keep))
                 .map(|(id, e)| {
@@ -108,8 +130,8 @@ impl Resident {
             if let Some(w) = v.worker.upgrade() {
                 tracing::debug!(
                     run_id = v.run_id,
-                    tenant = account.name(),
-                    "evicting past the cached-runs quota"
+                    tenant = v.account.name(),
+                    "evicting past a cached-runs limit"
                 );
                 w.request_workflow_eviction(&v.run_id);
             }
@@ -199,7 +221,7 @@ mod tests {
     fn eviction_takes_idle_runs_least_recently_used_first() {
         let budget = MemoryBudget::new(100 * MIB);
         let a = budget.account("a", 100 * MIB);
-        let r = Resident::default();
+        let r = Resident::new(None);
         run(&r, "old", &a, 10);
         run(&r, "newer", &a, 10);
         run(&r, "busy", &a, 10);
@@ -217,12 +239,12 @@ mod tests {
     fn trimming_to_a_quota_takes_the_oldest_idle_runs() {
         let budget = MemoryBudget::new(100 * MIB);
         let a = budget.account("a", 100 * MIB);
-        let r = Resident::default();
+        let r = Resident::new(None);
         for id in ["1", "2", "3", "4"] {
             run(&r, id, &a, 1);
         }
         r.set_busy("1", true);
-        assert_eq!(r.trim(&a, 2), 2, "two past the quota");
+        assert_eq!(r.trim(Some(&a), 2), 2, "two past the quota");
         let evicting: Vec<_> = {
             let runs = r.runs();
             let mut v: Vec<_> = runs
@@ -239,7 +261,7 @@ mod tests {
             "the busy run stays; the oldest idle go"
         );
         assert_eq!(
-            r.trim(&a, 2),
+            r.trim(Some(&a), 2),
             0,
             "runs on their way out are not counted twice"
         );
@@ -250,7 +272,7 @@ mod tests {
         let budget = MemoryBudget::new(100 * MIB);
         let hog = budget.account("hog", 100 * MIB);
         let calm = budget.account("calm", 100 * MIB);
-        let r = Resident::default();
+        let r = Resident::new(None);
         run(&r, "calm-old", &calm, 5);
         run(&r, "hog-1", &hog, 30);
         run(&r, "hog-2", &hog, 30);
@@ -261,6 +283,31 @@ mod tests {
             ids(r.choose(&calm, false, 40 * MIB)),
             ["hog-1", "hog-2"],
             "the hog goes first though calm's run is older"
+        );
+    }
+
+    #[test]
+    fn the_host_limit_spans_tenants() {
+        let budget = MemoryBudget::new(100 * MIB);
+        let (a, b) = (
+            budget.account("a", 100 * MIB),
+            budget.account("b", 100 * MIB),
+        );
+        let r = Resident::new(Some(2));
+        run(&r, "a1", &a, 1);
+        run(&r, "b1", &b, 1);
+        run(&r, "a2", &a, 1);
+        r.enforce_limits(&a, None);
+        let evicting: Vec<_> = r
+            .runs()
+            .iter()
+            .filter(|(_, e)| e.evicting)
+            .map(|(k, _)| k.clone())
+            .collect();
+        assert_eq!(
+            evicting,
+            ["a1"],
+            "the host keeps two: the oldest idle goes, whoever's it is"
         );
     }
 }

@@ -102,7 +102,7 @@ impl Tenant {
             link: None,
             scope: Scope::open(namespace),
             memory: None,
-            resident: Arc::default(),
+            resident: Arc::new(Resident::new(None)),
             scope_refusals: AtomicU64::new(0),
             slots: SlotQuotas::default(),
             activity_rate: None,

@@ -62,7 +62,8 @@ pub struct Workers {
     slots: Suppliers,
 }
 
-/// The host's slot totals, per kind (`None`: no host-wide bound).
+/// The host's totals of slots, per kind, and of cached runs (`None`: no
+/// host-wide bound).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct HostSlots {
     /// Workflow-task slots.
@@ -71,6 +72,8 @@ pub struct HostSlots {
     pub activities: Option<usize>,
     /// Local-activity slots.
     pub local_activities: Option<usize>,
+    /// Cached workflow runs, all tenants together.
+    pub cached_workflows: Option<usize>,
 }
 
 /// The host's slot pools, one per kind.
@@ -132,7 +135,7 @@ impl Workers {
         budget: Arc<MemoryBudget>,
         slots: HostSlots,
     ) -> Workers {
-        let resident = Arc::new(Resident::default());
+        let resident = Arc::new(Resident::new(slots.cached_workflows));
         budget.set_reclaim(resident.clone());
         Workers {
             core,

@@ -150,9 +150,7 @@ fn process_sync(
                 if let Some(a) = &queue.tenant.memory {
                     let r = &queue.tenant.resident;
                     r.insert(run_id, a.clone(), worker.clone(), instance.memory_gauge());
-                    if let Some(keep) = queue.tenant.max_cached {
-                        r.trim(a, keep);
-                    }
+                    r.enforce_limits(a, queue.tenant.max_cached);
                 }
                 *guard = Some(instance);
             }
