@@ -81,7 +81,7 @@ pub(crate) async fn connect_tenant(
     } else {
         Scope::tenant(&t.name, &t.namespace, t.scope_queues())
     };
-    Ok(workers.tenant(&t.name, link, scope, &t.quotas.to_temporal(), !t.implicit)?)
+    Ok(workers.tenant(&t.name, link, scope, &t.quotas, !t.implicit)?)
 }
 
 /// Connects tenant `i` and starts its unversioned queues. With `[[tenant]]`

@@ -71,71 +71,33 @@ pub struct Ceiling {
     pub preopen_roots: Vec<PathBuf>,
 }
 
-/// A tenant's quotas, over all of its queues together; unset, a quota
-/// leaves the tenant bounded by the host's totals and its queues' own keys.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Quotas {
-    /// Its share of the host's guest memory budget; unset, the whole budget
-    /// (its growths are then bounded by the host's budget alone).
-    pub memory_mib: Option<u64>,
-    /// Workflow tasks at once (each workflow worker still gets the sticky
-    /// and normal slot core needs).
-    pub workflow_tasks: Option<usize>,
-    /// Activity attempts at once.
-    pub activities: Option<usize>,
-    /// Local-activity attempts at once.
-    pub local_activities: Option<usize>,
-    /// Workflow runs kept cached; past it, its least recently used idle
-    /// run is evicted (and replayed when it next has work).
-    pub cached_workflows: Option<usize>,
-    /// Activity attempts started per second.
-    pub activities_per_second: Option<f64>,
-    /// Guest log lines per second; the excess is dropped and counted.
-    pub log_lines_per_second: Option<f64>,
-}
+/// A tenant's quotas: the Temporal side's, deserialized as they are.
+pub use crate::temporal::Quotas;
 
-impl Quotas {
-    /// Checks each key; `key` is the table's path.
-    pub(super) fn validate(&self, key: &str) -> Result<(), ConfigError> {
-        for (k, v) in [
-            ("memory_mib", self.memory_mib.map(|v| v as usize)),
-            ("workflow_tasks", self.workflow_tasks),
-            ("activities", self.activities),
-            ("local_activities", self.local_activities),
-            ("cached_workflows", self.cached_workflows),
-        ] {
-            if v == Some(0) {
-                return Err(invalid(format!("{key}.{k}"), "must be at least 1"));
-            }
-        }
-        for (k, v) in [
-            ("activities_per_second", self.activities_per_second),
-            ("log_lines_per_second", self.log_lines_per_second),
-        ] {
-            if let Some(v) = v
-                && !(v.is_finite() && v > 0.0)
-            {
-                return Err(invalid(format!("{key}.{k}"), "must be a positive number"));
-            }
-        }
-        Ok(())
-    }
-
-    /// The Temporal side's quotas.
-    pub fn to_temporal(&self) -> crate::temporal::Quotas {
-        crate::temporal::Quotas {
-            memory_bytes: self
-                .memory_mib
-                .map(|m| usize::try_from(m << 20).unwrap_or(usize::MAX)),
-            workflow_tasks: self.workflow_tasks,
-            activities: self.activities,
-            local_activities: self.local_activities,
-            cached_workflows: self.cached_workflows,
-            activities_per_second: self.activities_per_second,
-            log_lines_per_second: self.log_lines_per_second,
+/// Checks each quota; `key` is the table's path.
+fn validate_quotas(q: &Quotas, key: &str) -> Result<(), ConfigError> {
+    for (k, v) in [
+        ("memory_mib", q.memory_mib.map(|v| v as usize)),
+        ("workflow_tasks", q.workflow_tasks),
+        ("activities", q.activities),
+        ("local_activities", q.local_activities),
+        ("cached_workflows", q.cached_workflows),
+    ] {
+        if v == Some(0) {
+            return Err(invalid(format!("{key}.{k}"), "must be at least 1"));
         }
     }
+    for (k, v) in [
+        ("activities_per_second", q.activities_per_second),
+        ("log_lines_per_second", q.log_lines_per_second),
+    ] {
+        if let Some(v) = v
+            && !(v.is_finite() && v > 0.0)
+        {
+            return Err(invalid(format!("{key}.{k}"), "must be a positive number"));
+        }
+    }
+    Ok(())
 }
 
 impl TenantConfig {
@@ -194,7 +156,7 @@ impl TenantConfig {
         if let Some(c) = &self.connection {
             c.validate(&k("connection"))?;
         }
-        self.quotas.validate(&k("quotas"))?;
+        validate_quotas(&self.quotas, &k("quotas"))?;
         for (j, rule) in self.ceiling.http_allowlist.iter().enumerate() {
             AllowRule::parse(rule)
                 .map_err(|e| invalid(k(&format!("ceiling.http_allowlist[{j}]")), e.to_string()))?;

@@ -13,23 +13,35 @@ use crate::runtime::Account;
 use crate::runtime::rate::Rate;
 
 /// What a tenant's guests may use of the host, all of its queues together
-/// (`None`: bounded by the host's totals and each queue's own keys only).
-#[derive(Debug, Clone, Default)]
+/// (`None`: bounded by the host's totals and each queue's own keys only);
+/// the config's `quotas = { … }`.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct Quotas {
-    /// Its share of the guest memory budget, bytes.
-    pub memory_bytes: Option<usize>,
-    /// Workflow-task slots.
+    /// Its share of the host's guest memory budget, MiB; unset, the whole
+    /// budget (its growths are then bounded by the host's budget alone).
+    pub memory_mib: Option<u64>,
+    /// Workflow tasks at once (each of its workflow workers is owed two).
     pub workflow_tasks: Option<usize>,
-    /// Activity slots.
+    /// Activity attempts at once (each of its activity workers is owed one).
     pub activities: Option<usize>,
-    /// Local-activity slots.
+    /// Local-activity attempts at once (likewise).
     pub local_activities: Option<usize>,
-    /// Cached workflow runs; past it, its least recently used idle run is evicted.
+    /// Workflow runs kept cached; past it, its least recently used idle
+    /// run is evicted (and replayed when it next has work).
     pub cached_workflows: Option<usize>,
-    /// Activity slots handed out per second.
+    /// Activity attempts started per second.
     pub activities_per_second: Option<f64>,
     /// Guest log lines per second; the excess is dropped and counted.
     pub log_lines_per_second: Option<f64>,
+}
+
+impl Quotas {
+    /// The memory share in bytes (`None`: the whole budget).
+    pub fn memory_bytes(&self) -> Option<usize> {
+        self.memory_mib
+            .map(|m| usize::try_from(m << 20).unwrap_or(usize::MAX))
+    }
 }
 
 /// A tenant's slot pools, one per kind, shared by its queues.

@@ -166,7 +166,7 @@ impl Workers {
             None
         };
         let pool = |n: Option<usize>| n.map(|n| Arc::new(tokio::sync::Semaphore::new(n)));
-        let share = quotas.memory_bytes.unwrap_or(usize::MAX);
+        let share = quotas.memory_bytes().unwrap_or(usize::MAX);
         Ok(Arc::new(Tenant {
             name: name.to_string(),
             namespace: link.namespace.clone(),
