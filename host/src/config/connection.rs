@@ -6,9 +6,13 @@
 //! ```toml
 //! [server]
 //! address = "https://temporal.internal:7233"
-//! tls = { server_ca = "ca.pem", server_name = "temporal.internal",
-//!         client_cert = "client.pem", client_key = "client.key" }
 //! # or: api_key_env = "TEMPORAL_API_KEY"
+//!
+//! [server.tls]
+//! server_ca = "ca.pem"
+//! server_name = "temporal.internal"
+//! client_cert = "client.pem"
+//! client_key = "client.key"
 //! ```
 
 use std::path::{Path, PathBuf};

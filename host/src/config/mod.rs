@@ -659,4 +659,21 @@ mod tests {
         );
         tenants(&ok).unwrap();
     }
+
+    #[test]
+    fn the_tenants_manual_example_has_the_configs_shape() {
+        let doc = include_str!("../../../docs/tenants.md");
+        let start = doc.find("```toml\n").expect("a toml block") + 8;
+        let block = &doc[start..start + doc[start..].find("```").expect("its end")];
+        let c: Config = toml::from_str(block).expect("the example parses, every key known");
+        let t = c.tenants();
+        assert_eq!(t.len(), 2);
+        assert_eq!(t[0].quotas.cached_workflows, Some(500));
+        let tls = t[1]
+            .connection
+            .as_ref()
+            .and_then(|c| c.tls.as_ref())
+            .expect("mTLS");
+        assert!(tls.client_cert.is_some() && tls.client_key.is_some());
+    }
 }
