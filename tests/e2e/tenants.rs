@@ -66,6 +66,25 @@ fn sample(body: &str, metric: &str, label: &str) -> Option<f64> {
         .find_map(|l| l.rsplit(' ').next()?.parse().ok())
 }
 
+/// Waits until the first sample of `metric` with `label` reaches `at_least`
+/// (the tenant metrics are sampled once a second); returns the scrape.
+async fn metric_reaches(
+    metrics: std::net::SocketAddr,
+    metric: &str,
+    label: &str,
+    at_least: f64,
+) -> String {
+    let what = format!("{metric}{{{label}}} reaches {at_least}");
+    eventually(WITHIN, &what, || async {
+        let body = http_get(metrics, "/metrics").await;
+        match sample(&body, metric, label) {
+            Some(n) if n >= at_least => Ok(body),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn tenants_serve_their_own_namespaces_and_commands_cannot_leave_them() {
     let (mut cfg, qa, qb) = two_tenants();
@@ -118,13 +137,12 @@ async fn tenants_serve_their_own_namespaces_and_commands_cannot_leave_them() {
     .await;
     // A workflow of the same queue name in the other namespace reaches no
     // worker of a's: the server keeps namespaces apart.
-    let body = eventually(WITHIN, "a's scope refusals are counted", || async {
-        let body = http_get(metrics, "/metrics").await;
-        match sample(&body, "polyworker_tenant_scope_refusals", "tenant=\"a\"") {
-            Some(n) if n >= 3.0 => Ok(body),
-            other => Err(format!("{other:?}")),
-        }
-    })
+    let body = metric_reaches(
+        metrics,
+        "polyworker_tenant_scope_refusals",
+        "tenant=\"a\"",
+        3.0,
+    )
     .await;
     assert_eq!(
         sample(&body, "polyworker_tenant_scope_refusals", "tenant=\"b\""),
@@ -281,19 +299,12 @@ async fn the_memory_budget_evicts_idle_runs_before_it_refuses() {
             other => panic!("{id}: {other:?}"),
         }
     }
-    // Sampled once a second: poll for it.
-    eventually(WITHIN, "a's refusal by its share is counted", || async {
-        let body = http_get(metrics, "/metrics").await;
-        let n = sample(
-            &body,
-            "polyworker_tenant_budget_refusals",
-            "budget=\"tenant\",tenant=\"a\"",
-        );
-        match n {
-            Some(n) if n >= 1.0 => Ok(()),
-            other => Err(format!("{other:?}")),
-        }
-    })
+    metric_reaches(
+        metrics,
+        "polyworker_tenant_budget_refusals",
+        "budget=\"tenant\",tenant=\"a\"",
+        1.0,
+    )
     .await;
     host.stop().await.expect("clean shutdown");
 }
@@ -452,17 +463,12 @@ async fn a_tenants_slot_quota_and_log_rate_span_all_of_its_queues() {
         ta.outcome(&flood, WITHIN).await,
         Outcome::Completed(_)
     ));
-    eventually(
-        WITHIN,
-        "a's log lines past its rate are dropped and counted",
-        || async {
-            let body = http_get(metrics, "/metrics").await;
-            match sample(&body, "polyworker_tenant_log_lines_dropped", "tenant=\"a\"") {
-                // 200 lines in one activation against 5 a second (a burst of 6).
-                Some(n) if n >= 190.0 => Ok(()),
-                other => Err(format!("{other:?}")),
-            }
-        },
+    // 200 lines in one activation against 5 a second (a burst of 6).
+    metric_reaches(
+        metrics,
+        "polyworker_tenant_log_lines_dropped",
+        "tenant=\"a\"",
+        190.0,
     )
     .await;
     host.stop().await.expect("clean shutdown");
