@@ -11,6 +11,8 @@ use tracing::info;
 
 use crate::config::{Config, TaskQueueConfig};
 use crate::deploy::Fleet;
+use crate::deploy::admin::Serving as AdminServing;
+use crate::deploy::admin::{Reloads, Tokens};
 pub use crate::error::HostError;
 use crate::ops::OpsError;
 use crate::ops::health::{self, Readiness};
@@ -41,6 +43,10 @@ pub struct Host {
     pub health_address: Option<std::net::SocketAddr>,
     /// Where the admin API listens, under `[deployment]`.
     pub admin_address: Option<std::net::SocketAddr>,
+    /// The tokens the admin API accepts (a reload replaces the tenants').
+    pub(crate) admin_tokens: Option<Tokens>,
+    /// Reloads asked for through the admin API.
+    pub(crate) reloads: Reloads,
     /// The admin API and the watcher, stopped first at shutdown.
     deploy_tasks: Vec<AbortHandle>,
     /// The metrics and health endpoints and the probe, stopped last.
@@ -52,7 +58,7 @@ pub struct Host {
 /// How many instances the pool must hold: versioned queues run a worker per
 /// version, with room for a current and a draining one beside a deploy in
 /// progress.
-fn capacity(config: &Config) -> Capacity {
+pub(crate) fn capacity(config: &Config) -> Capacity {
     let versions = if config.deployment.is_some() { 3 } else { 1 };
     let queues: Vec<_> = config.queues().collect();
     Capacity {
@@ -198,8 +204,9 @@ impl Host {
             std::time::Duration::from_secs(1),
         ));
         let mut deploy_tasks = Vec::new();
-        let (fleet, admin_address) =
-            Self::start_fleet(&config, &workers, &serving, &mut deploy_tasks).await?;
+        let reloads = Reloads::default();
+        let (fleet, admin) =
+            Self::start_fleet(&config, &workers, &serving, &mut deploy_tasks, &reloads).await?;
         readiness.set(true);
         if health_address.is_some()
             && let Some(link) = up.iter().find_map(|t| t.link.clone())
@@ -224,7 +231,9 @@ impl Host {
             labels: prometheus.as_ref().map(|(_, _, l)| l.clone()),
             metrics_address: prometheus.map(|(a, _, _)| a),
             health_address,
-            admin_address,
+            admin_address: admin.as_ref().map(|a| a.address),
+            admin_tokens: admin.map(|a| a.tokens),
+            reloads,
             deploy_tasks,
             tasks,
             readiness,
@@ -239,31 +248,30 @@ impl Host {
         workers: &Arc<Workers>,
         serving: &[Serving],
         tasks: &mut Vec<AbortHandle>,
-    ) -> Result<(Option<Arc<Fleet>>, Option<std::net::SocketAddr>), HostError> {
+        reloads: &Reloads,
+    ) -> Result<(Option<Arc<Fleet>>, Option<AdminServing>), HostError> {
         let Some(deployment) = &config.deployment else {
             return Ok((None, None));
         };
-        let queues: Vec<(Arc<Tenant>, TaskQueueConfig)> = serving
-            .iter()
-            .filter_map(|s| s.tenant.as_ref().map(|t| (t, &s.config)))
-            .flat_map(|(t, c)| c.task_queues.iter().map(|q| (t.clone(), q.clone())))
-            .collect();
+        let queues: Vec<(Arc<Tenant>, TaskQueueConfig)> =
+            serving.iter().flat_map(Serving::versioned_queues).collect();
         let fleet = Fleet::start(workers.clone(), deployment.clone(), &queues).await?;
-        let (bound, handle) = crate::deploy::admin::serve(
+        let admin = crate::deploy::admin::serve(
             fleet.clone(),
             deployment,
             tenant_tokens(config)?,
             !config.tenants.is_empty(),
+            reloads.clone(),
         )
         .await?;
-        info!(address = %bound, "serving the admin API");
-        tasks.push(handle);
+        info!(address = %admin.address, "serving the admin API");
+        tasks.push(admin.task.clone());
         if let Some(dir) = deployment.watch.clone() {
             info!(dir = %dir.display(), "deploying components that appear in the watched directory");
             let watch = fleet.clone().watch(dir, std::time::Duration::from_secs(1));
             tasks.push(tokio::spawn(watch).abort_handle());
         }
-        Ok((Some(fleet), Some(bound)))
+        Ok((Some(fleet), Some(admin)))
     }
 
     /// Stops polling, lets in-flight tasks finish, and shuts the workers down.

@@ -1,16 +1,20 @@
-//! Reloading the config while the host runs (`SIGHUP`): tenants added,
-//! removed or changed, without touching the others' in-flight work.
+//! Reloading the config while the host runs (`SIGHUP`, or the admin API's
+//! `Reload`): tenants added, removed or changed, without touching the
+//! others' in-flight work.
 //!
 //! The unit of change is the tenant. One whose table is unchanged keeps
 //! running as it is; a removed one stops gracefully (in-flight activities
 //! get their graceful period, cached runs are evicted); a changed one (its
 //! quotas, ceiling, connection or queues) stops and starts again with the
 //! new table, its runs replaying on the new workers; an added one connects
-//! and starts. Everything that can be refused is checked before anything
-//! stops: a config that does not validate, a component that does not load,
-//! or a change to what only a restart can change (`[server]`, `[engine]`,
-//! `[capacity]`, `[metrics]`, `[deployment]`) leaves the running host as it
-//! was.
+//! and starts. Under `[deployment]` the same holds for a tenant's versioned
+//! queues: the fleet stops every version of a removed queue and starts the
+//! stored versions of an added one. Everything that can be refused is
+//! checked before anything stops: a config that does not validate, a
+//! component that does not load, a token variable that is unset, queues the
+//! instance pool reserved at start cannot hold, or a change to what only a
+//! restart can change (`[server]`, `[engine]`, `[capacity]`, `[metrics]`,
+//! `[deployment]`) leaves the running host as it was.
 
 use std::future::Future;
 use std::path::Path;
@@ -18,10 +22,12 @@ use std::path::Path;
 use tracing::{error, info};
 
 use crate::config::{Config, ConfigError};
+use crate::deploy::admin::proto::ReloadResponse;
 use crate::error::HostError;
-use crate::host::Host;
+use crate::host::{Host, capacity};
 use crate::ops::telemetry::error_chain;
-use crate::tenancy::{Serving, serve_tenant};
+use crate::runtime::Capacity;
+use crate::tenancy::{Serving, serve_tenant, tenant_tokens};
 
 /// What a reload did, by tenant name.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -43,20 +49,13 @@ fn check_reloadable(old: &Config, new: &Config) -> Result<(), ConfigError> {
         ("engine", old.engine == new.engine),
         ("capacity", old.capacity == new.capacity),
         ("metrics", old.metrics == new.metrics),
-        (
-            "deployment",
-            old.deployment == new.deployment && new.deployment.is_none(),
-        ),
+        ("deployment", old.deployment == new.deployment),
     ];
     for (table, same) in fixed {
         if !same {
             return Err(ConfigError::Invalid {
                 key: table.into(),
-                message: if table == "deployment" {
-                    "a host with [deployment] does not reload its tenants yet: restart it".into()
-                } else {
-                    format!("[{table}] cannot change while the host runs: restart it")
-                },
+                message: format!("[{table}] cannot change while the host runs: restart it"),
             });
         }
     }
@@ -70,11 +69,51 @@ fn check_reloadable(old: &Config, new: &Config) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// Refuses queues that need more instances than the pool reserved at start:
+/// they would fail their tasks as soon as the pool ran out.
+fn check_pool(reserved: Capacity, pooling: bool, new: &Config) -> Result<(), ConfigError> {
+    let needed = capacity(new);
+    let fits = needed.workflow_instances <= reserved.workflow_instances
+        && needed.activity_instances <= reserved.activity_instances;
+    if pooling && !fits {
+        return Err(ConfigError::Invalid {
+            key: "tenant".into(),
+            message: format!(
+                "the new queues need {} workflow and {} activity instances; the pool reserved \
+                 {} and {} at start: restart the host (or lower max_cached_workflows and the \
+                 slot counts)",
+                needed.workflow_instances,
+                needed.activity_instances,
+                reserved.workflow_instances,
+                reserved.activity_instances
+            ),
+        });
+    }
+    Ok(())
+}
+
+impl From<Reloaded> for ReloadResponse {
+    fn from(r: Reloaded) -> ReloadResponse {
+        ReloadResponse {
+            added: r.added,
+            removed: r.removed,
+            restarted: r.restarted,
+            unchanged: r.unchanged,
+        }
+    }
+}
+
 impl Host {
     /// Applies `new` (see the module's doc); on an error nothing changed.
     pub async fn reload(&mut self, new: Config) -> Result<Reloaded, HostError> {
         new.validate()?;
         check_reloadable(&self.config, &new)?;
+        let engine = self.workers.engine();
+        check_pool(engine.capacity, engine.pooling, &new)?;
+        let tokens = match self.admin_tokens {
+            Some(_) => Some(tenant_tokens(&new)?),
+            None => None,
+        };
         let mut old: Vec<Serving> = std::mem::take(&mut self.serving);
         let mut plan = Vec::new();
         for (i, t) in new.tenants().into_iter().enumerate() {
@@ -114,7 +153,19 @@ impl Host {
             } else {
                 report.removed.push(name);
             }
+            if let Some(fleet) = &self.fleet {
+                let names: Vec<String> = gone
+                    .config
+                    .task_queues
+                    .iter()
+                    .map(|q| q.name.clone())
+                    .collect();
+                fleet.remove_queues(&names).await;
+            }
             gone.stop().await;
+        }
+        if let (Some(admin), Some(tokens)) = (&self.admin_tokens, tokens) {
+            admin.set_tenants(tokens);
         }
         for (i, t, kept) in plan {
             match kept {
@@ -133,9 +184,10 @@ impl Host {
                         &self.workers,
                         &mut self.connections,
                         &self.loaded,
-                        false,
-                    );
-                    self.serving.push(s.await?);
+                        self.fleet.is_some(),
+                    )
+                    .await?;
+                    self.serving.push(self.serve_versioned(s).await?);
                 }
             }
         }
@@ -151,6 +203,26 @@ impl Host {
         self.config = new;
         Ok(report)
     }
+
+    /// Hands a (re)started tenant's queues to the fleet, under
+    /// `[deployment]`. An explicit tenant whose versions cannot start is
+    /// left down, as at start; the implicit one's failure is the reload's.
+    async fn serve_versioned(&self, mut s: Serving) -> Result<Serving, HostError> {
+        let Some(fleet) = &self.fleet else {
+            return Ok(s);
+        };
+        let queues = s.versioned_queues();
+        if let Err(e) = fleet.add_queues(&queues).await {
+            let names: Vec<String> = queues.into_iter().map(|(_, q)| q.name).collect();
+            fleet.remove_queues(&names).await;
+            if s.config.implicit {
+                return Err(e.into());
+            }
+            error!(tenant = %s.config.name, error = %error_chain(&e), "cannot serve this tenant; the others go on");
+            s.tenant = None;
+        }
+        Ok(s)
+    }
 }
 
 /// Runs the host from the config at `path` until `shutdown`; on each
@@ -163,24 +235,46 @@ pub async fn run_reloading(
     let mut host = Host::start(Config::from_file(path)?).await?;
     tokio::pin!(shutdown);
     let mut hangups = hangups();
+    let mut asked = host.reloads.accept();
     loop {
         tokio::select! {
             () = &mut shutdown => break,
             Some(()) = hangups.recv() => {
                 info!(config = %path.display(), "SIGHUP: reloading the config");
-                let outcome = match Config::from_file(path) {
-                    Ok(c) => host.reload(c).await,
-                    Err(e) => Err(e.into()),
-                };
-                match outcome {
-                    Ok(r) => info!(added = ?r.added, removed = ?r.removed, restarted = ?r.restarted, unchanged = ?r.unchanged, "reloaded"),
-                    Err(e) => error!(error = %error_chain(&e), "the new config was refused; the running one stays"),
-                }
+                let _ = reload_from(&mut host, path).await;
+            }
+            Some(reply) = async { asked.as_mut()?.recv().await } => {
+                info!(config = %path.display(), "admin API: reloading the config");
+                let outcome = reload_from(&mut host, path).await;
+                let _ = reply.send(outcome.map(Into::into).map_err(|e| {
+                    tonic::Status::invalid_argument(format!(
+                        "the new config was refused; the running one stays: {}",
+                        error_chain(&e)
+                    ))
+                }));
             }
         }
     }
     host.shutdown().await;
     Ok(())
+}
+
+/// Re-reads `path` and reloads; logs the outcome, and returns it.
+async fn reload_from(host: &mut Host, path: &Path) -> Result<Reloaded, HostError> {
+    let outcome = match Config::from_file(path) {
+        Ok(c) => host.reload(c).await,
+        Err(e) => Err(e.into()),
+    };
+    match outcome {
+        Ok(r) => {
+            info!(added = ?r.added, removed = ?r.removed, restarted = ?r.restarted, unchanged = ?r.unchanged, "reloaded");
+            Ok(r)
+        }
+        Err(e) => {
+            error!(error = %error_chain(&e), "the new config was refused; the running one stays");
+            Err(e)
+        }
+    }
 }
 
 /// A channel that gets `()` at each `SIGHUP` (never, off Unix).
@@ -238,5 +332,35 @@ mod tests {
             let e = check_reloadable(&old, &parse(&text)).unwrap_err();
             assert!(e.to_string().contains(key), "{key}: {e}");
         }
+    }
+
+    #[test]
+    fn a_versioned_host_reloads_its_tenants_but_not_its_deployment() {
+        let deployment = |name: &str| {
+            format!("[deployment]\nname = \"{name}\"\nstore = \"s\"\nadmin_token_env = \"T\"\n{T}")
+        };
+        let old = parse(&deployment("d"));
+        let more = format!(
+            "{}[[tenant]]\nname = \"b\"\nnamespace = \"b\"\n[[tenant.task_queue]]\nname = \"qb\"\nmodules = [\"m.wasm\"]\n",
+            deployment("d")
+        );
+        assert!(check_reloadable(&old, &parse(&more)).is_ok());
+        let e = check_reloadable(&old, &parse(&deployment("other"))).unwrap_err();
+        assert!(e.to_string().contains("`deployment`"), "{e}");
+        let e = check_reloadable(&old, &parse(T)).unwrap_err();
+        assert!(e.to_string().contains("`deployment`"), "{e}");
+    }
+
+    #[test]
+    fn queues_past_the_reserved_pool_are_refused_unless_allocated_on_demand() {
+        let one = parse(T);
+        let reserved = capacity(&one);
+        let two = parse(&format!(
+            "{T}[[tenant]]\nname = \"b\"\nnamespace = \"b\"\n[[tenant.task_queue]]\nname = \"qb\"\nmodules = [\"m.wasm\"]\n"
+        ));
+        assert!(check_pool(reserved, true, &one).is_ok());
+        let e = check_pool(reserved, true, &two).unwrap_err();
+        assert!(e.to_string().contains("restart the host"), "{e}");
+        assert!(check_pool(reserved, false, &two).is_ok());
     }
 }

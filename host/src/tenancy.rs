@@ -24,6 +24,19 @@ pub(crate) struct Serving {
 }
 
 impl Serving {
+    /// Its queues with its tenant, as the fleet serves them under
+    /// `[deployment]` (none while it is down).
+    pub fn versioned_queues(&self) -> Vec<(Arc<Tenant>, crate::config::TaskQueueConfig)> {
+        let Some(t) = &self.tenant else {
+            return Vec::new();
+        };
+        self.config
+            .task_queues
+            .iter()
+            .map(|q| (t.clone(), q.clone()))
+            .collect()
+    }
+
     /// Stops its workers, letting in-flight work finish.
     pub async fn stop(self) {
         for w in &self.workers {

@@ -1,13 +1,15 @@
 //! Hot swap: versions of a task queue's module deployed to a running host
 //! through the admin API (`polyworker modules …`), routed by Temporal's
-//! Worker Versioning.
+//! Worker Versioning; one worker per digest, and stored files checked
+//! against their digests.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use polyworker_host::config::{Config, DefaultVersioning, DeploymentConfig};
 use polyworker_tests::{
-    Outcome, Temporal, TestHost, config, eventually, free_address, guest, queue, unique,
+    HostProcess, Outcome, Temporal, TestHost, config, eventually, free_address, guest, queue,
+    unique,
 };
 use serde_json::json;
 use temporalio_common::protos::temporal::api::history::v1::HistoryEvent;
@@ -294,4 +296,69 @@ async fn a_watched_directory_deploys_the_files_that_appear_in_it() {
     host.stop().await.expect("clean shutdown");
     let _ = std::fs::remove_dir_all(&store);
     let _ = std::fs::remove_dir_all(&watched);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_worker_per_digest_and_a_changed_stored_file_is_refused() {
+    let task_queue = unique("once");
+    let store = std::env::temp_dir().join(unique("once-store"));
+    let admin = free_address();
+    let body = format!(
+        "[server]\naddress = \"{}\"\nidentity = \"once\"\n\n\
+         [deployment]\nname = \"{}\"\nstore = \"{}\"\nadmin = \"{admin}\"\n\n\
+         [[task_queue]]\nname = \"{task_queue}\"\nmodules = [\"{}\"]\n",
+        polyworker_tests::server().address(),
+        unique("deploy"),
+        store.display(),
+        guest("versioned_v1").display(),
+    );
+    let mut host = HostProcess::spawn_with(&unique("once"), &body, &[]);
+    host.ready(Duration::from_secs(60)).await;
+    admin_ready(admin).await;
+    let (v1, v2) = (digest("versioned_v1"), digest("versioned_v2"));
+    let file = guest("versioned_v2").display().to_string();
+    // Two deploys of the same bytes at once: one starts the version, the
+    // other is refused, whichever comes second.
+    let outcomes: Vec<(bool, String)> = std::thread::scope(|s| {
+        let deploys: Vec<_> = (0..2)
+            .map(|_| s.spawn(|| modules(admin, &["deploy", "--task-queue", &task_queue, &file])))
+            .collect();
+        deploys.into_iter().map(|d| d.join().unwrap()).collect()
+    });
+    let started = outcomes.iter().filter(|(ok, _)| *ok).count();
+    assert_eq!(started, 1, "{outcomes:?}");
+    assert!(
+        outcomes
+            .iter()
+            .any(|(ok, out)| !ok && out.contains("is already on task queue")),
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        host.log().matches("deployed a version").count(),
+        2,
+        "v1 and v2, once each"
+    );
+    host.signal("TERM");
+    assert!(host.exited(Duration::from_secs(30)).await.is_some());
+
+    // v2's stored file is changed while the host is down: at the restart it
+    // is refused by name, and v1 (current) serves on.
+    let stored = store.join("modules").join(format!("{v2}.wasm"));
+    std::fs::copy(guest("versioned_v1"), &stored).unwrap();
+    let mut host = HostProcess::spawn_with(&unique("once-again"), &body, &[]);
+    host.ready(Duration::from_secs(60)).await;
+    let log = host.log();
+    assert!(
+        log.contains("cannot start a stored version")
+            && log.contains(&format!("does not hash to its digest {v2}")),
+        "{log}"
+    );
+    let t = Temporal::connect().await;
+    let id = unique("after-tamper");
+    t.start(&task_queue, "Pinned", &id, &[]).await;
+    t.signal(&id, "go", json!(null)).await;
+    assert_eq!(outcome_of(&t, &id).await, "v1");
+    let (_, list) = modules(admin, &["list"]);
+    assert_eq!(state_of(&list, &v1).as_deref(), Some("current"), "{list}");
+    let _ = std::fs::remove_dir_all(&store);
 }

@@ -240,58 +240,68 @@ async fn a_second_signal_exits_at_once() {
     t.terminate(&id).await;
 }
 
+/// How many of `ids` have at least `n` events of the kind `kind` picks, all
+/// histories read at once: 200 reads one after the other take long enough
+/// under load for the timers under test to fire meanwhile.
+async fn runs_with(t: &Temporal, ids: &[String], n: usize, kind: fn(&Attributes) -> bool) -> usize {
+    let mut reads = tokio::task::JoinSet::new();
+    for id in ids {
+        let (t, id) = (t.clone(), id.clone());
+        reads.spawn(async move { count(&t.history(&id).await, kind) >= n });
+    }
+    reads
+        .join_all()
+        .await
+        .into_iter()
+        .filter(|&done| done)
+        .count()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backlog_of_timers_completes_after_downtime() {
     const RUNS: usize = 200;
     let task_queue = unique("backlog");
-    let host = TestHost::start(config(vec![queue(&task_queue, vec![guest("workflows")])])).await;
     let t = Temporal::connect().await;
-    // Three timers each (9 s, 6 s, 3 s), started together. The guest
+    // Three timers each (18 s, 12 s, 6 s), started together. The guest
     // reports the order its timer futures completed in: the reverse of
     // their start order when they fire one by one, argument order when
-    // they arrive in one activation.
+    // they arrive in one activation. The runs are started before the host,
+    // so their first tasks come in one burst and the host can be stopped
+    // well before the shortest timer fires.
     let mut ids = Vec::new();
     for _ in 0..RUNS {
         let id = unique("backlog");
-        t.start(&task_queue, "Timers", &id, &[json!(3), json!(3000)])
+        t.start(&task_queue, "Timers", &id, &[json!(3), json!(6000)])
             .await;
         ids.push(id);
     }
-    let timers = |id: &str, started: bool| {
-        let t = &t;
-        let id = id.to_string();
-        async move {
-            count(&t.history(&id).await, |a| {
-                if started {
-                    matches!(a, Attributes::TimerStartedEventAttributes(_))
-                } else {
-                    matches!(a, Attributes::TimerFiredEventAttributes(_))
-                }
-            })
-        }
-    };
-    for id in &ids {
-        let what = format!("{id} starts its three timers");
-        eventually(Duration::from_secs(60), &what, || async {
-            match timers(id, true).await {
-                3.. => Ok(()),
-                n => Err(n),
+    let host = TestHost::start(config(vec![queue(&task_queue, vec![guest("workflows")])])).await;
+    let started = |a: &Attributes| matches!(a, Attributes::TimerStartedEventAttributes(_));
+    let fired = |a: &Attributes| matches!(a, Attributes::TimerFiredEventAttributes(_));
+    eventually(
+        Duration::from_secs(60),
+        "every run starts its three timers",
+        || async {
+            match runs_with(&t, &ids, 3, started).await {
+                RUNS => Ok(()),
+                n => Err(format!("{n} of {RUNS}")),
             }
-        })
-        .await;
-    }
+        },
+    )
+    .await;
     host.stop().await.expect("clean shutdown");
     // While no host runs, every timer fires.
-    for id in &ids {
-        let what = format!("{id}'s three timers fire");
-        eventually(Duration::from_secs(60), &what, || async {
-            match timers(id, false).await {
-                3.. => Ok(()),
-                n => Err(n),
+    eventually(
+        Duration::from_secs(60),
+        "every run's three timers fire",
+        || async {
+            match runs_with(&t, &ids, 3, fired).await {
+                RUNS => Ok(()),
+                n => Err(format!("{n} of {RUNS}")),
             }
-        })
-        .await;
-    }
+        },
+    )
+    .await;
     let host = TestHost::start(config(vec![queue(&task_queue, vec![guest("workflows")])])).await;
     let mut batched = 0;
     for id in &ids {

@@ -1,15 +1,16 @@
 //! Tenants sharing one host: each serves its own namespace on the shared
 //! dev server (started with `--namespace tenant-a --namespace tenant-b`),
 //! its workflows' commands cannot leave it, a tenant that cannot connect
-//! leaves the others running, and the memory budget evicts idle runs
-//! before it refuses a growth.
+//! leaves the others running, the memory budget evicts idle runs before it
+//! refuses a growth, admin tokens confine each tenant, and a reload
+//! (`SIGHUP` or the admin API) changes tenants without touching the others.
 
 use std::time::Duration;
 
 use polyworker_host::config::TenantConfig;
 use polyworker_tests::{
-    Outcome, TENANT_NAMESPACES, Temporal, TestHost, config, eventually, free_address, guest,
-    http_get, queue, unique,
+    Outcome, TENANT_NAMESPACES, Temporal, TestHost, admin_cli, config, eventually, free_address,
+    guest, http_get, modules_cli, queue, unique,
 };
 use serde_json::json;
 use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
@@ -342,31 +343,28 @@ async fn admin_tokens_confine_each_tenant_to_its_own_queues() {
         ],
     );
     host.ready(WITHIN).await;
-    let (ok, all) = polyworker_tests::modules_cli(admin, Some(host_t), &["list"]);
+    let (ok, all) = modules_cli(admin, Some(host_t), &["list"]);
     assert!(ok && all.contains(&qa) && all.contains(&qb), "{all}");
-    let (ok, mine) = polyworker_tests::modules_cli(admin, Some(a_t), &["list"]);
+    let (ok, mine) = modules_cli(admin, Some(a_t), &["list"]);
     assert!(
         ok && mine.contains(&qa) && !mine.contains(&qb),
         "a sees only its own: {mine}"
     );
     let v2 = guest("versioned_v2").display().to_string();
-    let (ok, out) =
-        polyworker_tests::modules_cli(admin, Some(a_t), &["deploy", "--task-queue", &qb, &v2]);
+    let (ok, out) = modules_cli(admin, Some(a_t), &["deploy", "--task-queue", &qb, &v2]);
     assert!(
         !ok && out.contains("may act only on its own task queues"),
         "{out}"
     );
-    let (ok, out) =
-        polyworker_tests::modules_cli(admin, Some(b_t), &["retire", "--task-queue", &qa, "0000"]);
+    let (ok, out) = modules_cli(admin, Some(b_t), &["retire", "--task-queue", &qa, "0000"]);
     assert!(
         !ok && out.contains("may act only on its own task queues"),
         "{out}"
     );
-    let (ok, out) =
-        polyworker_tests::modules_cli(admin, Some(a_t), &["deploy", "--task-queue", &qa, &v2]);
+    let (ok, out) = modules_cli(admin, Some(a_t), &["deploy", "--task-queue", &qa, &v2]);
     assert!(ok, "a deploys to its own queue: {out}");
     for token in [None, Some("guess")] {
-        let (ok, out) = polyworker_tests::modules_cli(admin, token, &["list"]);
+        let (ok, out) = modules_cli(admin, token, &["list"]);
         assert!(
             !ok && out.contains("Bearer"),
             "with tenants, even loopback needs a token: {out}"
@@ -567,4 +565,118 @@ async fn sighup_reloads_tenants_without_touching_the_others_in_flight_work() {
             "{id}: a reload of b touched a"
         );
     }
+}
+
+/// The tenants `polyworker reload` printed on its line for `what`.
+fn listed<'a>(out: &'a str, what: &str) -> Vec<&'a str> {
+    out.lines()
+        .find_map(|l| l.strip_prefix(what))
+        .map(|rest| {
+            rest.split(", ")
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_admin_call_reloads_a_versioned_host_and_its_tokens() {
+    let (qa, qb) = (unique("vreload-a"), unique("vreload-b"));
+    let store = std::env::temp_dir().join(unique("pw-vreload-store"));
+    let admin = free_address();
+    let tenant = |name: &str, ns: &str, q: &str| {
+        format!(
+            "[[tenant]]\nname = \"{name}\"\nnamespace = \"{ns}\"\nadmin_token_env = \"PW_{}_TOKEN\"\n\
+             [[tenant.task_queue]]\nname = \"{q}\"\nmodules = [\"{}\"]\ngraceful_shutdown_ms = 1000\n\n",
+            name.to_uppercase(),
+            guest("versioned_v1").display()
+        )
+    };
+    let head = format!(
+        "[server]\naddress = \"{}\"\nidentity = \"vreload\"\n\n\
+         [deployment]\nname = \"vreload\"\nstore = \"{}\"\nadmin = \"{admin}\"\nadmin_token_env = \"PW_HOST_TOKEN\"\n\n",
+        polyworker_tests::server().address(),
+        store.display(),
+    );
+    let a = tenant("a", TENANT_NAMESPACES[0], &qa);
+    let (host_t, a_t, b_t) = ("host-secret-4", "a-secret-5", "b-secret-6");
+    let mut host = polyworker_tests::HostProcess::spawn_with(
+        &unique("vreload"),
+        &format!("{head}{a}"),
+        &[
+            ("PW_HOST_TOKEN", host_t),
+            ("PW_A_TOKEN", a_t),
+            ("PW_B_TOKEN", b_t),
+        ],
+    );
+    host.ready(WITHIN).await;
+    let client = Temporal::connect().await;
+    let (ta, tb) = (
+        client.in_namespace(TENANT_NAMESPACES[0]),
+        client.in_namespace(TENANT_NAMESPACES[1]),
+    );
+    // a's pinned run stays open across every reload below.
+    let pinned = unique("pinned");
+    ta.start(&qa, "Pinned", &pinned, &[]).await;
+    parked(&ta, &pinned).await;
+    let reload = |token| admin_cli(admin, Some(token), &["reload"]);
+
+    // b is added, with its token and its versioned queue.
+    host.rewrite_config(&format!(
+        "{head}{a}{}",
+        tenant("b", TENANT_NAMESPACES[1], &qb)
+    ));
+    let (ok, out) = reload(a_t);
+    assert!(
+        !ok && out.contains("may not reload"),
+        "a tenant's token cannot reload: {out}"
+    );
+    let (ok, out) = reload(host_t);
+    assert!(ok, "{out}");
+    assert_eq!(
+        (listed(&out, "added"), listed(&out, "unchanged")),
+        (vec!["b"], vec!["a"]),
+        "{out}"
+    );
+    let (ok, mine) = modules_cli(admin, Some(b_t), &["list"]);
+    assert!(
+        ok && mine.contains(&qb) && mine.contains("current"),
+        "{mine}"
+    );
+    let b_run = unique("b-run");
+    tb.start(&qb, "Pinned", &b_run, &[]).await;
+    tb.signal(&b_run, "go", serde_json::Value::Null).await;
+    assert!(matches!(tb.outcome(&b_run, WITHIN).await, Outcome::Completed(v) if v == "v1"));
+
+    // A config that does not validate is refused and said so.
+    host.rewrite_config(&format!("{head}{a}colour = 1\n"));
+    let (ok, out) = reload(host_t);
+    assert!(
+        !ok && out.contains("the new config was refused") && out.contains("colour"),
+        "{out}"
+    );
+
+    // b is removed: its queue stops and its token is no longer accepted.
+    host.rewrite_config(&format!("{head}{a}"));
+    let (ok, out) = reload(host_t);
+    assert!(ok, "{out}");
+    assert_eq!(
+        (listed(&out, "removed"), listed(&out, "unchanged")),
+        (vec!["b"], vec!["a"]),
+        "{out}"
+    );
+    let (ok, out) = modules_cli(admin, Some(b_t), &["list"]);
+    assert!(!ok && out.contains("Bearer"), "b's token is gone: {out}");
+    let (ok, all) = modules_cli(admin, Some(host_t), &["list"]);
+    assert!(ok && all.contains(&qa) && !all.contains(&qb), "{all}");
+
+    // a's run never noticed.
+    ta.signal(&pinned, "go", serde_json::Value::Null).await;
+    assert!(matches!(ta.outcome(&pinned, WITHIN).await, Outcome::Completed(v) if v == "v1"));
+    assert!(
+        !any_task_failed(&ta, &pinned).await,
+        "reloading b touched a's run"
+    );
+    let _ = std::fs::remove_dir_all(&store);
 }

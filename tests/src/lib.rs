@@ -13,7 +13,8 @@ pub mod wait;
 pub mod wasip1;
 
 pub use process::{
-    HostProcess, OwnServer, free_address, http_get, modules_cli, peak_rss_kib, polyworker_bin,
+    HostProcess, OwnServer, admin_cli, free_address, http_get, modules_cli, peak_rss_kib,
+    polyworker_bin,
 };
 pub use wait::{eventually, eventually_blocking, holds_until, poll_until};
 

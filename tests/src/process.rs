@@ -278,11 +278,18 @@ impl Drop for OwnServer {
 /// Runs `polyworker modules ARGS --admin ADDR [--token T]` (no token from
 /// the environment); returns (success, stdout and stderr).
 pub fn modules_cli(admin: SocketAddr, token: Option<&str>, args: &[&str]) -> (bool, String) {
+    let verb: Vec<&str> = ["modules"]
+        .into_iter()
+        .chain(args.iter().copied())
+        .collect();
+    admin_cli(admin, token, &verb)
+}
+
+/// Runs `polyworker <args> --admin <admin> [--token <token>]` (a verb that
+/// talks to a host's admin API); whether it succeeded, and what it printed.
+pub fn admin_cli(admin: SocketAddr, token: Option<&str>, args: &[&str]) -> (bool, String) {
     let mut cmd = Command::new(polyworker_bin());
-    cmd.arg("modules")
-        .args(args)
-        .arg("--admin")
-        .arg(admin.to_string());
+    cmd.args(args).arg("--admin").arg(admin.to_string());
     if let Some(t) = token {
         cmd.arg("--token").arg(t);
     }

@@ -4,7 +4,8 @@
 //! - this module: `Cli`, the `run` / `dev` / `check` commands, and dispatch;
 //! - [`replay`]: `polyworker replay`;
 //! - [`activity`]: `polyworker activity complete|fail|heartbeat`;
-//! - [`modules`]: `polyworker modules deploy|list|set-current|retire`.
+//! - [`modules`]: `polyworker modules deploy|list|set-current|retire`, and
+//!   `polyworker reload`.
 
 mod activity;
 mod modules;
@@ -80,6 +81,13 @@ pub enum Cmd {
         #[command(subcommand)]
         action: ModulesCmd,
     },
+    /// Ask a running host to re-read its config file, as SIGHUP does (through
+    /// its admin API, with the host's token); print what changed.
+    Reload {
+        /// Which host.
+        #[command(flatten)]
+        admin: modules::AdminArgs,
+    },
 }
 
 /// Resolves at SIGTERM or SIGINT.
@@ -122,6 +130,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Cmd::Activity { action } => activity::execute(action).await?,
         Cmd::Modules { action } => modules::execute(action).await?,
+        Cmd::Reload { admin } => modules::reload(admin).await?,
         Cmd::Replay(args) => {
             let ok = replay::execute(args).await?;
             return Ok(if ok {
@@ -134,8 +143,11 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             // SIGHUP re-reads this file (see docs/tenants.md, "Reloading").
             crate::run_reloading(&config, shutdown_signal()).await?;
         }
-        Cmd::Dev { config, temporal } => {
-            let config = Config::from_file(&config)?;
+        Cmd::Dev {
+            config: path,
+            temporal,
+        } => {
+            let config = Config::from_file(&path)?;
             let url = url::Url::parse(&config.server.address)?;
             let port = url.port().unwrap_or(7233);
             let _server = if devserver::is_listening(([127, 0, 0, 1], port).into()).await {
@@ -145,7 +157,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 tracing::info!(port, "starting a local Temporal dev server");
                 Some(devserver::start(port, temporal).await?)
             };
-            crate::run(config, shutdown_signal()).await?;
+            crate::run_reloading(&path, shutdown_signal()).await?;
         }
         Cmd::Check { config } => {
             let config = Config::from_file(&config)?;
@@ -177,7 +189,7 @@ async fn check(config: Config) -> anyhow::Result<Vec<std::sync::Arc<crate::runti
     )?;
     let loader = crate::runtime::Loader::new(&engine.engine)?;
     let mut out = Vec::new();
-    for q in &config.task_queues {
+    for q in config.queues() {
         for m in &q.modules {
             out.push(loader.load(m).await?);
         }

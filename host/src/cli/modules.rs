@@ -1,5 +1,5 @@
-//! `polyworker modules deploy|list|set-current|retire`: the admin API's
-//! client, for hosts running with `[deployment]`.
+//! `polyworker modules deploy|list|set-current|retire` and `polyworker
+//! reload`: the admin API's client, for hosts running with `[deployment]`.
 
 use std::path::PathBuf;
 use std::time::{Duration, UNIX_EPOCH};
@@ -11,7 +11,7 @@ use tonic::Request;
 use crate::deploy::admin::MAX_MESSAGE_BYTES;
 use crate::deploy::admin::proto::admin_client::AdminClient;
 use crate::deploy::admin::proto::{
-    DeployRequest, ListRequest, RetireRequest, SetCurrentRequest, Version,
+    DeployRequest, ListRequest, ReloadRequest, RetireRequest, SetCurrentRequest, Version,
 };
 
 /// Where the admin API is, and the token it may need.
@@ -163,6 +163,25 @@ fn humantime(t: std::time::SystemTime) -> String {
 
 fn refused(e: tonic::Status) -> anyhow::Error {
     anyhow::anyhow!("{}", e.message())
+}
+
+/// `polyworker reload`: prints the tenants by what the reload did to them.
+pub async fn reload(admin: AdminArgs) -> anyhow::Result<()> {
+    let r = client(&admin)
+        .await?
+        .reload(ReloadRequest {})
+        .await
+        .map_err(refused)?
+        .into_inner();
+    for (what, names) in [
+        ("added", &r.added),
+        ("removed", &r.removed),
+        ("restarted", &r.restarted),
+        ("unchanged", &r.unchanged),
+    ] {
+        println!("{what:<10} {}", names.join(", "));
+    }
+    Ok(())
 }
 
 /// Runs one verb; prints what the host answered.

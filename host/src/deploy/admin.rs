@@ -2,11 +2,14 @@
 //! the client the `polyworker modules` verbs use. Loopback by default; on
 //! any other address, and always once tenants are configured, every call
 //! must carry a bearer token: the host's may do everything, a tenant's may
-//! deploy, list and retire on that tenant's queues only.
+//! deploy, list and retire on that tenant's queues only. A reload asked for
+//! here is handed to whoever runs the host's reload loop ([`Reloads`]).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Instant;
+
+use tokio::sync::{mpsc, oneshot};
 
 use tonic::{Request, Response, Status};
 
@@ -25,6 +28,37 @@ pub const MAX_MESSAGE_BYTES: usize = 256 << 20;
 
 struct Service {
     fleet: Arc<Fleet>,
+    reloads: Reloads,
+}
+
+/// Where a reload asked for through the API goes, answered with what it did
+/// or why the new config was refused.
+pub type ReloadReply = oneshot::Sender<Result<proto::ReloadResponse, Status>>;
+
+/// The admin API's side of reloading: empty until the host's reload loop
+/// accepts reloads (`polyworker run` does; a host started from a `Config`
+/// value has no file to re-read).
+#[derive(Clone, Default)]
+pub struct Reloads(Arc<OnceLock<mpsc::Sender<ReloadReply>>>);
+
+impl Reloads {
+    /// The requests from now on; `None` if someone accepts them already.
+    pub fn accept(&self) -> Option<mpsc::Receiver<ReloadReply>> {
+        let (tx, rx) = mpsc::channel(1);
+        self.0.set(tx).ok().map(|()| rx)
+    }
+
+    async fn ask(&self) -> Result<proto::ReloadResponse, Status> {
+        let Some(tx) = self.0.get() else {
+            return Err(Status::failed_precondition(
+                "this host does not reload: it was not started from a config file",
+            ));
+        };
+        let (reply, answer) = oneshot::channel();
+        let gone = || Status::unavailable("the host is shutting down; it did not reload");
+        tx.send(reply).await.map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
 }
 
 /// Who a call's token says it is.
@@ -88,7 +122,7 @@ impl Service {
     fn authorize(&self, who: &Principal, task_queue: &str) -> Result<(), Status> {
         match who {
             Principal::Host => Ok(()),
-            Principal::Tenant(t) if self.fleet.tenant_of(task_queue) == Some(t.as_str()) => Ok(()),
+            Principal::Tenant(t) if self.fleet.tenant_of(task_queue).as_ref() == Some(t) => Ok(()),
             Principal::Tenant(t) => Err(Status::permission_denied(format!(
                 "tenant {t:?}'s token may act only on its own task queues, not {task_queue:?}"
             ))),
@@ -191,6 +225,18 @@ impl Admin for Service {
             .collect();
         Ok(Response::new(proto::ListResponse { versions }))
     }
+
+    async fn reload(
+        &self,
+        request: Request<proto::ReloadRequest>,
+    ) -> Result<Response<proto::ReloadResponse>, Status> {
+        if let Principal::Tenant(t) = Principal::of(&request)? {
+            return Err(Status::permission_denied(format!(
+                "tenant {t:?}'s token may not reload the host's config; the host's token may"
+            )));
+        }
+        self.reloads.ask().await.map(Response::new)
+    }
 }
 
 /// The tokens the admin API accepts, each with whom it stands for. Kept as
@@ -200,8 +246,12 @@ impl Admin for Service {
 pub struct Tokens {
     /// No token needed: a loopback API with no tokens and no tenants.
     open: bool,
-    known: Arc<Vec<([u8; 32], Principal)>>,
+    /// Replaced as a whole by a reload ([`Tokens::set_tenants`]).
+    known: Arc<RwLock<Vec<Known>>>,
 }
+
+/// A token's SHA-256 digest, and whom it stands for.
+type Known = ([u8; 32], Principal);
 
 fn sha256(bytes: &[u8]) -> [u8; 32] {
     use sha2::Digest;
@@ -214,13 +264,25 @@ impl Tokens {
     pub fn new(tokens: Vec<(String, Principal)>, open: bool) -> Tokens {
         Tokens {
             open: open && tokens.is_empty(),
-            known: Arc::new(
+            known: Arc::new(RwLock::new(
                 tokens
                     .into_iter()
                     .map(|(t, p)| (sha256(t.as_bytes()), p))
                     .collect(),
-            ),
+            )),
         }
+    }
+
+    /// Replaces the tenants' tokens (name, token) with `tenants`; the
+    /// host's stays.
+    pub fn set_tenants(&self, tenants: Vec<(String, String)>) {
+        let mut known = self.known.write().unwrap_or_else(|e| e.into_inner());
+        known.retain(|(_, p)| *p == Principal::Host);
+        known.extend(
+            tenants
+                .into_iter()
+                .map(|(n, t)| (sha256(t.as_bytes()), Principal::Tenant(n))),
+        );
     }
 
     /// Whom `token` stands for.
@@ -229,7 +291,7 @@ impl Tokens {
         let given = sha256(token.as_bytes());
         // Every entry is compared, so the time does not say which matched.
         let mut found = None;
-        for (digest, who) in self.known.iter() {
+        for (digest, who) in self.known.read().unwrap_or_else(|e| e.into_inner()).iter() {
             if bool::from(digest.ct_eq(&given)) {
                 found = Some(who.clone());
             }
@@ -262,7 +324,17 @@ impl tonic::service::Interceptor for Tokens {
     }
 }
 
-/// Serves the admin API until the returned handle is aborted.
+/// The admin API, serving.
+pub struct Serving {
+    /// Where it listens.
+    pub address: SocketAddr,
+    /// Aborting it stops the API.
+    pub task: tokio::task::AbortHandle,
+    /// The tokens it accepts (a reload replaces the tenants').
+    pub tokens: Tokens,
+}
+
+/// Serves the admin API until the returned task is aborted.
 /// `tokens` are the tenants' (name, token); with any tenant configured
 /// (`tenanted`) the API is never open.
 pub async fn serve(
@@ -270,7 +342,8 @@ pub async fn serve(
     config: &DeploymentConfig,
     tenant_tokens: Vec<(String, String)>,
     tenanted: bool,
-) -> Result<(SocketAddr, tokio::task::AbortHandle), DeployError> {
+    reloads: Reloads,
+) -> Result<Serving, DeployError> {
     let token = config.admin_token();
     let addr = config.admin;
     if (tenanted || !addr.ip().is_loopback()) && token.is_none() {
@@ -285,20 +358,14 @@ pub async fn serve(
     let bind = |source| DeployError::AdminBind { addr, source };
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(bind)?;
     let bound = listener.local_addr().map_err(bind)?;
+    let tokens = Tokens::new(
+        token.map(|t| (t, Principal::Host)).into_iter().collect(),
+        !tenanted,
+    );
+    tokens.set_tenants(tenant_tokens);
     let service = tonic::service::interceptor::InterceptedService::new(
-        AdminServer::new(Service { fleet }).max_decoding_message_size(MAX_MESSAGE_BYTES),
-        Tokens::new(
-            token
-                .map(|t| (t, Principal::Host))
-                .into_iter()
-                .chain(
-                    tenant_tokens
-                        .into_iter()
-                        .map(|(n, t)| (t, Principal::Tenant(n))),
-                )
-                .collect(),
-            !tenanted,
-        ),
+        AdminServer::new(Service { fleet, reloads }).max_decoding_message_size(MAX_MESSAGE_BYTES),
+        tokens.clone(),
     );
     let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
     let task = tokio::spawn(async move {
@@ -307,7 +374,11 @@ pub async fn serve(
             .serve_with_incoming(incoming)
             .await;
     });
-    Ok((bound, task.abort_handle()))
+    Ok(Serving {
+        address: bound,
+        task: task.abort_handle(),
+        tokens,
+    })
 }
 
 #[cfg(test)]
@@ -369,5 +440,25 @@ mod tests {
         assert_eq!(who(&mut t, Some("Bearer host-t")), Ok(Principal::Host));
         let mut closed = Tokens::new(Vec::new(), false);
         assert_eq!(who(&mut closed, None), Err(tonic::Code::Unauthenticated));
+    }
+
+    #[test]
+    fn a_reload_swaps_the_tenants_tokens_and_keeps_the_hosts() {
+        let mut t = Tokens::new(vec![("host-t".into(), Principal::Host)], false);
+        t.set_tenants(vec![("a".into(), "a-t".into())]);
+        assert_eq!(
+            who(&mut t, Some("Bearer a-t")),
+            Ok(Principal::Tenant("a".into()))
+        );
+        t.clone().set_tenants(vec![("b".into(), "b-t".into())]);
+        assert_eq!(
+            who(&mut t, Some("Bearer a-t")),
+            Err(tonic::Code::Unauthenticated)
+        );
+        assert_eq!(
+            who(&mut t, Some("Bearer b-t")),
+            Ok(Principal::Tenant("b".into()))
+        );
+        assert_eq!(who(&mut t, Some("Bearer host-t")), Ok(Principal::Host));
     }
 }

@@ -1,7 +1,8 @@
 //! The versions of every versioned task queue, as running core workers:
 //! deploy a component as a new version, make a version current (behind the
 //! replay gate), retire a drained one. States live in the module store, so
-//! a restarted host starts the same versions again.
+//! a restarted host starts the same versions again. A config reload adds and
+//! removes whole queues ([`Fleet::add_queues`], [`Fleet::remove_queues`]).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -39,6 +40,9 @@ pub struct VersionInfo {
     pub open_workflows: Option<u64>,
 }
 
+/// A queue's tenant and its settings.
+type Served = (Arc<Tenant>, TaskQueueConfig);
+
 struct Version {
     module: Arc<Module>,
     running: Option<QueueWorker>,
@@ -48,78 +52,145 @@ struct Version {
 pub struct Fleet {
     workers: Arc<Workers>,
     config: DeploymentConfig,
-    /// Each versioned queue's tenant and settings.
-    queues: BTreeMap<String, (Arc<Tenant>, TaskQueueConfig)>,
+    /// Each versioned queue's tenant and settings; a reload changes them.
+    queues: std::sync::RwLock<BTreeMap<String, Served>>,
     store: ModuleStore,
     /// By task queue, then digest. One lock: operations are rare, and each
     /// must see the states the one before left.
     versions: Mutex<BTreeMap<String, BTreeMap<String, Version>>>,
+    /// (queue, digest) of the deploys under way: a second deploy of the same
+    /// bytes is refused rather than starting a second worker.
+    deploying: std::sync::Mutex<std::collections::HashSet<(String, String)>>,
+}
+
+/// Holds a (queue, digest) in [`Fleet::deploying`] while a deploy runs.
+struct Deploying<'a> {
+    fleet: &'a Fleet,
+    key: (String, String),
+}
+
+impl Drop for Deploying<'_> {
+    fn drop(&mut self) {
+        self.fleet
+            .deploying
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.key);
+    }
 }
 
 impl Fleet {
-    /// Opens the store and starts every version that is not retired; a
-    /// queue with no versions yet gets the module its config lists, as its
+    /// Opens the store and starts every version that is not retired;
+    /// a queue with no versions yet gets the module its config lists, as its
     /// first current version.
     pub async fn start(
         workers: Arc<Workers>,
         config: DeploymentConfig,
-        queues: &[(Arc<Tenant>, TaskQueueConfig)],
+        queues: &[Served],
     ) -> Result<Arc<Fleet>, DeployError> {
         let store = ModuleStore::open(&config.store)?;
         let fleet = Arc::new(Fleet {
             workers,
-            queues: queues
-                .iter()
-                .map(|(t, q)| (q.name.clone(), (t.clone(), q.clone())))
-                .collect(),
+            queues: Default::default(),
             store,
             config,
             versions: Mutex::new(BTreeMap::new()),
+            deploying: Default::default(),
         });
+        fleet.add_queues(queues).await?;
+        Ok(fleet)
+    }
+
+    /// Serves `queues` too: starts the versions the store holds for each
+    /// (or deploys its first module as the current version).
+    pub async fn add_queues(&self, queues: &[Served]) -> Result<(), DeployError> {
+        {
+            let mut served = self.queues.write().unwrap_or_else(|e| e.into_inner());
+            for (t, q) in queues {
+                served.insert(q.name.clone(), (t.clone(), q.clone()));
+            }
+        }
         for (_, q) in queues {
-            let records = fleet.store.versions(&q.name);
+            let records = self.store.versions(&q.name);
             if records.is_empty() {
                 if let Some(path) = q.modules.first() {
                     let bytes = std::fs::read(path).map_err(|source| DeployError::Read {
                         path: path.clone(),
                         source,
                     })?;
-                    let digest = fleet.deploy(&q.name, bytes).await?;
-                    fleet.make_current(&q.name, &digest).await?;
+                    let digest = self.deploy(&q.name, bytes).await?;
+                    self.make_current(&q.name, &digest).await?;
                 }
                 continue;
             }
             for r in records.iter().filter(|r| r.state != VersionState::Retired) {
-                fleet.start_version(&q.name, &r.digest, None).await?;
+                // One stored version that cannot start (its file changed or
+                // went missing) is reported; the queue's others still serve.
+                if let Err(e) = self.start_version(&q.name, &r.digest, None).await {
+                    tracing::error!(task_queue = %q.name, digest = %r.digest, error = %crate::ops::telemetry::error_chain(&e), "cannot start a stored version; the others go on");
+                }
             }
             // The server remembers the current version; telling it again is
             // harmless and repairs a state the host saved but never sent.
             if let Some(current) = records.iter().find(|r| r.state == VersionState::Current) {
-                fleet.route(&q.name, &current.digest).await?;
+                self.route(&q.name, &current.digest).await?;
             }
         }
-        Ok(fleet)
+        Ok(())
     }
 
-    fn served(&self, task_queue: &str) -> Result<&(Arc<Tenant>, TaskQueueConfig), DeployError> {
+    /// Stops serving `names`: every version's worker shuts down gracefully
+    /// (in parallel); the store keeps their states for a later start.
+    pub async fn remove_queues(&self, names: &[String]) {
+        {
+            let mut served = self.queues.write().unwrap_or_else(|e| e.into_inner());
+            for n in names {
+                served.remove(n);
+            }
+        }
+        let running: Vec<QueueWorker> = {
+            let mut versions = self.versions.lock().await;
+            names
+                .iter()
+                .filter_map(|n| versions.remove(n))
+                .flat_map(|vs| vs.into_values())
+                .filter_map(|v| v.running)
+                .collect()
+        };
+        stop_all(running).await;
+    }
+
+    /// The names of the queues served now.
+    fn queue_names(&self) -> Vec<String> {
         self.queues
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    fn served(&self, task_queue: &str) -> Result<Served, DeployError> {
+        let served = self.queues.read().unwrap_or_else(|e| e.into_inner());
+        served
             .get(task_queue)
+            .cloned()
             .ok_or_else(|| DeployError::UnknownQueue {
                 task_queue: task_queue.to_string(),
-                known: self.queues.keys().cloned().collect::<Vec<_>>().join(", "),
+                known: served.keys().cloned().collect::<Vec<_>>().join(", "),
             })
     }
 
-    fn queue_config(&self, task_queue: &str) -> Result<&TaskQueueConfig, DeployError> {
+    fn queue_config(&self, task_queue: &str) -> Result<TaskQueueConfig, DeployError> {
         self.served(task_queue).map(|(_, q)| q)
     }
 
     /// The queue's tenant's link to the server.
-    fn link(&self, task_queue: &str) -> Result<&Link, DeployError> {
+    fn link(&self, task_queue: &str) -> Result<Link, DeployError> {
         let (tenant, _) = self.served(task_queue)?;
         tenant
             .link
-            .as_ref()
+            .clone()
             .ok_or_else(|| DeployError::UnknownQueue {
                 task_queue: task_queue.to_string(),
                 known: String::new(),
@@ -127,8 +198,12 @@ impl Fleet {
     }
 
     /// The tenant a queue belongs to, if the fleet serves it.
-    pub fn tenant_of(&self, task_queue: &str) -> Option<&str> {
-        self.queues.get(task_queue).map(|(t, _)| t.name.as_str())
+    pub fn tenant_of(&self, task_queue: &str) -> Option<String> {
+        self.queues
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(task_queue)
+            .map(|(t, _)| t.name.clone())
     }
 
     /// Loads a version (from `bytes`, or from the store) and starts its worker.
@@ -140,10 +215,14 @@ impl Fleet {
     ) -> Result<(), DeployError> {
         let (tenant, cfg) = self.served(task_queue)?;
         let path = self.store.path(digest);
-        let module = self.workers.load(&path, bytes).await?;
+        let bytes = match bytes {
+            Some(b) => b,
+            None => self.store.read(digest)?,
+        };
+        let module = self.workers.load(&path, Some(bytes)).await?;
         let mut queue = self.workers.queue(
             &cfg.name,
-            tenant.clone(),
+            tenant,
             cfg.grants(),
             cfg.cancel_grace(),
             std::slice::from_ref(&module),
@@ -179,6 +258,22 @@ impl Fleet {
     pub async fn deploy(&self, task_queue: &str, bytes: Vec<u8>) -> Result<String, DeployError> {
         self.queue_config(task_queue)?;
         let digest = digest(&bytes);
+        // Claimed before the store is read: a deploy of the same bytes that
+        // finishes in between is then seen in the store.
+        let key = (task_queue.to_string(), digest.clone());
+        if !self
+            .deploying
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.clone())
+        {
+            return Err(DeployError::AlreadyDeployed {
+                task_queue: task_queue.to_string(),
+                digest,
+                state: "being deployed",
+            });
+        }
+        let _deploying = Deploying { fleet: self, key };
         if let Some(v) = self
             .store
             .versions(task_queue)
@@ -229,7 +324,7 @@ impl Fleet {
     /// Tells the server to route the queue's new workflows to `digest`.
     async fn route(&self, task_queue: &str, digest: &str) -> Result<(), DeployError> {
         routing::set_current(
-            self.link(task_queue)?,
+            &self.link(task_queue)?,
             &self.config.deployment_name(task_queue),
             digest,
         )
@@ -313,7 +408,7 @@ impl Fleet {
         let module = self.module(task_queue, digest).await?;
         let types = super::moving_types(&module, self.config.default_versioning);
         let inputs = routing::recent_histories(
-            self.link(task_queue)?,
+            &self.link(task_queue)?,
             task_queue,
             &types,
             self.config.replay_sample,
@@ -373,7 +468,7 @@ impl Fleet {
         }
         if !force {
             let open = routing::open_workflows(
-                self.link(task_queue)?,
+                &self.link(task_queue)?,
                 task_queue,
                 &self.config.deployment_name(task_queue),
                 &digest,
@@ -413,11 +508,11 @@ impl Fleet {
                     .map(move |(d, v)| ((q.clone(), d.clone()), v.module.clone()))
             })
             .collect();
-        for q in self.queues.keys() {
+        for q in &self.queue_names() {
+            let link = self.link(q).ok();
             for r in self.store.versions(q) {
                 let module = modules.get(&(q.clone(), r.digest.clone()));
-                let link = self.link(q).ok();
-                let open = match link {
+                let open = match &link {
                     Some(link) if r.state != VersionState::Retired => {
                         routing::open_workflows(link, q, &self.config.deployment_name(q), &r.digest)
                             .await
@@ -454,10 +549,7 @@ impl Fleet {
                 .filter_map(|v| v.running.take())
                 .collect()
         };
-        for r in &running {
-            r.initiate_shutdown();
-        }
-        futures::future::join_all(running.into_iter().map(QueueWorker::finish)).await;
+        stop_all(running).await;
     }
 
     /// Deploys every `.wasm` file that appears under `dir/<task queue>/`
@@ -466,7 +558,7 @@ impl Fleet {
     pub async fn watch(self: Arc<Self>, dir: PathBuf, every: std::time::Duration) {
         let mut seen = std::collections::HashSet::new();
         loop {
-            for q in self.queues.keys() {
+            for q in &self.queue_names() {
                 let Ok(entries) = std::fs::read_dir(dir.join(q)) else {
                     continue;
                 };
@@ -500,4 +592,13 @@ impl Fleet {
             tokio::time::sleep(every).await;
         }
     }
+}
+
+/// Shuts workers down together: each stops polling at once, then all
+/// finish their in-flight work in parallel.
+async fn stop_all(running: Vec<QueueWorker>) {
+    for r in &running {
+        r.initiate_shutdown();
+    }
+    futures::future::join_all(running.into_iter().map(QueueWorker::finish)).await;
 }

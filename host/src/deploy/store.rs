@@ -20,6 +20,19 @@ pub enum StoreError {
         /// Why.
         source: std::io::Error,
     },
+    /// A stored component's bytes no longer hash to its name: changed on
+    /// disk since it was deployed.
+    #[error(
+        "module store {path}: the file does not hash to its digest {digest} (it hashes to {actual}); refusing it"
+    )]
+    Tampered {
+        /// The file.
+        path: PathBuf,
+        /// The digest it is stored under.
+        digest: String,
+        /// What its bytes hash to now.
+        actual: String,
+    },
     /// `state.json` is not the store's state.
     #[error("module store {path}: unreadable state: {source}")]
     State {
@@ -118,6 +131,22 @@ impl ModuleStore {
         self.dir.join("modules").join(format!("{digest}.wasm"))
     }
 
+    /// The component stored under `digest`, checked against it: a file
+    /// changed on disk is refused rather than run under another's name.
+    pub fn read(&self, digest: &str) -> Result<Vec<u8>, StoreError> {
+        let path = self.path(digest);
+        let bytes = std::fs::read(&path).map_err(io(&path))?;
+        let actual = crate::runtime::digest(&bytes);
+        if actual != digest {
+            return Err(StoreError::Tampered {
+                path,
+                digest: digest.to_string(),
+                actual,
+            });
+        }
+        Ok(bytes)
+    }
+
     /// Keeps `bytes` under its digest; returns the digest.
     pub fn put(&self, bytes: &[u8]) -> Result<String, StoreError> {
         let digest = crate::runtime::digest(bytes);
@@ -190,9 +219,19 @@ mod tests {
             .collect();
         assert_eq!(
             states,
-            [(a, VersionState::Draining), (b, VersionState::Deployed)]
+            [
+                (a.clone(), VersionState::Draining),
+                (b, VersionState::Deployed)
+            ]
         );
         assert!(store.versions("other").is_empty());
+        assert_eq!(store.read(&a).unwrap(), b"\0asm version a");
+        std::fs::write(store.path(&a), b"\0asm version evil").unwrap();
+        let e = store.read(&a).unwrap_err();
+        assert!(
+            matches!(&e, StoreError::Tampered { digest, .. } if *digest == a),
+            "{e}"
+        );
         std::fs::write(dir.join("state.json"), b"{not json").unwrap();
         let e = ModuleStore::open(&dir).err().expect("refused");
         assert!(e.to_string().contains("unreadable state"), "{e}");

@@ -129,6 +129,8 @@ pub struct WasmEngine {
     pub cache: Option<Cache>,
     /// The threads every workflow call runs on.
     pub threads: WorkflowThreads,
+    /// What the pool (if pooling) was sized for.
+    pub capacity: Capacity,
     stop: Arc<AtomicBool>,
 }
 
@@ -250,6 +252,7 @@ impl WasmEngine {
             pooling,
             cache: cache_handle,
             threads: WorkflowThreads::for_tasks(capacity.workflow_tasks as usize),
+            capacity,
             stop,
         })
     }

@@ -207,6 +207,11 @@ impl Workers {
         &self.core
     }
 
+    /// The engine every guest runs on.
+    pub fn engine(&self) -> &WasmEngine {
+        &self.engine
+    }
+
     /// Loads a component (see [`load`]).
     pub async fn load(
         &self,
