@@ -10,6 +10,7 @@
 #                           # tools come from npm as guests are built), the
 #                           # benchmark contestants (bench/setup.sh), nginx
 #                           # and openssl from Debian (the TLS gateway tests),
+#                           # docker-registry from Debian (the fleet tests),
 #                           # and every guest component (scripts/build-guests.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,6 +57,11 @@ fi
 if ! command -v openssl >/dev/null; then
   log "installing openssl (Debian) for the TLS gateway tests"
   apt_install openssl
+fi
+# The fleet tests push modules to a real OCI registry on loopback.
+if [ ! -x /usr/bin/docker-registry ]; then
+  log "installing docker-registry (Debian) for the fleet tests"
+  apt_install docker-registry
 fi
 bench/setup.sh
 scripts/build-guests.sh

@@ -266,6 +266,18 @@ impl Host {
         .await?;
         info!(address = %admin.address, "serving the admin API");
         tasks.push(admin.task.clone());
+        if let Some(r) = &deployment.registry {
+            let registry = crate::deploy::registry::Registry::new(r)
+                .map_err(crate::deploy::DeployError::from)?;
+            // One pass before the host is ready: a host that joins empty
+            // serves what is current once it says it is ready.
+            let mut state = crate::deploy::converge::Converging::default();
+            fleet.converge(&registry, &mut state).await;
+            info!(registry = %r.address, every_ms = r.poll_ms, "following the registry and the server's routing");
+            let every = std::time::Duration::from_millis(r.poll_ms);
+            let converge = fleet.clone().converge_forever(registry, state, every);
+            tasks.push(tokio::spawn(converge).abort_handle());
+        }
         if let Some(dir) = deployment.watch.clone() {
             info!(dir = %dir.display(), "deploying components that appear in the watched directory");
             let watch = fleet.clone().watch(dir, std::time::Duration::from_secs(1));

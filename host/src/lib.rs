@@ -43,7 +43,8 @@
 //! 4. On top: [`run`] / [`Host`] (starting and stopping), tenants put
 //!    together from the config (`tenancy`), [`run_reloading`] / `SIGHUP`
 //!    (`reload`), [`config`] (the TOML model), [`deploy`] (versions, the
-//!    module store, the admin API and its tokens) and [`cli`] (the
+//!    module store, the admin API and its tokens, the OCI registry and a
+//!    fleet's convergence) and [`cli`] (the
 //!    `polyworker` verbs; the binary is a thin wrapper).
 //!
 //! Each layer has its own error type ([`runtime::LoadError`],

@@ -25,6 +25,7 @@ fn versioned_config(task_queue: &str, store: &Path) -> Config {
         admin_token_env: None,
         replay_sample: 20,
         watch: None,
+        registry: None,
     });
     cfg
 }

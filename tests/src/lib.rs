@@ -9,12 +9,13 @@
 pub mod gateway;
 pub mod noisy;
 pub mod process;
+pub mod registry;
 pub mod wait;
 pub mod wasip1;
 
 pub use process::{
     HostProcess, OwnServer, admin_cli, free_address, http_get, modules_cli, peak_rss_kib,
-    polyworker_bin,
+    polyworker_bin, polyworker_cli,
 };
 pub use wait::{eventually, eventually_blocking, holds_until, poll_until};
 

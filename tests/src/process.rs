@@ -288,15 +288,24 @@ pub fn modules_cli(admin: SocketAddr, token: Option<&str>, args: &[&str]) -> (bo
 /// Runs `polyworker <args> --admin <admin> [--token <token>]` (a verb that
 /// talks to a host's admin API); whether it succeeded, and what it printed.
 pub fn admin_cli(admin: SocketAddr, token: Option<&str>, args: &[&str]) -> (bool, String) {
-    let mut cmd = Command::new(polyworker_bin());
-    cmd.args(args).arg("--admin").arg(admin.to_string());
+    let admin = admin.to_string();
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--admin", &admin]);
     if let Some(t) = token {
-        cmd.arg("--token").arg(t);
+        all.extend(["--token", t]);
     }
-    let out = cmd
+    polyworker_cli(&all)
+}
+
+/// Runs `polyworker <args>` (with no admin token or registry from the
+/// environment); whether it succeeded, and what it printed.
+pub fn polyworker_cli(args: &[&str]) -> (bool, String) {
+    let out = Command::new(polyworker_bin())
+        .args(args)
         .env_remove("POLYWORKER_ADMIN_TOKEN")
+        .env_remove("POLYWORKER_REGISTRY")
         .output()
-        .expect("run polyworker modules");
+        .expect("run polyworker");
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

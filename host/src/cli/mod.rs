@@ -161,9 +161,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Check { config } => {
             let config = Config::from_file(&config)?;
-            let mut offline = config.clone();
-            offline.engine.pooling = false;
-            let host = check(offline).await?;
+            let host = check(config).await?;
             for m in host {
                 println!("{}  sha256:{}", m.path.display(), m.digest);
                 if let Some(w) = &m.workflow {
@@ -178,16 +176,27 @@ pub async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn check(config: Config) -> anyhow::Result<Vec<std::sync::Arc<crate::runtime::Module>>> {
-    let engine = crate::runtime::WasmEngine::new(
-        &config.engine,
-        crate::runtime::Capacity {
-            workflow_instances: 1,
-            activity_instances: 1,
-            workflow_tasks: 1,
-        },
-    )?;
+/// An engine (one instance at a time, no pool) and a loader, for loading
+/// components offline as a host would: `check` and `modules push`.
+fn offline(
+    cfg: &crate::runtime::EngineConfig,
+) -> anyhow::Result<(crate::runtime::WasmEngine, crate::runtime::Loader)> {
+    let cfg = crate::runtime::EngineConfig {
+        pooling: false,
+        ..cfg.clone()
+    };
+    let one = crate::runtime::Capacity {
+        workflow_instances: 1,
+        activity_instances: 1,
+        workflow_tasks: 1,
+    };
+    let engine = crate::runtime::WasmEngine::new(&cfg, one)?;
     let loader = crate::runtime::Loader::new(&engine.engine)?;
+    Ok((engine, loader))
+}
+
+async fn check(config: Config) -> anyhow::Result<Vec<std::sync::Arc<crate::runtime::Module>>> {
+    let (_engine, loader) = offline(&config.engine)?;
     let mut out = Vec::new();
     for q in config.queues() {
         for m in &q.modules {

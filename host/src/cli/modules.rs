@@ -28,6 +28,23 @@ pub struct AdminArgs {
 /// The `polyworker modules` verbs.
 #[derive(Subcommand)]
 pub enum ModulesCmd {
+    /// Validate a component and push it to an OCI registry as a version of a
+    /// task queue (the Wasm artifact layout, tagged with its digest); hosts
+    /// whose [deployment.registry] names it pull it on their own. Credentials
+    /// come from POLYWORKER_REGISTRY_USERNAME/_PASSWORD or the Docker config.
+    Push {
+        /// The registry repository prefix, `host[:port]/path`.
+        #[arg(long, env = "POLYWORKER_REGISTRY")]
+        registry: String,
+        /// Talk plain HTTP to the registry (one on loopback).
+        #[arg(long)]
+        plain_http: bool,
+        /// The versioned task queue.
+        #[arg(long)]
+        task_queue: String,
+        /// The component.
+        file: PathBuf,
+    },
     /// Validate a component and start it as a new version of a task queue.
     Deploy {
         /// Which host.
@@ -165,6 +182,16 @@ fn refused(e: tonic::Status) -> anyhow::Error {
     anyhow::anyhow!("{}", e.message())
 }
 
+/// Loads a component offline, as a host would before running it: the same
+/// checks as `modules deploy`, before anything leaves this machine.
+async fn validate(
+    file: &std::path::Path,
+    bytes: Vec<u8>,
+) -> anyhow::Result<std::sync::Arc<crate::runtime::Module>> {
+    let (_engine, loader) = super::offline(&crate::runtime::EngineConfig::default())?;
+    Ok(loader.load_bytes(file, bytes).await?)
+}
+
 /// `polyworker reload`: prints the tenants by what the reload did to them.
 pub async fn reload(admin: AdminArgs) -> anyhow::Result<()> {
     let r = client(&admin)
@@ -187,6 +214,31 @@ pub async fn reload(admin: AdminArgs) -> anyhow::Result<()> {
 /// Runs one verb; prints what the host answered.
 pub async fn execute(cmd: ModulesCmd) -> anyhow::Result<()> {
     match cmd {
+        ModulesCmd::Push {
+            registry,
+            plain_http,
+            task_queue,
+            file,
+        } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let module = validate(&file, bytes.clone()).await?;
+            let config = crate::deploy::registry::config_blob(&bytes);
+            let registry =
+                crate::deploy::registry::Registry::new(&crate::config::RegistryConfig {
+                    address: registry,
+                    plain_http,
+                    poll_ms: 5000,
+                })?;
+            let digest = registry.push(&task_queue, bytes, config).await?;
+            println!("pushed {digest} for task queue {task_queue}");
+            if let Some(w) = &module.workflow {
+                println!("  workflows:  {}", w.types.join(", "));
+            }
+            if let Some(a) = &module.activity {
+                println!("  activities: {}", a.types.join(", "));
+            }
+        }
         ModulesCmd::Deploy {
             admin,
             task_queue,

@@ -59,6 +59,29 @@ pub struct DeploymentConfig {
     /// the task queue named by its subdirectory and made current.
     #[serde(default)]
     pub watch: Option<PathBuf>,
+    /// An OCI registry the fleet's modules live in (`[deployment.registry]`):
+    /// every host converges on what it holds and the server routes to.
+    #[serde(default)]
+    pub registry: Option<RegistryConfig>,
+}
+
+/// The `[deployment.registry]` table.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryConfig {
+    /// `host[:port]/path`: each task queue's versions are the artifacts of
+    /// the repository `<path>/<task queue>`.
+    pub address: String,
+    /// Talk plain HTTP (a registry on loopback); HTTPS otherwise.
+    #[serde(default)]
+    pub plain_http: bool,
+    /// How often each host asks the registry and the server what to run.
+    #[serde(default = "default_poll_ms")]
+    pub poll_ms: u64,
+}
+
+fn default_poll_ms() -> u64 {
+    5000
 }
 
 fn pinned() -> DefaultVersioning {
@@ -118,6 +141,20 @@ impl DeploymentConfig {
         }
         if self.replay_sample == 0 {
             return Err(invalid("deployment.replay_sample", "must be at least 1"));
+        }
+        if let Some(r) = &self.registry {
+            if r.address.trim().is_empty() || r.address.contains("://") {
+                return Err(invalid(
+                    "deployment.registry.address",
+                    "must be `host[:port]/path`, without a scheme (plain_http = true for HTTP)",
+                ));
+            }
+            if r.poll_ms < 100 {
+                return Err(invalid(
+                    "deployment.registry.poll_ms",
+                    "must be at least 100",
+                ));
+            }
         }
         Ok(())
     }

@@ -23,7 +23,7 @@ mod task_queue;
 mod tenant;
 
 pub use connection::{ConnectionConfig, TlsConfig};
-pub use deployment::{DefaultVersioning, DeploymentConfig};
+pub use deployment::{DefaultVersioning, DeploymentConfig, RegistryConfig};
 pub use task_queue::{Pollers, TaskQueueConfig};
 pub use tenant::{Ceiling, Quotas, TenantConfig};
 
@@ -269,6 +269,19 @@ impl Config {
             if v == Some(0) {
                 return Err(invalid(k, "must be at least 1"));
             }
+        }
+        if let Some(d) = &self.deployment
+            && d.registry.is_some()
+            && let Some(q) = self.queues().find(|q| !q.modules.is_empty())
+        {
+            return Err(invalid(
+                "deployment.registry",
+                format!(
+                    "task queue {:?} lists modules, but with a registry its versions come from the registry: \
+                     remove `modules` and push them with `polyworker modules push`",
+                    q.name
+                ),
+            ));
         }
         if !self.tenants.is_empty() {
             return self.validate_tenants();
@@ -534,6 +547,41 @@ mod tests {
         );
         let e = Config::parse(empty, dir).unwrap_err();
         assert!(e.to_string().contains("task_queue[0].modules"), "{e}");
+    }
+
+    #[test]
+    fn a_registry_is_where_versions_come_from() {
+        let dir = Path::new("/nonexistent");
+        let registry = "[deployment]\nname = \"a\"\nstore = \"s\"\n\
+                        [deployment.registry]\naddress = \"127.0.0.1:5000/teams\"\nplain_http = true\n";
+        let c = Config::parse(&format!("{registry}[[task_queue]]\nname = \"q\"\n"), dir).unwrap();
+        let r = c.deployment.unwrap().registry.unwrap();
+        assert_eq!(
+            (r.address.as_str(), r.plain_http, r.poll_ms),
+            ("127.0.0.1:5000/teams", true, 5000)
+        );
+        let e = with_module(registry).unwrap_err();
+        assert!(
+            e.to_string().contains("deployment.registry") && e.to_string().contains("modules push"),
+            "{e}"
+        );
+        for (table, key) in [
+            (
+                "address = \"http://r:5000/x\"",
+                "deployment.registry.address",
+            ),
+            (
+                "address = \"r:5000/x\"\npoll_ms = 10",
+                "deployment.registry.poll_ms",
+            ),
+            ("address = \"r:5000/x\"\ncolour = 1", "colour"),
+        ] {
+            let text = format!(
+                "[deployment]\nname = \"a\"\nstore = \"s\"\n[deployment.registry]\n{table}\n[[task_queue]]\nname = \"q\"\n"
+            );
+            let e = Config::parse(&text, dir).unwrap_err();
+            assert!(e.to_string().contains(key), "{table}: {e}");
+        }
     }
 
     fn tenants(text: &str) -> Result<Config, ConfigError> {

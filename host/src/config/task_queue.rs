@@ -19,7 +19,9 @@ use crate::temporal::{Grants, WorkerOptions};
 pub struct TaskQueueConfig {
     /// The task queue's name.
     pub name: String,
-    /// Component files (`.wasm`), relative to the config file.
+    /// Component files (`.wasm`), relative to the config file (none for a
+    /// versioned queue whose versions come from a registry).
+    #[serde(default)]
     pub modules: Vec<PathBuf>,
     /// Workflow runs kept in memory between tasks (sticky execution).
     #[serde(default = "default_cached")]

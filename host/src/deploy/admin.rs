@@ -99,7 +99,9 @@ fn status(e: DeployError) -> Status {
         | DeployError::Worker(_)
         | DeployError::AdminToken { .. }
         | DeployError::AdminBind { .. } => Status::internal(text),
-        DeployError::Server { .. } | DeployError::Replay(_) => Status::unavailable(text),
+        DeployError::Server { .. } | DeployError::Replay(_) | DeployError::Registry(_) => {
+            Status::unavailable(text)
+        }
     }
 }
 

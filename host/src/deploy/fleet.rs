@@ -43,21 +43,21 @@ pub struct VersionInfo {
 /// A queue's tenant and its settings.
 type Served = (Arc<Tenant>, TaskQueueConfig);
 
-struct Version {
-    module: Arc<Module>,
-    running: Option<QueueWorker>,
+pub(super) struct Version {
+    pub(super) module: Arc<Module>,
+    pub(super) running: Option<QueueWorker>,
 }
 
 /// Every versioned queue's versions and their workers.
 pub struct Fleet {
     workers: Arc<Workers>,
-    config: DeploymentConfig,
+    pub(super) config: DeploymentConfig,
     /// Each versioned queue's tenant and settings; a reload changes them.
     queues: std::sync::RwLock<BTreeMap<String, Served>>,
-    store: ModuleStore,
+    pub(super) store: ModuleStore,
     /// By task queue, then digest. One lock: operations are rare, and each
     /// must see the states the one before left.
-    versions: Mutex<BTreeMap<String, BTreeMap<String, Version>>>,
+    pub(super) versions: Mutex<BTreeMap<String, BTreeMap<String, Version>>>,
     /// (queue, digest) of the deploys under way: a second deploy of the same
     /// bytes is refused rather than starting a second worker.
     deploying: std::sync::Mutex<std::collections::HashSet<(String, String)>>,
@@ -112,7 +112,8 @@ impl Fleet {
         }
         for (_, q) in queues {
             let records = self.store.versions(&q.name);
-            if records.is_empty() {
+            // With a registry, a queue's versions come from it (converge.rs).
+            if records.is_empty() && self.config.registry.is_none() {
                 if let Some(path) = q.modules.first() {
                     let bytes = std::fs::read(path).map_err(|source| DeployError::Read {
                         path: path.clone(),
@@ -161,7 +162,7 @@ impl Fleet {
     }
 
     /// The names of the queues served now.
-    fn queue_names(&self) -> Vec<String> {
+    pub(super) fn queue_names(&self) -> Vec<String> {
         self.queues
             .read()
             .unwrap_or_else(|e| e.into_inner())
@@ -186,7 +187,7 @@ impl Fleet {
     }
 
     /// The queue's tenant's link to the server.
-    fn link(&self, task_queue: &str) -> Result<Link, DeployError> {
+    pub(super) fn link(&self, task_queue: &str) -> Result<Link, DeployError> {
         let (tenant, _) = self.served(task_queue)?;
         tenant
             .link
@@ -207,7 +208,7 @@ impl Fleet {
     }
 
     /// Loads a version (from `bytes`, or from the store) and starts its worker.
-    async fn start_version(
+    pub(super) async fn start_version(
         &self,
         task_queue: &str,
         digest: &str,
@@ -478,17 +479,7 @@ impl Fleet {
                 return Err(DeployError::OpenWorkflows { digest, count });
             }
         }
-        let running = self
-            .versions
-            .lock()
-            .await
-            .get_mut(task_queue)
-            .and_then(|v| v.remove(&digest))
-            .and_then(|v| v.running);
-        if let Some(r) = running {
-            r.finish().await;
-        }
-        self.store.set(task_queue, &digest, VersionState::Retired)?;
+        self.stop_version(task_queue, &digest).await?;
         info!(task_queue, digest = %digest, "retired a version");
         Ok(digest)
     }
@@ -596,7 +587,7 @@ impl Fleet {
 
 /// Shuts workers down together: each stops polling at once, then all
 /// finish their in-flight work in parallel.
-async fn stop_all(running: Vec<QueueWorker>) {
+pub(super) async fn stop_all(running: Vec<QueueWorker>) {
     for r in &running {
         r.initiate_shutdown();
     }

@@ -5,12 +5,18 @@
 //! - [`fleet`]: the running versions: deploy, make current, retire.
 //! - [`routing`]: the server's side (current version, counts, histories).
 //! - [`admin`]: the admin API (gRPC) the `polyworker modules` verbs use.
+//! - [`registry`]: modules in an OCI registry (push, list, pull by digest),
+//!   with [`credentials`] from the environment or the Docker config file.
+//! - [`converge`]: a host following the registry and the server's routing.
 //!
 //! This layer starts and stops workers only through
 //! [`crate::temporal::Workers`], and replays on the host's own engine.
 
 pub mod admin;
+pub mod converge;
+pub mod credentials;
 pub mod fleet;
+pub mod registry;
 pub mod routing;
 pub mod store;
 
@@ -107,6 +113,9 @@ pub enum DeployError {
     /// The module store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The registry refused, or sent what it should not have.
+    #[error(transparent)]
+    Registry(#[from] registry::RegistryError),
     /// The server refused or did not answer.
     #[error("{what}: {}", .source.message())]
     Server {

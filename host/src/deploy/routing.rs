@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use temporalio_client::grpc::WorkflowService;
 use temporalio_common::protos::temporal::api::workflowservice::v1::{
-    CountWorkflowExecutionsRequest, SetWorkerDeploymentCurrentVersionRequest,
+    CountWorkflowExecutionsRequest, DescribeWorkerDeploymentRequest,
+    SetWorkerDeploymentCurrentVersionRequest,
 };
 use tonic::Code;
 
@@ -61,6 +62,80 @@ pub async fn set_current(
             }
         }
     }
+}
+
+/// Where the server routes a Worker Deployment's new workflows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Routing {
+    /// The current version's build id.
+    pub current: Option<String>,
+    /// The ramping version's build id and its percentage.
+    pub ramping: Option<(String, f32)>,
+    /// Build ids that were routed to and no longer are (draining or
+    /// drained, as the server tells them apart).
+    pub retiring: Vec<(String, Drained)>,
+}
+
+/// Whether the server has seen a retiring version's last run finish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Drained {
+    /// Pinned runs may still be open on it.
+    Not,
+    /// No open run is left on it.
+    Yes,
+}
+
+impl Routing {
+    /// Whether `build_id` gets new workflows.
+    pub fn routes_to(&self, build_id: &str) -> bool {
+        self.current.as_deref() == Some(build_id)
+            || self.ramping.as_ref().is_some_and(|(r, _)| r == build_id)
+    }
+}
+
+/// The deployment's routing; no routing while the server does not know the
+/// deployment yet (no version of it has polled).
+pub async fn describe(link: &Link, deployment_name: &str) -> Result<Routing, DeployError> {
+    let req = DescribeWorkerDeploymentRequest {
+        namespace: link.namespace.clone(),
+        deployment_name: deployment_name.to_string(),
+    };
+    let mut c = link.connection.clone();
+    let info =
+        match WorkflowService::describe_worker_deployment(&mut c, tonic::Request::new(req)).await {
+            Ok(r) => r.into_inner().worker_deployment_info,
+            Err(s) if s.code() == Code::NotFound => None,
+            Err(source) => {
+                return Err(DeployError::Server {
+                    what: format!("cannot read the routing of {deployment_name}"),
+                    source,
+                });
+            }
+        };
+    use temporalio_common::protos::temporal::api::enums::v1::WorkerDeploymentVersionStatus as S;
+    let info = info.unwrap_or_default();
+    let retiring = info
+        .version_summaries
+        .iter()
+        .filter_map(|v| {
+            let drained = match v.status() {
+                S::Draining => Drained::Not,
+                S::Drained => Drained::Yes,
+                _ => return None,
+            };
+            Some((v.deployment_version.as_ref()?.build_id.clone(), drained))
+        })
+        .collect();
+    let routing = info.routing_config.unwrap_or_default();
+    let build_id = |v: Option<
+        temporalio_common::protos::temporal::api::deployment::v1::WorkerDeploymentVersion,
+    >| { v.map(|v| v.build_id).filter(|b| !b.is_empty()) };
+    Ok(Routing {
+        current: build_id(routing.current_deployment_version),
+        ramping: build_id(routing.ramping_deployment_version)
+            .map(|b| (b, routing.ramping_version_percentage)),
+        retiring,
+    })
 }
 
 /// Running workflows on one version, as the server's visibility counts them.

@@ -1,0 +1,237 @@
+//! A fleet that converges on its own: modules pushed once to a real OCI
+//! registry (Debian's `docker-registry` on loopback), several host
+//! processes with empty stores on one dev server, routing changed once on
+//! the server with Temporal's own CLI — and every host follows.
+
+use std::time::Duration;
+
+use polyworker_tests::registry::Registry;
+use polyworker_tests::{
+    HostProcess, Outcome, Temporal, eventually, free_address, guest, polyworker_cli, server,
+    temporal_cli, unique,
+};
+use serde_json::json;
+use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
+
+const WITHIN: Duration = Duration::from_secs(60);
+
+fn digest(name: &str) -> String {
+    polyworker_host::runtime::digest(&std::fs::read(guest(name)).expect("fixture built"))
+}
+
+/// `polyworker modules push` of a fixture to the queue's repository.
+fn push(registry: &str, task_queue: &str, fixture: &str) -> String {
+    let file = guest(fixture).display().to_string();
+    let (ok, out) = polyworker_cli(&[
+        "modules",
+        "push",
+        "--registry",
+        registry,
+        "--plain-http",
+        "--task-queue",
+        task_queue,
+        &file,
+    ]);
+    assert!(ok, "push {fixture}: {out}");
+    out
+}
+
+/// Where host `name` keeps its store: kept across its restarts (the
+/// harness removes a host's own directory when it is dropped).
+fn store_of(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("pw-fleet-store-{name}"))
+}
+
+/// A host of the fleet: its own store and admin port, the shared
+/// deployment, following the registry every 300 ms.
+fn fleet_host(name: &str, deployment: &str, registry: &str, queues: &[&str]) -> HostProcess {
+    let store = store_of(name);
+    let mut body = format!(
+        "[server]\naddress = \"{}\"\nidentity = \"{name}\"\n\n\
+         [deployment]\nname = \"{deployment}\"\nstore = \"{}\"\nadmin = \"{}\"\n\n\
+         [deployment.registry]\naddress = \"{registry}\"\nplain_http = true\npoll_ms = 300\n\n",
+        server().address(),
+        store.display(),
+        free_address(),
+    );
+    for q in queues {
+        body.push_str(&format!("[[task_queue]]\nname = \"{q}\"\n\n"));
+    }
+    HostProcess::spawn_with(name, &body, &[])
+}
+
+/// `temporal worker deployment set-current-version`, retried until the
+/// server knows the version (its pollers have reached it).
+async fn set_current(deployment: &str, build_id: &str) {
+    let what = format!("{deployment} is routed to {build_id:.12}");
+    eventually(WITHIN, &what, || async {
+        let out = std::process::Command::new(temporal_cli())
+            .args(["worker", "deployment", "set-current-version", "--yes"])
+            .args([
+                "--address",
+                server().address().trim_start_matches("http://"),
+            ])
+            .args(["--namespace", "default"])
+            .args(["--deployment-name", deployment, "--build-id", build_id])
+            .output()
+            .expect("run the temporal CLI");
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).to_string())
+        }
+    })
+    .await;
+}
+
+/// Waits until `host`'s log has `line` (a message with `digest`).
+async fn logs(host: &HostProcess, line: &str, digest: &str) {
+    let what = format!("{line} {digest:.12}");
+    eventually(WITHIN, &what, || async {
+        let log = host.log();
+        match log.lines().any(|l| l.contains(line) && l.contains(digest)) {
+            true => Ok(()),
+            false => Err(log.lines().rev().take(5).collect::<Vec<_>>().join("\n")),
+        }
+    })
+    .await;
+}
+
+/// Who completed the run's workflow tasks.
+async fn identities(t: &Temporal, id: &str) -> Vec<String> {
+    t.history(id)
+        .await
+        .into_iter()
+        .filter_map(|e| match e.attributes {
+            Some(Attributes::WorkflowTaskCompletedEventAttributes(a)) => Some(a.identity),
+            _ => None,
+        })
+        .collect()
+}
+
+async fn completes_with(t: &Temporal, task_queue: &str, wf: &str, answer: &str) -> String {
+    let id = unique(wf);
+    t.start(task_queue, wf, &id, &[]).await;
+    t.signal(&id, "go", json!(null)).await;
+    match t.outcome(&id, WITHIN).await {
+        Outcome::Completed(v) => assert_eq!(v, answer, "{id}"),
+        other => panic!("{id}: {other:?}"),
+    }
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hosts_converge_on_what_the_registry_holds_and_the_server_routes_to() {
+    let mut registry = Registry::start();
+    let repo = registry.repository("fleet");
+    let q = unique("fleet");
+    let deployment = unique("fleet");
+    let (v1, v2) = (digest("versioned_v1"), digest("versioned_v2"));
+    let out = push(&repo, &q, "versioned_v1");
+    assert!(
+        out.contains(&v1) && out.contains("Pinned"),
+        "push names the digest and the types: {out}"
+    );
+
+    // Three hosts with empty stores pull v1; one set-current on the server.
+    let names: Vec<String> = (1..=4).map(|i| unique(&format!("fleet-{i}"))).collect();
+    let mut hosts: Vec<HostProcess> = names[..3]
+        .iter()
+        .map(|n| fleet_host(n, &deployment, &repo, &[&q]))
+        .collect();
+    for h in &mut hosts {
+        h.ready(WITHIN).await;
+        logs(h, "started a version from the registry", &v1).await;
+    }
+    let name = format!("{deployment}/{q}");
+    set_current(&name, &v1).await;
+    let t = Temporal::connect().await;
+    // A pinned run stays on v1 across the swap below.
+    let pinned = unique("pinned");
+    t.start(&q, "Pinned", &pinned, &[]).await;
+    served_by_all(&t, &q, "v1", &names[..3]).await;
+
+    // v2 is pushed and made current once: every host follows; the pinned
+    // run finishes on v1, then v1 stops everywhere.
+    push(&repo, &q, "versioned_v2");
+    for h in &hosts {
+        logs(h, "started a version from the registry", &v2).await;
+    }
+    set_current(&name, &v2).await;
+    for h in &hosts {
+        logs(h, "the server made a version current", &v2).await;
+    }
+    completes_with(&t, &q, "Pinned", "v2").await;
+    t.signal(&pinned, "go", json!(null)).await;
+    assert!(matches!(t.outcome(&pinned, WITHIN).await, Outcome::Completed(v) if v == "v1"));
+    for h in &hosts {
+        logs(h, "stopped a drained version", &v1).await;
+    }
+
+    // A blob changed in the registry's storage is refused by digest (on a
+    // queue only the late host serves, so no other host pulled it first); a
+    // fourth host joining later with an empty store serves what is current.
+    let q_bad = unique("fleet-bad");
+    let bad = digest("versioned_v2_bad");
+    push(&repo, &q_bad, "versioned_v2_bad");
+    let blob = registry.blob_file(&bad);
+    let mut bytes = std::fs::read(&blob).unwrap();
+    bytes[100] ^= 0xff;
+    std::fs::write(&blob, bytes).unwrap();
+    let mut late = fleet_host(&names[3], &deployment, &repo, &[&q, &q_bad]);
+    late.ready(WITHIN).await;
+    logs(&late, "started a version from the registry", &v2).await;
+    logs(&late, "refused a version from the registry", &bad).await;
+    assert!(
+        late.log().contains("hashes to"),
+        "the refusal says why:\n{}",
+        late.log()
+    );
+    hosts.push(late);
+    served_by_all(&t, &q, "v2", &names).await;
+
+    // The registry goes down: hosts keep serving and say so once; a host
+    // restarted meanwhile starts from its store; all catch up after.
+    registry.pause();
+    for h in &hosts {
+        logs(h, "the registry cannot be read", "").await;
+    }
+    let mut stopped = hosts.remove(1);
+    stopped.signal("TERM");
+    assert!(stopped.exited(WITHIN).await.is_some());
+    // Its directory goes before the new process's is made.
+    drop(stopped);
+    hosts.insert(1, fleet_host(&names[1], &deployment, &repo, &[&q]));
+    hosts[1].ready(WITHIN).await;
+    logs(&hosts[1], "the registry cannot be read", "").await;
+    served_by_all(&t, &q, "v2", &names).await;
+    registry.resume();
+    for h in &hosts {
+        logs(h, "the registry can be read again", "").await;
+    }
+    for h in &hosts {
+        let log = h.log();
+        assert!(!log.contains("panicked"), "a host panicked:\n{log}");
+    }
+    for n in &names {
+        let _ = std::fs::remove_dir_all(store_of(n));
+    }
+}
+
+/// Runs workflows until each of `hosts` has completed a task of one (at most
+/// 60 runs), each answering `answer`.
+async fn served_by_all(t: &Temporal, task_queue: &str, answer: &str, hosts: &[String]) {
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..60 {
+        let id = completes_with(t, task_queue, "Pinned", answer).await;
+        seen.extend(identities(t, &id).await);
+        // Core adds `@<machine>` to the configured identity.
+        if hosts
+            .iter()
+            .all(|h| seen.iter().any(|s| s.starts_with(&format!("{h}@"))))
+        {
+            return;
+        }
+    }
+    panic!("not every host served one of 60 runs: {seen:?}, hosts {hosts:?}");
+}
