@@ -294,6 +294,31 @@ async fn a_watched_directory_deploys_the_files_that_appear_in_it() {
         .await;
     t.signal(&id, "go", json!(null)).await;
     assert_eq!(outcome_of(&t, &id).await, "v2");
+    // The same file rewritten in place is a new version, made current; a
+    // link beside it is not followed.
+    let other = digest("versioned_v2_bad");
+    std::os::unix::fs::symlink(
+        guest("workflows"),
+        watched.join(&task_queue).join("link.wasm"),
+    )
+    .unwrap();
+    std::fs::copy(
+        guest("versioned_v2_bad"),
+        watched.join(&task_queue).join("v2.wasm"),
+    )
+    .unwrap();
+    list_until(admin, "the rewritten file became current", |l| {
+        state_of(l, &other).as_deref() == Some("current")
+    })
+    .await;
+    // Over three more scans (1 s each), the link's target never appears.
+    let linked = digest("workflows");
+    polyworker_tests::holds_until(
+        Instant::now() + Duration::from_secs(3),
+        "the link's target was deployed",
+        || !modules(admin, &["list"]).1.contains(&linked),
+    )
+    .await;
     host.stop().await.expect("clean shutdown");
     let _ = std::fs::remove_dir_all(&store);
     let _ = std::fs::remove_dir_all(&watched);

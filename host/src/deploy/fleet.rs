@@ -544,24 +544,23 @@ impl Fleet {
     }
 
     /// Deploys every `.wasm` file that appears under `dir/<task queue>/`
-    /// and makes it current (after the replay gate): for deployments that
-    /// sync files, such as a mounted volume. Runs until aborted.
+    /// (or is rewritten there) and makes it current (after the replay
+    /// gate): for deployments that sync files, such as a mounted volume.
+    /// What counts as a file is [`super::watch`]'s. Runs until aborted.
     pub async fn watch(self: Arc<Self>, dir: PathBuf, every: std::time::Duration) {
-        let mut seen = std::collections::HashSet::new();
+        let mut scanner = super::watch::Scanner::default();
         loop {
             for q in &self.queue_names() {
-                let Ok(entries) = std::fs::read_dir(dir.join(q)) else {
-                    continue;
-                };
-                for e in entries.flatten() {
-                    let path = e.path();
-                    if path.extension().is_none_or(|x| x != "wasm") || !seen.insert(path.clone()) {
-                        continue;
-                    }
-                    let Ok(bytes) = std::fs::read(&path) else {
-                        seen.remove(&path);
-                        continue;
+                for found in scanner.scan(&dir.join(q), super::MAX_COMPONENT_BYTES) {
+                    let (path, bytes) = match found {
+                        super::watch::Found::Ready { path, bytes } => (path, bytes),
+                        super::watch::Found::Refused { path, why } => {
+                            warn!(task_queue = %q, file = %path.display(), why, "refused a file in the watched directory");
+                            continue;
+                        }
                     };
+                    // A file whose bytes the store has seen is not deployed
+                    // again: at a restart the directory still holds them.
                     let digest = digest(&bytes);
                     if self.store.versions(q).iter().any(|v| v.digest == digest) {
                         continue;
@@ -575,7 +574,7 @@ impl Fleet {
                             info!(task_queue = %q, file = %path.display(), digest = %d, "deployed from the watched directory")
                         }
                         Err(e) => {
-                            warn!(task_queue = %q, file = %path.display(), error = %e, "refused a file in the watched directory")
+                            warn!(task_queue = %q, file = %path.display(), error = %crate::ops::telemetry::error_chain(&e), "refused a file in the watched directory")
                         }
                     }
                 }

@@ -8,6 +8,7 @@
 //! - [`registry`]: modules in an OCI registry (push, list, pull by digest),
 //!   with [`credentials`] from the environment or the Docker config file.
 //! - [`converge`]: a host following the registry and the server's routing.
+//! - [`watch`]: which files of the watched directory are ready to deploy.
 //!
 //! This layer starts and stops workers only through
 //! [`crate::temporal::Workers`], and replays on the host's own engine.
@@ -19,6 +20,7 @@ pub mod fleet;
 pub mod registry;
 pub mod routing;
 pub mod store;
+pub mod watch;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -31,6 +33,10 @@ use crate::runtime::bindings::exports::polyworker::worker::versioning::Versionin
 use crate::runtime::{LoadError, Module};
 use crate::temporal::replay::ReplayError;
 use crate::temporal::{DuplicateType, TemporalError};
+
+/// The largest component deployed from a file or pulled from a registry
+/// (Python's are ~20 MB).
+pub const MAX_COMPONENT_BYTES: u64 = 256 << 20;
 
 /// Why a deployment operation was refused.
 #[derive(Debug, thiserror::Error)]

@@ -19,8 +19,7 @@ use crate::config::RegistryConfig;
 pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.wasm.config.v0+json";
 /// The one layer's media type.
 pub const LAYER_MEDIA_TYPE: &str = "application/wasm";
-/// Components bigger than this are not pulled (Python's are ~20 MB).
-pub const MAX_COMPONENT_BYTES: i64 = 256 << 20;
+use super::MAX_COMPONENT_BYTES;
 
 /// Why the registry could not do something.
 #[derive(Debug, thiserror::Error)]
@@ -223,7 +222,7 @@ impl Registry {
         artifact: &Artifact,
     ) -> Result<Vec<u8>, RegistryError> {
         let reference = self.reference(task_queue, &artifact.tag);
-        if artifact.size > MAX_COMPONENT_BYTES {
+        if u64::try_from(artifact.size).unwrap_or(u64::MAX) > MAX_COMPONENT_BYTES {
             return Err(RegistryError::TooBig {
                 reference: reference.whole(),
                 digest: artifact.digest.clone(),
