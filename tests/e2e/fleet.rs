@@ -133,7 +133,8 @@ async fn hosts_converge_on_what_the_registry_holds_and_the_server_routes_to() {
         "push names the digest and the types: {out}"
     );
 
-    // Three hosts with empty stores pull v1; one set-current on the server.
+    // Three hosts with empty stores pull v1; one set-current through
+    // polyworker's CLI (its replay gate has nothing to replay yet).
     let names: Vec<String> = (1..=4).map(|i| unique(&format!("fleet-{i}"))).collect();
     let mut hosts: Vec<HostProcess> = names[..3]
         .iter()
@@ -144,15 +145,24 @@ async fn hosts_converge_on_what_the_registry_holds_and_the_server_routes_to() {
         logs(h, "started a version from the registry", &v1).await;
     }
     let name = format!("{deployment}/{q}");
-    set_current(&name, &v1).await;
+    let fleet = FleetCli {
+        registry: &repo,
+        deployment: &deployment,
+        task_queue: &q,
+    };
+    let (ok, out) = fleet.route(&["set-current", &v1[..12]]);
+    assert!(ok && out.contains("is current"), "{out}");
     let t = Temporal::connect().await;
-    // A pinned run stays on v1 across the swap below.
+    // A pinned run stays on v1 across the swap below; an auto-upgrading
+    // one moves to v2.
     let pinned = unique("pinned");
     t.start(&q, "Pinned", &pinned, &[]).await;
+    let upgrading = unique("upgrading");
+    t.start(&q, "Upgrading", &upgrading, &[]).await;
     served_by_all(&t, &q, "v1", &names[..3]).await;
 
-    // v2 is pushed and made current once: every host follows; the pinned
-    // run finishes on v1, then v1 stops everywhere.
+    // v2 is pushed and made current once, through Temporal's CLI: every
+    // host follows; the pinned run finishes on v1.
     push(&repo, &q, "versioned_v2");
     for h in &hosts {
         logs(h, "started a version from the registry", &v2).await;
@@ -164,16 +174,45 @@ async fn hosts_converge_on_what_the_registry_holds_and_the_server_routes_to() {
     completes_with(&t, &q, "Pinned", "v2").await;
     t.signal(&pinned, "go", json!(null)).await;
     assert!(matches!(t.outcome(&pinned, WITHIN).await, Outcome::Completed(v) if v == "v1"));
+
+    // The replay gate, fleet-wide: a version that breaks the auto-upgrading
+    // run is refused by the CLI, naming the run; the run finishes on v2.
+    let bad = digest("versioned_v2_bad");
+    push(&repo, &q, "versioned_v2_bad");
+    for h in &hosts {
+        logs(h, "started a version from the registry", &bad).await;
+    }
+    let (ok, out) = fleet.route(&["set-current", &bad]);
+    assert!(
+        !ok && out.contains("the replay gate refused") && out.contains(&upgrading),
+        "{out}"
+    );
+    t.signal(&upgrading, "go", json!(null)).await;
+    assert!(matches!(t.outcome(&upgrading, WITHIN).await, Outcome::Completed(v) if v == "v2"));
+    // With its last run gone (the auto-upgrading one moved at its next
+    // task), v1 stops everywhere.
     for h in &hosts {
         logs(h, "stopped a drained version", &v1).await;
     }
+
+    // Ramping 20% (past the gate, which would refuse it for the finished
+    // run): new workflows split between the versions in about that share.
+    let (ok, out) = fleet.route(&["set-ramping", &bad, "--percentage", "20", "--force"]);
+    assert!(ok && out.contains("ramps to 20%"), "{out}");
+    let ramped = ramp_share(&t, &q, 200).await;
+    assert!(
+        (15..=70).contains(&ramped),
+        "{ramped} of 200 new workflows ran the 20% ramp"
+    );
+    let (ok, out) = fleet.route(&["set-ramping", &bad, "--percentage", "0", "--force"]);
+    assert!(ok, "{out}");
 
     // A blob changed in the registry's storage is refused by digest (on a
     // queue only the late host serves, so no other host pulled it first); a
     // fourth host joining later with an empty store serves what is current.
     let q_bad = unique("fleet-bad");
-    let bad = digest("versioned_v2_bad");
-    push(&repo, &q_bad, "versioned_v2_bad");
+    let bad = digest("workflows");
+    push(&repo, &q_bad, "workflows");
     let blob = registry.blob_file(&bad);
     let mut bytes = std::fs::read(&blob).unwrap();
     bytes[100] ^= 0xff;
@@ -216,6 +255,53 @@ async fn hosts_converge_on_what_the_registry_holds_and_the_server_routes_to() {
     for n in &names {
         let _ = std::fs::remove_dir_all(store_of(n));
     }
+}
+
+/// `polyworker modules set-current|set-ramping` on the fleet.
+struct FleetCli<'a> {
+    registry: &'a str,
+    deployment: &'a str,
+    task_queue: &'a str,
+}
+
+impl FleetCli<'_> {
+    /// Runs `polyworker modules <verb> <args> --registry … --deployment …`.
+    fn route(&self, args: &[&str]) -> (bool, String) {
+        let address = server().address();
+        let mut all = vec!["modules"];
+        all.extend_from_slice(args);
+        all.extend([
+            "--registry",
+            self.registry,
+            "--plain-http",
+            "--deployment",
+            self.deployment,
+            "--task-queue",
+            self.task_queue,
+            "--address",
+            &address,
+        ]);
+        polyworker_cli(&all)
+    }
+}
+
+/// How many of `n` new `Pinned` workflows ran the ramping version (the
+/// others answer "v2").
+async fn ramp_share(t: &Temporal, task_queue: &str, n: usize) -> usize {
+    let ids: Vec<String> = (0..n).map(|_| unique("ramp")).collect();
+    for id in &ids {
+        t.start(task_queue, "Pinned", id, &[]).await;
+        t.signal(id, "go", json!(null)).await;
+    }
+    let mut ramped = 0;
+    for id in &ids {
+        match t.outcome(id, WITHIN).await {
+            Outcome::Completed(v) if v == "v2-bad" => ramped += 1,
+            Outcome::Completed(v) if v == "v2" => {}
+            other => panic!("{id}: {other:?}"),
+        }
+    }
+    ramped
 }
 
 /// Runs workflows until each of `hosts` has completed a task of one (at most

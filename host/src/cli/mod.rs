@@ -4,10 +4,12 @@
 //! - this module: `Cli`, the `run` / `dev` / `check` commands, and dispatch;
 //! - [`replay`]: `polyworker replay`;
 //! - [`activity`]: `polyworker activity complete|fail|heartbeat`;
-//! - [`modules`]: `polyworker modules deploy|list|set-current|retire`, and
-//!   `polyworker reload`.
+//! - [`modules`]: `polyworker modules deploy|list|set-current|retire|push`,
+//!   and `polyworker reload`;
+//! - [`fleet`]: `set-current` and `set-ramping` on a fleet (`--registry`).
 
 mod activity;
+mod fleet;
 mod modules;
 mod replay;
 
@@ -185,12 +187,13 @@ fn offline(
         pooling: false,
         ..cfg.clone()
     };
-    let one = crate::runtime::Capacity {
-        workflow_instances: 1,
+    // Two of each: a replay runs beside the loaded module's own checks.
+    let small = crate::runtime::Capacity {
+        workflow_instances: 2,
         activity_instances: 1,
-        workflow_tasks: 1,
+        workflow_tasks: 2,
     };
-    let engine = crate::runtime::WasmEngine::new(&cfg, one)?;
+    let engine = crate::runtime::WasmEngine::new(&cfg, small)?;
     let loader = crate::runtime::Loader::new(&engine.engine)?;
     Ok((engine, loader))
 }

@@ -68,16 +68,40 @@ pub enum ModulesCmd {
         #[command(flatten)]
         admin: AdminArgs,
     },
-    /// Route a queue's new workflows to a version (after the replay gate).
+    /// Route a queue's new workflows to a version (after the replay gate):
+    /// on one host through its admin API, or with --registry on the fleet
+    /// (the CLI runs the gate and tells the server; every host follows).
     SetCurrent {
         /// Which host.
         #[command(flatten)]
         admin: AdminArgs,
+        /// Or which fleet.
+        #[command(flatten)]
+        fleet: super::fleet::FleetArgs,
         /// The versioned task queue.
         #[arg(long)]
         task_queue: String,
         /// The version's digest or a unique prefix (8+ characters).
         digest: String,
+        /// Skip the replay gate.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Send a percentage of a queue's new workflows (and of its
+    /// auto-upgrading runs) to a version, on the fleet (--registry), after
+    /// the replay gate; 0 ends the ramp.
+    SetRamping {
+        /// Which fleet.
+        #[command(flatten)]
+        fleet: super::fleet::FleetArgs,
+        /// The versioned task queue.
+        #[arg(long)]
+        task_queue: String,
+        /// The version's digest or a unique prefix (8+ characters).
+        digest: String,
+        /// The share of new workflows, 0 to 100.
+        #[arg(long)]
+        percentage: f32,
         /// Skip the replay gate.
         #[arg(long)]
         force: bool,
@@ -284,10 +308,33 @@ pub async fn execute(cmd: ModulesCmd) -> anyhow::Result<()> {
             }
         }
         ModulesCmd::SetCurrent {
+            fleet,
+            task_queue,
+            digest,
+            force,
+            ..
+        } if fleet.registry.is_some() => {
+            super::fleet::route(fleet, &task_queue, &digest, None, force).await?;
+        }
+        ModulesCmd::SetRamping {
+            fleet,
+            task_queue,
+            digest,
+            percentage,
+            force,
+        } => {
+            anyhow::ensure!(
+                (0.0..=100.0).contains(&percentage),
+                "--percentage must be between 0 and 100"
+            );
+            super::fleet::route(fleet, &task_queue, &digest, Some(percentage), force).await?;
+        }
+        ModulesCmd::SetCurrent {
             admin,
             task_queue,
             digest,
             force,
+            ..
         } => {
             let r = client(&admin)
                 .await?

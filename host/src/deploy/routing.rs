@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use temporalio_client::grpc::WorkflowService;
 use temporalio_common::protos::temporal::api::workflowservice::v1::{
     CountWorkflowExecutionsRequest, DescribeWorkerDeploymentRequest,
-    SetWorkerDeploymentCurrentVersionRequest,
+    SetWorkerDeploymentCurrentVersionRequest, SetWorkerDeploymentRampingVersionRequest,
 };
 use tonic::Code;
 
@@ -62,6 +62,33 @@ pub async fn set_current(
             }
         }
     }
+}
+
+/// Sends `percentage` of the deployment's new workflows (and of its
+/// auto-upgrading runs) to `build_id`; 0 stops the ramp.
+pub async fn set_ramping(
+    link: &Link,
+    deployment_name: &str,
+    build_id: &str,
+    percentage: f32,
+) -> Result<(), DeployError> {
+    let req = SetWorkerDeploymentRampingVersionRequest {
+        namespace: link.namespace.clone(),
+        deployment_name: deployment_name.to_string(),
+        build_id: build_id.to_string(),
+        percentage,
+        identity: link.identity.clone(),
+        ignore_missing_task_queues: true,
+        ..Default::default()
+    };
+    let mut c = link.connection.clone();
+    WorkflowService::set_worker_deployment_ramping_version(&mut c, tonic::Request::new(req))
+        .await
+        .map(drop)
+        .map_err(|source| DeployError::Server {
+            what: format!("cannot ramp {build_id:.12} of {deployment_name} to {percentage}%"),
+            source,
+        })
 }
 
 /// Where the server routes a Worker Deployment's new workflows.
