@@ -205,8 +205,17 @@ impl Host {
         ));
         let mut deploy_tasks = Vec::new();
         let reloads = Reloads::default();
-        let (fleet, admin) =
-            Self::start_fleet(&config, &workers, &serving, &mut deploy_tasks, &reloads).await?;
+        let status =
+            crate::ops::registry::RegistryStatus::new(host_metrics.meter(), readiness.clone());
+        let (fleet, admin) = Self::start_fleet(
+            &config,
+            &workers,
+            &serving,
+            &mut deploy_tasks,
+            &reloads,
+            status,
+        )
+        .await?;
         readiness.set(true);
         if health_address.is_some()
             && let Some(link) = up.iter().find_map(|t| t.link.clone())
@@ -249,6 +258,7 @@ impl Host {
         serving: &[Serving],
         tasks: &mut Vec<AbortHandle>,
         reloads: &Reloads,
+        registry_status: crate::ops::registry::RegistryStatus,
     ) -> Result<(Option<Arc<Fleet>>, Option<AdminServing>), HostError> {
         let Some(deployment) = &config.deployment else {
             return Ok((None, None));
@@ -271,7 +281,7 @@ impl Host {
                 .map_err(crate::deploy::DeployError::from)?;
             // One pass before the host is ready: a host that joins empty
             // serves what is current once it says it is ready.
-            let mut state = crate::deploy::converge::Converging::default();
+            let mut state = crate::deploy::converge::Converging::reporting(registry_status);
             fleet.converge(&registry, &mut state).await;
             info!(registry = %r.address, every_ms = r.poll_ms, "following the registry and the server's routing");
             let every = std::time::Duration::from_millis(r.poll_ms);

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use polyworker_tests::registry::Registry;
 use polyworker_tests::{
-    HostProcess, Outcome, Temporal, eventually, free_address, guest, polyworker_cli, server,
-    temporal_cli, unique,
+    HostProcess, Outcome, Temporal, eventually, free_address, guest, http_get, polyworker_cli,
+    server, temporal_cli, unique,
 };
 use serde_json::json;
 use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
@@ -221,6 +221,13 @@ async fn hosts_converge_on_what_the_registry_holds_and_the_server_routes_to() {
     late.ready(WITHIN).await;
     logs(&late, "started a version from the registry", &v2).await;
     logs(&late, "refused a version from the registry", &bad).await;
+    let metrics = http_get(late.metrics, "/metrics").await;
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("polyworker_registry_refusals") && l.ends_with(" 1")),
+        "{metrics}"
+    );
     assert!(
         late.log().contains("hashes to"),
         "the refusal says why:\n{}",
@@ -235,6 +242,18 @@ async fn hosts_converge_on_what_the_registry_holds_and_the_server_routes_to() {
     for h in &hosts {
         logs(h, "the registry cannot be read", "").await;
     }
+    let readyz = http_get(hosts[0].health, "/readyz").await;
+    assert!(
+        readyz.starts_with("HTTP/1.0 200") && readyz.contains("the registry cannot be read"),
+        "ready, with the detail: {readyz}"
+    );
+    let metrics = http_get(hosts[0].metrics, "/metrics").await;
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("polyworker_registry_reachable") && l.ends_with(" 0")),
+        "{metrics}"
+    );
     let mut stopped = hosts.remove(1);
     stopped.signal("TERM");
     assert!(stopped.exited(WITHIN).await.is_some());

@@ -81,8 +81,21 @@ pub async fn wait_exit(child: &mut Child, within: Duration) -> Option<ExitStatus
 pub struct HostProcess {
     child: Child,
     pub health: SocketAddr,
+    /// Where its Prometheus endpoint listens.
+    pub metrics: SocketAddr,
     dir: PathBuf,
     log: PathBuf,
+}
+
+/// A process host's config: the harness's `[engine]` (the shared compile
+/// cache, no pool) and `[metrics]` (its health and Prometheus ports), then
+/// `body`.
+fn config_text(health: SocketAddr, metrics: SocketAddr, body: &str) -> String {
+    format!(
+        "[engine]\ncache_dir = \"{}\"\npooling = false\n\n\
+         [metrics]\nhealth = \"{health}\"\nprometheus = \"{metrics}\"\n\n{body}\n",
+        repo_root().join("target/polyworker-cache").display()
+    )
 }
 
 impl HostProcess {
@@ -99,15 +112,9 @@ impl HostProcess {
     pub fn spawn_with(name: &str, body: &str, env: &[(&str, &str)]) -> HostProcess {
         let dir = std::env::temp_dir().join(format!("pw-{name}"));
         std::fs::create_dir_all(&dir).expect("temp dir");
-        let health = free_address();
-        let cache = repo_root().join("target/polyworker-cache");
-        let config = format!(
-            "[engine]\ncache_dir = \"{}\"\npooling = false\n\n\
-             [metrics]\nhealth = \"{health}\"\n\n{body}\n",
-            cache.display()
-        );
+        let (health, metrics) = (free_address(), free_address());
         let path = dir.join("polyworker.toml");
-        std::fs::write(&path, config).expect("write config");
+        std::fs::write(&path, config_text(health, metrics, body)).expect("write config");
         let log = dir.join("host.log");
         let out = std::fs::File::create(&log).expect("log file");
         let child = Command::new(polyworker_bin())
@@ -125,6 +132,7 @@ impl HostProcess {
         HostProcess {
             child,
             health,
+            metrics,
             dir,
             log,
         }
@@ -133,13 +141,7 @@ impl HostProcess {
     /// Rewrites the config file with a new `body` (the harness's `[engine]`
     /// and `[metrics]` stay), for a reload.
     pub fn rewrite_config(&self, body: &str) {
-        let cache = repo_root().join("target/polyworker-cache");
-        let config = format!(
-            "[engine]\ncache_dir = \"{}\"\npooling = false\n\n\
-             [metrics]\nhealth = \"{}\"\n\n{body}\n",
-            cache.display(),
-            self.health
-        );
+        let config = config_text(self.health, self.metrics, body);
         std::fs::write(self.dir.join("polyworker.toml"), config).expect("rewrite config");
     }
 

@@ -18,6 +18,7 @@ use super::registry::{Artifact, Registry};
 use super::routing;
 use super::store::VersionState;
 use super::{DeployError, Fleet};
+use crate::ops::registry::RegistryStatus;
 use crate::ops::telemetry::error_chain;
 
 /// What one host's passes remember between them.
@@ -28,6 +29,18 @@ pub struct Converging {
     refused: HashSet<(String, String)>,
     /// Whether the last pass could read the registry.
     unreachable: bool,
+    /// Where the registry's state is reported besides the log.
+    status: Option<RegistryStatus>,
+}
+
+impl Converging {
+    /// Passes that report to `status` (metrics and `/readyz`).
+    pub fn reporting(status: RegistryStatus) -> Converging {
+        Converging {
+            status: Some(status),
+            ..Default::default()
+        }
+    }
 }
 
 impl Fleet {
@@ -67,6 +80,9 @@ impl Fleet {
             if let Err(e) = self.follow_routing(&q, &routing).await {
                 warn!(task_queue = %q, error = %error_chain(&e), "cannot apply the server's routing; keeping the versions as they are");
             }
+        }
+        if let Some(s) = &state.status {
+            s.reachable(unreachable.is_none());
         }
         match (unreachable, state.unreachable) {
             (Some(e), false) => {
@@ -123,6 +139,9 @@ impl Fleet {
                 Err(e) => {
                     error!(task_queue, digest = %a.digest, error = %error_chain(&e), "refused a version from the registry; the others go on");
                     state.refused.insert(key);
+                    if let Some(s) = &state.status {
+                        s.refused();
+                    }
                 }
             }
         }

@@ -28,6 +28,9 @@ pub struct Readiness(Arc<State>);
 struct State {
     polling: AtomicBool,
     unreachable: AtomicBool,
+    /// A fleet host's registry cannot be read: a detail, not a reason to
+    /// stop being ready.
+    registry_unreachable: AtomicBool,
 }
 
 impl Readiness {
@@ -42,6 +45,13 @@ impl Readiness {
         self.0.unreachable.swap(!reachable, Ordering::Relaxed) == reachable
     }
 
+    /// Records whether the fleet's registry can be read.
+    pub fn set_registry_reachable(&self, reachable: bool) {
+        self.0
+            .registry_unreachable
+            .store(!reachable, Ordering::Relaxed);
+    }
+
     /// Ready: polling, and the server answers.
     pub fn get(&self) -> bool {
         self.0.polling.load(Ordering::Relaxed) && !self.0.unreachable.load(Ordering::Relaxed)
@@ -51,6 +61,10 @@ impl Readiness {
 fn respond(path: &str, ready: &Readiness) -> Response<Full<Bytes>> {
     let (status, body) = match path {
         "/healthz" => (StatusCode::OK, "ok\n"),
+        "/readyz" if ready.get() && ready.0.registry_unreachable.load(Ordering::Relaxed) => (
+            StatusCode::OK,
+            "ready (the registry cannot be read; serving the versions this host has)\n",
+        ),
         "/readyz" if ready.get() => (StatusCode::OK, "ready\n"),
         "/readyz" if ready.0.unreachable.load(Ordering::Relaxed) => (
             StatusCode::SERVICE_UNAVAILABLE,

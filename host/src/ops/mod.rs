@@ -5,11 +5,13 @@
 //! - [`health`]: the health endpoints and the server probe behind `/readyz`.
 //! - [`telemetry`]: logging setup (text or JSON).
 //! - [`tenants`]: per-tenant memory, cache, eviction and refusal metrics.
+//! - [`registry`]: a fleet host's view of its registry.
 //! - [`devserver`]: `temporal server start-dev` for `polyworker dev` and tests.
 
 pub mod devserver;
 pub mod health;
 pub mod metrics;
+pub mod registry;
 pub mod telemetry;
 pub mod tenants;
 
