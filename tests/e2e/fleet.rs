@@ -194,6 +194,18 @@ async fn hosts_converge_on_what_the_registry_holds_and_the_server_routes_to() {
     for h in &hosts {
         logs(h, "stopped a drained version", &v1).await;
     }
+    // Its file leaves each host's store: the registry keeps the bytes.
+    for n in &names[..3] {
+        let file = store_of(n).join("modules").join(format!("{v1}.wasm"));
+        eventually(WITHIN, "v1's file is collected", || async {
+            if file.exists() {
+                Err("still there")
+            } else {
+                Ok(())
+            }
+        })
+        .await;
+    }
 
     // Ramping 20% (past the gate, which would refuse it for the finished
     // run): new workflows split between the versions in about that share.

@@ -205,6 +205,14 @@ async fn a_new_version_takes_new_workflows_while_old_runs_finish_on_theirs() {
         .await;
     t.signal(&after, "go", json!(null)).await;
     assert_eq!(outcome_of(&t, &after).await, "v2");
+    // `gc` removes the retired version's file, and only that one.
+    let stored = |d: &str| store.join("modules").join(format!("{d}.wasm")).is_file();
+    assert!(stored(&v1) && stored(&v2));
+    let (ok, out) = modules(admin, &["gc"]);
+    assert!(ok && out.contains(&v1) && !out.contains(&v2), "{out}");
+    assert!(!stored(&v1) && stored(&v2));
+    let (_, list) = modules(admin, &["list"]);
+    assert_eq!(state_of(&list, &v1).as_deref(), Some("retired"), "{list}");
     host.stop().await.expect("clean shutdown");
     let _ = std::fs::remove_dir_all(&store);
 }

@@ -11,7 +11,7 @@ use tonic::Request;
 use crate::deploy::admin::MAX_MESSAGE_BYTES;
 use crate::deploy::admin::proto::admin_client::AdminClient;
 use crate::deploy::admin::proto::{
-    DeployRequest, ListRequest, ReloadRequest, RetireRequest, SetCurrentRequest, Version,
+    DeployRequest, GcRequest, ListRequest, ReloadRequest, RetireRequest, SetCurrentRequest, Version,
 };
 
 /// Where the admin API is, and the token it may need.
@@ -105,6 +105,13 @@ pub enum ModulesCmd {
         /// Skip the replay gate.
         #[arg(long)]
         force: bool,
+    },
+    /// Remove the stored files of versions retired on every queue (the
+    /// host's token).
+    Gc {
+        /// Which host.
+        #[command(flatten)]
+        admin: AdminArgs,
     },
     /// Shut a drained version's worker down (its file stays stored).
     Retire {
@@ -291,6 +298,18 @@ pub async fn execute(cmd: ModulesCmd) -> anyhow::Result<()> {
                     "made current after replaying {} histories ({} ms in all)",
                     r.replayed, r.elapsed_ms
                 );
+            }
+        }
+        ModulesCmd::Gc { admin } => {
+            let r = client(&admin)
+                .await?
+                .gc(GcRequest {})
+                .await
+                .map_err(refused)?
+                .into_inner();
+            println!("removed {} retired modules from the store", r.removed.len());
+            for d in &r.removed {
+                println!("  {d}");
             }
         }
         ModulesCmd::List { admin } => {

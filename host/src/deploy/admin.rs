@@ -239,6 +239,19 @@ impl Admin for Service {
         }
         self.reloads.ask().await.map(Response::new)
     }
+
+    async fn gc(
+        &self,
+        request: Request<proto::GcRequest>,
+    ) -> Result<Response<proto::GcResponse>, Status> {
+        if let Principal::Tenant(t) = Principal::of(&request)? {
+            return Err(Status::permission_denied(format!(
+                "tenant {t:?}'s token may not collect the host's store; the host's token may"
+            )));
+        }
+        let removed = self.fleet.gc().map_err(status)?;
+        Ok(Response::new(proto::GcResponse { removed }))
+    }
 }
 
 /// The tokens the admin API accepts, each with whom it stands for. Kept as

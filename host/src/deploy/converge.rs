@@ -5,8 +5,8 @@
 //! a cache), checked, and started as a version; the server's routing
 //! (`DescribeWorkerDeployment`) says which version is current; a version
 //! that was current and no longer gets new workflows stops once the server
-//! counts no open workflows on it. No host talks to another: the registry
-//! and the server are the only shared state.
+//! counts no open workflows on it, and its file leaves the store. No host
+//! talks to another: the registry and the server are the only shared state.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -213,6 +213,8 @@ impl Fleet {
             if open == Some(0) {
                 self.stop_version(task_queue, &r.digest).await?;
                 info!(task_queue, digest = %r.digest, "stopped a drained version");
+                // The registry keeps the bytes; the store is only a cache.
+                self.gc()?;
             }
         }
         Ok(())

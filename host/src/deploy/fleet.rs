@@ -484,6 +484,18 @@ impl Fleet {
         Ok(digest)
     }
 
+    /// Removes the stored files of versions retired on every queue.
+    pub fn gc(&self) -> Result<Vec<String>, DeployError> {
+        let removed = self.store.gc()?;
+        if !removed.is_empty() {
+            info!(
+                removed = removed.len(),
+                "removed retired modules from the store"
+            );
+        }
+        Ok(removed)
+    }
+
     /// Every version of every versioned queue.
     pub async fn list(&self) -> Vec<VersionInfo> {
         let mut out = Vec::new();

@@ -157,6 +157,39 @@ impl ModuleStore {
         Ok(digest)
     }
 
+    /// Removes the files no version needs any more: those whose every
+    /// record, on every queue, is retired (or that no record names).
+    /// Their records stay, so `list` still shows them; deploying one again
+    /// stores it again. Returns the digests removed.
+    pub fn gc(&self) -> Result<Vec<String>, StoreError> {
+        let needed: std::collections::HashSet<String> = self
+            .lock()
+            .queues
+            .values()
+            .flatten()
+            .filter(|v| v.state != VersionState::Retired)
+            .map(|v| v.digest.clone())
+            .collect();
+        let dir = self.dir.join("modules");
+        let mut removed = Vec::new();
+        for e in std::fs::read_dir(&dir).map_err(io(&dir))?.flatten() {
+            let path = e.path();
+            let Some(digest) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".wasm"))
+            else {
+                continue;
+            };
+            if !needed.contains(digest) {
+                std::fs::remove_file(&path).map_err(io(&path))?;
+                removed.push(digest.to_string());
+            }
+        }
+        removed.sort();
+        Ok(removed)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -221,7 +254,7 @@ mod tests {
             states,
             [
                 (a.clone(), VersionState::Draining),
-                (b, VersionState::Deployed)
+                (b.clone(), VersionState::Deployed)
             ]
         );
         assert!(store.versions("other").is_empty());
@@ -232,6 +265,11 @@ mod tests {
             matches!(&e, StoreError::Tampered { digest, .. } if *digest == a),
             "{e}"
         );
+        // b is retired on its only queue, a still drains: gc removes b's file.
+        store.set("q", &b, VersionState::Retired).unwrap();
+        assert_eq!(store.gc().unwrap(), [b.clone()]);
+        assert!(store.path(&a).is_file() && !store.path(&b).is_file());
+        assert!(store.gc().unwrap().is_empty());
         std::fs::write(dir.join("state.json"), b"{not json").unwrap();
         let e = ModuleStore::open(&dir).err().expect("refused");
         assert!(e.to_string().contains("unreadable state"), "{e}");
