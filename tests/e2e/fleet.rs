@@ -5,10 +5,10 @@
 
 use std::time::Duration;
 
+use polyworker_tests::fleet::{FleetCli, fleet_host, push, store_of};
 use polyworker_tests::registry::Registry;
 use polyworker_tests::{
-    HostProcess, Outcome, Temporal, eventually, free_address, guest, http_get, polyworker_cli,
-    server, temporal_cli, unique,
+    HostProcess, Outcome, Temporal, eventually, guest, http_get, server, temporal_cli, unique,
 };
 use serde_json::json;
 use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
@@ -17,47 +17,6 @@ const WITHIN: Duration = Duration::from_secs(60);
 
 fn digest(name: &str) -> String {
     polyworker_host::runtime::digest(&std::fs::read(guest(name)).expect("fixture built"))
-}
-
-/// `polyworker modules push` of a fixture to the queue's repository.
-fn push(registry: &str, task_queue: &str, fixture: &str) -> String {
-    let file = guest(fixture).display().to_string();
-    let (ok, out) = polyworker_cli(&[
-        "modules",
-        "push",
-        "--registry",
-        registry,
-        "--plain-http",
-        "--task-queue",
-        task_queue,
-        &file,
-    ]);
-    assert!(ok, "push {fixture}: {out}");
-    out
-}
-
-/// Where host `name` keeps its store: kept across its restarts (the
-/// harness removes a host's own directory when it is dropped).
-fn store_of(name: &str) -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("pw-fleet-store-{name}"))
-}
-
-/// A host of the fleet: its own store and admin port, the shared
-/// deployment, following the registry every 300 ms.
-fn fleet_host(name: &str, deployment: &str, registry: &str, queues: &[&str]) -> HostProcess {
-    let store = store_of(name);
-    let mut body = format!(
-        "[server]\naddress = \"{}\"\nidentity = \"{name}\"\n\n\
-         [deployment]\nname = \"{deployment}\"\nstore = \"{}\"\nadmin = \"{}\"\n\n\
-         [deployment.registry]\naddress = \"{registry}\"\nplain_http = true\npoll_ms = 300\n\n",
-        server().address(),
-        store.display(),
-        free_address(),
-    );
-    for q in queues {
-        body.push_str(&format!("[[task_queue]]\nname = \"{q}\"\n\n"));
-    }
-    HostProcess::spawn_with(name, &body, &[])
 }
 
 /// `temporal worker deployment set-current-version`, retried until the
@@ -285,34 +244,6 @@ async fn hosts_converge_on_what_the_registry_holds_and_the_server_routes_to() {
     }
     for n in &names {
         let _ = std::fs::remove_dir_all(store_of(n));
-    }
-}
-
-/// `polyworker modules set-current|set-ramping` on the fleet.
-struct FleetCli<'a> {
-    registry: &'a str,
-    deployment: &'a str,
-    task_queue: &'a str,
-}
-
-impl FleetCli<'_> {
-    /// Runs `polyworker modules <verb> <args> --registry … --deployment …`.
-    fn route(&self, args: &[&str]) -> (bool, String) {
-        let address = server().address();
-        let mut all = vec!["modules"];
-        all.extend_from_slice(args);
-        all.extend([
-            "--registry",
-            self.registry,
-            "--plain-http",
-            "--deployment",
-            self.deployment,
-            "--task-queue",
-            self.task_queue,
-            "--address",
-            &address,
-        ]);
-        polyworker_cli(&all)
     }
 }
 

@@ -6,6 +6,7 @@
 //! - [`TestHost`]: a polyworker host running in-process on its own task queue.
 //! - [`Temporal`]: a thin gRPC client: start workflows, read histories.
 
+pub mod fleet;
 pub mod gateway;
 pub mod noisy;
 pub mod process;
