@@ -145,7 +145,9 @@ async fn main() {
         deployment: &deployment,
         task_queue: &q,
     };
-    let v1 = polyworker_host::runtime::digest(&std::fs::read(guest("versioned_v1")).unwrap());
+    let v1 = polyworker_host::runtime::digest(
+        &std::fs::read(guest("versioned_v1")).expect("fixture built"),
+    );
     let ok = poll_until(Duration::from_secs(60), || async {
         match fleet.route(&["set-current", &v1, "--force"]) {
             (true, _) => Ok(()),
