@@ -1,7 +1,8 @@
 //! A fleet that converges on its own: modules pushed once to a real OCI
 //! registry (Debian's `docker-registry` on loopback), several host
 //! processes with empty stores on one dev server, routing changed once on
-//! the server with Temporal's own CLI — and every host follows.
+//! the server (with polyworker's CLI and with Temporal's) — and every host
+//! follows; registry credentials from the environment or a Docker config.
 
 use std::time::Duration;
 
@@ -148,6 +149,15 @@ async fn hosts_converge_on_what_the_registry_holds_and_the_server_routes_to() {
     );
     t.signal(&upgrading, "go", json!(null)).await;
     assert!(matches!(t.outcome(&upgrading, WITHIN).await, Outcome::Completed(v) if v == "v2"));
+    for id in [&pinned, &upgrading] {
+        let failed = t.history(id).await.iter().any(|e| {
+            matches!(
+                e.attributes,
+                Some(Attributes::WorkflowTaskFailedEventAttributes(_))
+            )
+        });
+        assert!(!failed, "{id}: a workflow task failed across the swap");
+    }
     // With its last run gone (the auto-upgrading one moved at its next
     // task), v1 stops everywhere.
     for h in &hosts {
@@ -282,4 +292,81 @@ async fn served_by_all(t: &Temporal, task_queue: &str, answer: &str, hosts: &[St
         }
     }
     panic!("not every host served one of 60 runs: {seen:?}, hosts {hosts:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registry_credentials_come_from_the_environment_or_the_docker_config() {
+    use base64::Engine;
+    use polyworker_tests::registry::{PASSWORD, USER};
+    let registry = Registry::start_with_login();
+    let repo = registry.repository("secured");
+    let q = unique("secured");
+    let file = guest("versioned_v1").display().to_string();
+    let push_with = |env: &[(&str, &str)]| {
+        polyworker_tests::polyworker_cli_with(
+            &[
+                "modules",
+                "push",
+                "--registry",
+                &repo,
+                "--plain-http",
+                "--task-queue",
+                &q,
+                &file,
+            ],
+            env,
+        )
+    };
+    // No credentials: refused, and said so.
+    let empty = std::env::temp_dir().join(unique("docker-config-empty"));
+    std::fs::create_dir_all(&empty).unwrap();
+    let empty_env = empty.display().to_string();
+    let (ok, out) = push_with(&[("DOCKER_CONFIG", &empty_env)]);
+    assert!(!ok && out.to_lowercase().contains("auth"), "{out}");
+    // From the environment.
+    let (ok, out) = push_with(&[
+        ("DOCKER_CONFIG", &empty_env),
+        ("POLYWORKER_REGISTRY_USERNAME", USER),
+        ("POLYWORKER_REGISTRY_PASSWORD", PASSWORD),
+    ]);
+    assert!(ok, "{out}");
+    // From a Docker config file, as `docker login` writes it; a host reads
+    // it the same way.
+    let docker = std::env::temp_dir().join(unique("docker-config"));
+    std::fs::create_dir_all(&docker).unwrap();
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"));
+    std::fs::write(
+        docker.join("config.json"),
+        format!(
+            r#"{{"auths": {{"{}": {{"auth": "{auth}"}}}}}}"#,
+            registry.address
+        ),
+    )
+    .unwrap();
+    let docker_env = docker.display().to_string();
+    let (ok, out) = push_with(&[("DOCKER_CONFIG", &docker_env)]);
+    assert!(ok, "{out}");
+    let name = unique("secured-host");
+    let store = store_of(&name);
+    let body = format!(
+        "[server]\naddress = \"{}\"\nidentity = \"{name}\"\n\n\
+         [deployment]\nname = \"{}\"\nstore = \"{}\"\nadmin = \"{}\"\n\n\
+         [deployment.registry]\naddress = \"{repo}\"\nplain_http = true\npoll_ms = 300\n\n\
+         [[task_queue]]\nname = \"{q}\"\n",
+        server().address(),
+        unique("secured"),
+        store.display(),
+        polyworker_tests::free_address(),
+    );
+    let mut host = HostProcess::spawn_with(&name, &body, &[("DOCKER_CONFIG", &docker_env)]);
+    host.ready(WITHIN).await;
+    logs(
+        &host,
+        "started a version from the registry",
+        &digest("versioned_v1"),
+    )
+    .await;
+    for d in [&empty, &docker, &store] {
+        let _ = std::fs::remove_dir_all(d);
+    }
 }

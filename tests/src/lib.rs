@@ -16,7 +16,7 @@ pub mod wasip1;
 
 pub use process::{
     HostProcess, OwnServer, admin_cli, free_address, http_get, modules_cli, peak_rss_kib,
-    polyworker_bin, polyworker_cli,
+    polyworker_bin, polyworker_cli, polyworker_cli_with,
 };
 pub use wait::{eventually, eventually_blocking, holds_until, poll_until};
 

@@ -302,10 +302,16 @@ pub fn admin_cli(admin: SocketAddr, token: Option<&str>, args: &[&str]) -> (bool
 /// Runs `polyworker <args>` (with no admin token or registry from the
 /// environment); whether it succeeded, and what it printed.
 pub fn polyworker_cli(args: &[&str]) -> (bool, String) {
+    polyworker_cli_with(args, &[])
+}
+
+/// [`polyworker_cli`] with `env` set for the process.
+pub fn polyworker_cli_with(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
     let out = Command::new(polyworker_bin())
         .args(args)
         .env_remove("POLYWORKER_ADMIN_TOKEN")
         .env_remove("POLYWORKER_REGISTRY")
+        .envs(env.iter().copied())
         .output()
         .expect("run polyworker");
     let text = format!(

@@ -11,6 +11,14 @@ use std::time::Duration;
 use crate::free_address;
 use crate::wait::eventually_blocking;
 
+/// The user a registry started with [`Registry::start_with_login`] admits.
+pub const USER: &str = "pw-test";
+/// Its password.
+pub const PASSWORD: &str = "s3cret";
+/// `USER:bcrypt(PASSWORD)`, made once with Python's `crypt` (bcrypt is the
+/// only hash the registry's htpasswd takes).
+const HTPASSWD: &str = "pw-test:$2b$12$dprswpbpkRbhWcr/ciQFaeULnkliomMJouchDQUzzDYhQYD/LHyXC\n";
+
 /// One registry.
 pub struct Registry {
     /// Where it listens.
@@ -30,15 +38,31 @@ fn registry_bin() -> PathBuf {
 impl Registry {
     /// Starts a registry with empty storage and waits until it answers.
     pub fn start() -> Registry {
+        Registry::start_with("")
+    }
+
+    /// A registry that admits only [`USER`] with [`PASSWORD`] (htpasswd).
+    pub fn start_with_login() -> Registry {
+        Registry::start_with(HTPASSWD)
+    }
+
+    fn start_with(htpasswd: &str) -> Registry {
         let dir = std::env::temp_dir().join(format!("pw-registry-{}", crate::unique("r")));
         std::fs::create_dir_all(dir.join("storage")).expect("registry dir");
         let address = free_address();
-        let config = format!(
+        let mut config = format!(
             "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n\
              storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n\
              http:\n  addr: {address}\n",
             dir.join("storage").display()
         );
+        if !htpasswd.is_empty() {
+            std::fs::write(dir.join("htpasswd"), htpasswd).expect("write htpasswd");
+            config.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: polyworker-tests\n    path: {}\n",
+                dir.join("htpasswd").display()
+            ));
+        }
         std::fs::write(dir.join("config.yml"), config).expect("write config.yml");
         let mut r = Registry {
             address,
@@ -92,7 +116,8 @@ impl Registry {
     }
 }
 
-/// Whether `GET /v2/` answers 200, as a registry that is up does.
+/// Whether `GET /v2/` answers (200, or 401 from one that wants a login),
+/// as a registry that is up does.
 fn answers(address: SocketAddr) -> Result<(), String> {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(address).map_err(|e| e.to_string())?;
@@ -101,7 +126,7 @@ fn answers(address: SocketAddr) -> Result<(), String> {
     let mut answer = String::new();
     let _ = s.read_to_string(&mut answer);
     match answer.split_whitespace().nth(1) {
-        Some("200") => Ok(()),
+        Some("200" | "401") => Ok(()),
         other => Err(format!("answered {other:?}")),
     }
 }
