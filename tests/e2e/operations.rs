@@ -257,6 +257,17 @@ async fn runs_with(t: &Temporal, ids: &[String], n: usize, kind: fn(&Attributes)
         .count()
 }
 
+/// Waits until each of `ids` has three events of the kind `kind` picks.
+async fn every_run_has(t: &Temporal, ids: &[String], kind: fn(&Attributes) -> bool, what: &str) {
+    eventually(Duration::from_secs(60), what, || async {
+        match runs_with(t, ids, 3, kind).await {
+            n if n == ids.len() => Ok(()),
+            n => Err(format!("{n} of {}", ids.len())),
+        }
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backlog_of_timers_completes_after_downtime() {
     const RUNS: usize = 200;
@@ -278,30 +289,10 @@ async fn a_backlog_of_timers_completes_after_downtime() {
     let host = TestHost::start(config(vec![queue(&task_queue, vec![guest("workflows")])])).await;
     let started = |a: &Attributes| matches!(a, Attributes::TimerStartedEventAttributes(_));
     let fired = |a: &Attributes| matches!(a, Attributes::TimerFiredEventAttributes(_));
-    eventually(
-        Duration::from_secs(60),
-        "every run starts its three timers",
-        || async {
-            match runs_with(&t, &ids, 3, started).await {
-                RUNS => Ok(()),
-                n => Err(format!("{n} of {RUNS}")),
-            }
-        },
-    )
-    .await;
+    every_run_has(&t, &ids, started, "every run starts its three timers").await;
     host.stop().await.expect("clean shutdown");
     // While no host runs, every timer fires.
-    eventually(
-        Duration::from_secs(60),
-        "every run's three timers fire",
-        || async {
-            match runs_with(&t, &ids, 3, fired).await {
-                RUNS => Ok(()),
-                n => Err(format!("{n} of {RUNS}")),
-            }
-        },
-    )
-    .await;
+    every_run_has(&t, &ids, fired, "every run's three timers fire").await;
     let host = TestHost::start(config(vec![queue(&task_queue, vec![guest("workflows")])])).await;
     let mut batched = 0;
     for id in &ids {

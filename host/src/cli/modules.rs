@@ -25,6 +25,19 @@ pub struct AdminArgs {
     token: Option<String>,
 }
 
+/// A version to route to, and whether to skip the replay gate.
+#[derive(clap::Args)]
+pub struct Pick {
+    /// The versioned task queue.
+    #[arg(long)]
+    task_queue: String,
+    /// The version's digest or a unique prefix (8+ characters).
+    digest: String,
+    /// Skip the replay gate.
+    #[arg(long)]
+    force: bool,
+}
+
 /// The `polyworker modules` verbs.
 #[derive(Subcommand)]
 pub enum ModulesCmd {
@@ -78,14 +91,9 @@ pub enum ModulesCmd {
         /// Or which fleet.
         #[command(flatten)]
         fleet: super::fleet::FleetArgs,
-        /// The versioned task queue.
-        #[arg(long)]
-        task_queue: String,
-        /// The version's digest or a unique prefix (8+ characters).
-        digest: String,
-        /// Skip the replay gate.
-        #[arg(long)]
-        force: bool,
+        /// Which version.
+        #[command(flatten)]
+        version: Pick,
     },
     /// Send a percentage of a queue's new workflows (and of its
     /// auto-upgrading runs) to a version, on the fleet (--registry), after
@@ -94,17 +102,12 @@ pub enum ModulesCmd {
         /// Which fleet.
         #[command(flatten)]
         fleet: super::fleet::FleetArgs,
-        /// The versioned task queue.
-        #[arg(long)]
-        task_queue: String,
-        /// The version's digest or a unique prefix (8+ characters).
-        digest: String,
+        /// Which version.
+        #[command(flatten)]
+        version: Pick,
         /// The share of new workflows, 0 to 100.
         #[arg(long)]
         percentage: f32,
-        /// Skip the replay gate.
-        #[arg(long)]
-        force: bool,
     },
     /// Remove the stored files of versions retired on every queue (the
     /// host's token).
@@ -326,33 +329,40 @@ pub async fn execute(cmd: ModulesCmd) -> anyhow::Result<()> {
                 println!("{}", describe(v));
             }
         }
-        ModulesCmd::SetCurrent {
-            fleet,
-            task_queue,
-            digest,
-            force,
-            ..
-        } if fleet.registry.is_some() => {
-            super::fleet::route(fleet, &task_queue, &digest, None, force).await?;
+        ModulesCmd::SetCurrent { fleet, version, .. } if fleet.registry.is_some() => {
+            super::fleet::route(
+                fleet,
+                &version.task_queue,
+                &version.digest,
+                None,
+                version.force,
+            )
+            .await?;
         }
         ModulesCmd::SetRamping {
             fleet,
-            task_queue,
-            digest,
+            version,
             percentage,
-            force,
         } => {
             anyhow::ensure!(
                 (0.0..=100.0).contains(&percentage),
                 "--percentage must be between 0 and 100"
             );
+            let Pick {
+                task_queue,
+                digest,
+                force,
+            } = version;
             super::fleet::route(fleet, &task_queue, &digest, Some(percentage), force).await?;
         }
         ModulesCmd::SetCurrent {
             admin,
-            task_queue,
-            digest,
-            force,
+            version:
+                Pick {
+                    task_queue,
+                    digest,
+                    force,
+                },
             ..
         } => {
             let r = client(&admin)
