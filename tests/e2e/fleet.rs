@@ -95,7 +95,7 @@ async fn hosts_converge_on_what_the_registry_holds_and_the_server_routes_to() {
 
     // Three hosts with empty stores pull v1; one set-current through
     // polyworker's CLI (its replay gate has nothing to replay yet).
-    let names: Vec<String> = (1..=4).map(|i| unique(&format!("fleet-{i}"))).collect();
+    let names: Vec<String> = (1..=5).map(|i| unique(&format!("fleet-{i}"))).collect();
     let mut hosts: Vec<HostProcess> = names[..3]
         .iter()
         .map(|n| fleet_host(n, &deployment, &repo, &[&q]))
@@ -215,7 +215,7 @@ async fn hosts_converge_on_what_the_registry_holds_and_the_server_routes_to() {
         late.log()
     );
     hosts.push(late);
-    served_by_all(&t, &q, "v2", &names).await;
+    served_by_all(&t, &q, "v2", &names[..4]).await;
 
     // The registry goes down: hosts keep serving and say so once; a host
     // restarted meanwhile starts from its store; all catch up after.
@@ -243,9 +243,16 @@ async fn hosts_converge_on_what_the_registry_holds_and_the_server_routes_to() {
     hosts.insert(1, fleet_host(&names[1], &deployment, &repo, &[&q]));
     hosts[1].ready(WITHIN).await;
     logs(&hosts[1], "the registry cannot be read", "").await;
-    served_by_all(&t, &q, "v2", &names).await;
+    served_by_all(&t, &q, "v2", &names[..4]).await;
+    // A host that joins empty during the outage has nothing to serve
+    // until the registry is back; then it pulls what is current.
+    let mut empty = fleet_host(&names[4], &deployment, &repo, &[&q]);
+    empty.ready(WITHIN).await;
     registry.resume();
-    for h in &hosts {
+    logs(&empty, "started a version from the registry", &v2).await;
+    hosts.push(empty);
+    served_by_all(&t, &q, "v2", &names).await;
+    for h in &hosts[..4] {
         logs(h, "the registry can be read again", "").await;
     }
     for h in &hosts {

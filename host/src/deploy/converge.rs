@@ -24,8 +24,9 @@ use crate::ops::telemetry::error_chain;
 /// What one host's passes remember between them.
 #[derive(Default)]
 pub struct Converging {
-    /// (queue, digest) refused once (a tampered blob, a component that does
-    /// not load): reported once, not pulled again.
+    /// (queue, digest) refused once (a tampered or oversized blob, a
+    /// component that does not load): reported once, not pulled again. A
+    /// registry or server failing on the way is retried instead.
     refused: HashSet<(String, String)>,
     /// Whether the last pass could read the registry.
     unreachable: bool,
@@ -41,6 +42,18 @@ impl Converging {
             ..Default::default()
         }
     }
+}
+
+/// Whether `e` says the version itself is bad (so pulling it again would
+/// not help), as opposed to a registry or server that failed on the way.
+fn refusal(e: &DeployError) -> bool {
+    use super::registry::RegistryError;
+    matches!(
+        e,
+        DeployError::Load(_)
+            | DeployError::DuplicateType(_)
+            | DeployError::Registry(RegistryError::Tampered { .. } | RegistryError::TooBig { .. })
+    )
 }
 
 impl Fleet {
@@ -136,12 +149,17 @@ impl Fleet {
                 Ok(()) => {
                     info!(task_queue, digest = %a.digest, tag = %a.tag, "started a version from the registry")
                 }
-                Err(e) => {
+                Err(e) if refusal(&e) => {
                     error!(task_queue, digest = %a.digest, error = %error_chain(&e), "refused a version from the registry; the others go on");
                     state.refused.insert(key);
                     if let Some(s) = &state.status {
                         s.refused();
                     }
+                }
+                // The registry or the server failed on the way: the next
+                // pass tries again.
+                Err(e) => {
+                    warn!(task_queue, digest = %a.digest, error = %error_chain(&e), "cannot start a version from the registry yet; trying again");
                 }
             }
         }
