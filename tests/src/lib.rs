@@ -26,7 +26,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use polyworker_host::config::{Config, EngineConfig, ServerConfig, TaskQueueConfig};
-use polyworker_host::ops::devserver::free_port;
+use process::free_port;
 use temporalio_client::grpc::WorkflowService;
 use temporalio_client::{Connection, ConnectionOptions};
 use temporalio_common::protos::temporal::api::common::v1::{

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
-use polyworker_host::ops::devserver::free_port;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::{repo_root, temporal_cli};
@@ -35,6 +34,23 @@ pub fn polyworker_bin() -> PathBuf {
         p.display()
     );
     p
+}
+
+/// A loopback port nothing listens on (yet), and one this process has not
+/// handed out before: the OS may offer a port again once it is released,
+/// and hosts started together bind theirs only later, so two of them could
+/// otherwise be given the same one.
+pub fn free_port() -> std::io::Result<u16> {
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    for _ in 0..100 {
+        let port = polyworker_host::ops::devserver::free_port()?;
+        if !given.contains(&port) {
+            given.push(port);
+            return Ok(port);
+        }
+    }
+    Err(std::io::Error::other("no fresh loopback port in 100 tries"))
 }
 
 /// A loopback address nothing listens on (yet).
