@@ -330,6 +330,21 @@ async fn registry_credentials_come_from_the_environment_or_the_docker_config() {
     let empty_env = empty.display().to_string();
     let (ok, out) = push_with(&[("DOCKER_CONFIG", &empty_env)]);
     assert!(!ok && out.to_lowercase().contains("auth"), "{out}");
+    // A file that is not a component is refused before anything is sent.
+    let not_wasm = std::env::temp_dir().join(unique("not-a-component.wasm"));
+    std::fs::write(&not_wasm, b"hello").unwrap();
+    let (ok, out) = polyworker_tests::polyworker_cli(&[
+        "modules",
+        "push",
+        "--registry",
+        &repo,
+        "--plain-http",
+        "--task-queue",
+        &q,
+        &not_wasm.display().to_string(),
+    ]);
+    assert!(!ok && out.contains("not a WebAssembly"), "{out}");
+    let _ = std::fs::remove_file(&not_wasm);
     // From the environment.
     let (ok, out) = push_with(&[
         ("DOCKER_CONFIG", &empty_env),
