@@ -281,10 +281,10 @@ impl Host {
                 .map_err(crate::deploy::DeployError::from)?;
             // One pass before the host is ready: a host that joins empty
             // serves what is current once it says it is ready.
-            let mut state = crate::deploy::converge::Converging::reporting(registry_status);
+            let every = std::time::Duration::from_millis(r.poll_ms);
+            let mut state = crate::deploy::converge::Converging::reporting(registry_status, every);
             fleet.converge(&registry, &mut state).await;
             info!(registry = %r.address, every_ms = r.poll_ms, "following the registry and the server's routing");
-            let every = std::time::Duration::from_millis(r.poll_ms);
             let converge = fleet.clone().converge_forever(registry, state, every);
             tasks.push(tokio::spawn(converge).abort_handle());
         }

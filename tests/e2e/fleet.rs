@@ -20,25 +20,51 @@ fn digest(name: &str) -> String {
     polyworker_host::runtime::digest(&std::fs::read(guest(name)).expect("fixture built"))
 }
 
+/// Temporal's own CLI against the dev server: its stdout, or its stderr.
+fn temporal(args: &[&str]) -> Result<String, String> {
+    let out = std::process::Command::new(temporal_cli())
+        .args(args)
+        .args([
+            "--address",
+            server().address().trim_start_matches("http://"),
+        ])
+        .args(["--namespace", "default"])
+        .output()
+        .expect("run the temporal CLI");
+    match out.status.success() {
+        true => Ok(String::from_utf8_lossy(&out.stdout).to_string()),
+        false => Err(String::from_utf8_lossy(&out.stderr).to_string()),
+    }
+}
+
 /// `temporal worker deployment set-current-version`, retried until the
 /// server knows the version (its pollers have reached it).
 async fn set_current(deployment: &str, build_id: &str) {
     let what = format!("{deployment} is routed to {build_id:.12}");
     eventually(WITHIN, &what, || async {
-        let out = std::process::Command::new(temporal_cli())
-            .args(["worker", "deployment", "set-current-version", "--yes"])
-            .args([
-                "--address",
-                server().address().trim_start_matches("http://"),
-            ])
-            .args(["--namespace", "default"])
-            .args(["--deployment-name", deployment, "--build-id", build_id])
-            .output()
-            .expect("run the temporal CLI");
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(String::from_utf8_lossy(&out.stderr).to_string())
+        temporal(&[
+            "worker",
+            "deployment",
+            "set-current-version",
+            "--yes",
+            "--deployment-name",
+            deployment,
+            "--build-id",
+            build_id,
+        ])
+        .map(drop)
+    })
+    .await;
+}
+
+/// Waits until the server has no record of `build_id` in `deployment`.
+async fn deleted(deployment: &str, build_id: &str) {
+    let what = format!("{build_id:.12} is deleted from {deployment}");
+    eventually(Duration::from_secs(120), &what, || async {
+        let out = temporal(&["worker", "deployment", "describe", "--name", deployment])?;
+        match out.contains(build_id) {
+            true => Err(out),
+            false => Ok(()),
         }
     })
     .await;
@@ -69,9 +95,20 @@ async fn identities(t: &Temporal, id: &str) -> Vec<String> {
         .collect()
 }
 
+/// Starts `wf` from Temporal's CLI, lets it go, and checks its answer.
 async fn completes_with(t: &Temporal, task_queue: &str, wf: &str, answer: &str) -> String {
     let id = unique(wf);
-    t.start(task_queue, wf, &id, &[]).await;
+    let started = temporal(&[
+        "workflow",
+        "start",
+        "--task-queue",
+        task_queue,
+        "--type",
+        wf,
+        "--workflow-id",
+        &id,
+    ]);
+    assert!(started.is_ok(), "{id}: {started:?}");
     t.signal(&id, "go", json!(null)).await;
     match t.outcome(&id, WITHIN).await {
         Outcome::Completed(v) => assert_eq!(v, answer, "{id}"),
@@ -82,6 +119,7 @@ async fn completes_with(t: &Temporal, task_queue: &str, wf: &str, answer: &str) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn hosts_converge_on_what_the_registry_holds_and_the_server_routes_to() {
+    polyworker_tests::quick_drainage();
     let mut registry = Registry::start();
     let repo = registry.repository("fleet");
     let q = unique("fleet");
@@ -138,6 +176,7 @@ async fn hosts_converge_on_what_the_registry_holds_and_the_server_routes_to() {
     // The replay gate, fleet-wide: a version that breaks the auto-upgrading
     // run is refused by the CLI, naming the run; the run finishes on v2.
     let bad = digest("versioned_v2_bad");
+    let bad_ramp = bad.clone();
     push(&repo, &q, "versioned_v2_bad");
     for h in &hosts {
         logs(h, "started a version from the registry", &bad).await;
@@ -186,7 +225,17 @@ async fn hosts_converge_on_what_the_registry_holds_and_the_server_routes_to() {
         "{ramped} of 200 new workflows ran the 20% ramp"
     );
     let (ok, out) = fleet.route(&["set-ramping", &bad, "--percentage", "0", "--force"]);
-    assert!(ok, "{out}");
+    assert!(ok && out.contains("drains"), "{out}");
+    // Once it drains, it is the newest drained version, and v1 (drained
+    // before it) is deleted from the server by the hosts.
+    deleted(&name, &v1).await;
+    assert!(
+        hosts.iter().any(|h| h
+            .log()
+            .lines()
+            .any(|l| l.contains("deleted a drained version") && l.contains(&v1))),
+        "a host deleted v1"
+    );
 
     // A blob changed in the registry's storage is refused by digest (on a
     // queue only the late host serves, so no other host pulled it first); a
@@ -216,6 +265,17 @@ async fn hosts_converge_on_what_the_registry_holds_and_the_server_routes_to() {
     );
     hosts.push(late);
     served_by_all(&t, &q, "v2", &names[..4]).await;
+    // It starts neither the version deleted from the server (the registry
+    // still holds it) nor the drained one.
+    let log = hosts[3].log();
+    for old in [&v1, &bad_ramp] {
+        assert!(
+            !log.lines()
+                .any(|l| l.contains("started a version from the registry")
+                    && l.contains(old.as_str())),
+            "the late host started {old:.12}:\n{log}"
+        );
+    }
 
     // The registry goes down: hosts keep serving and say so once; a host
     // restarted meanwhile starts from its store; all catch up after.
@@ -303,6 +363,7 @@ async fn served_by_all(t: &Temporal, task_queue: &str, answer: &str, hosts: &[St
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registry_credentials_come_from_the_environment_or_the_docker_config() {
+    polyworker_tests::quick_drainage();
     use base64::Engine;
     use polyworker_tests::registry::{PASSWORD, USER};
     let registry = Registry::start_with_login();

@@ -133,6 +133,8 @@ pub const TENANT_NAMESPACES: [&str; 2] = ["tenant-a", "tenant-b"];
 /// The dev server shared by the tests of one binary.
 pub struct Server {
     pub port: u16,
+    /// Whether it runs with [`QUICK_DRAINAGE`].
+    quick: bool,
     /// The watchdog shell; it ends with the test process, so it is never waited on.
     _watchdog: std::process::Child,
 }
@@ -146,19 +148,50 @@ impl Server {
     }
 }
 
+/// Server settings that let a test see versions drain and be deleted in
+/// seconds: the server re-checks drainage every 3 minutes by default, and
+/// remembers a poller for 5 (refusing to delete its version meanwhile). A
+/// poller is remembered from the start of each poll, so polls end sooner
+/// than the memory lasts (an idle version would look unpolled, and the
+/// server refuses to route to one).
+const QUICK_DRAINAGE: [&str; 4] = [
+    "matching.wv.VersionDrainageStatusRefreshInterval=\"1s\"",
+    "matching.wv.VersionDrainageStatusVisibilityGracePeriod=\"1s\"",
+    "matching.PollerHistoryTTL=\"10s\"",
+    "matching.longPollExpirationInterval=\"4s\"",
+];
+
+static QUICK: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Makes this test process's dev server one whose versions drain and can be
+/// deleted within seconds ([`QUICK_DRAINAGE`]). Call it before anything
+/// uses [`server`].
+pub fn quick_drainage() {
+    QUICK.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        server().quick,
+        "the dev server was started before quick_drainage() was called"
+    );
+}
+
 /// Starts (once per process) a dev server and waits until it serves.
 pub fn server() -> &'static Server {
     static SERVER: OnceLock<Server> = OnceLock::new();
     SERVER.get_or_init(|| {
         let port = free_port().expect("free port");
         let cli = temporal_cli();
+        let quick = QUICK.load(std::sync::atomic::Ordering::SeqCst);
+        let mut settings = vec![polyworker_host::ops::devserver::POLLS_COMPLETE_ON_SHUTDOWN];
+        if quick {
+            settings.extend(QUICK_DRAINAGE);
+        }
         // The shell outlives nothing: it stops the server as soon as the test
         // process ($PPID) is gone, so no run leaves a server behind.
         let script = r#"
+            p=$1 h=$2 m=$3 a=$4 b=$5; shift 5
             "$0" server start-dev --headless --log-level error --ip 127.0.0.1 \
-                --port "$1" --http-port "$2" --metrics-port "$3" \
-                --dynamic-config-value "$4" \
-                --namespace "$5" --namespace "$6" >/dev/null 2>&1 &
+                --port "$p" --http-port "$h" --metrics-port "$m" \
+                --namespace "$a" --namespace "$b" "$@" >/dev/null 2>&1 &
             child=$!
             while kill -0 "$PPID" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 1; done
             kill "$child" 2>/dev/null
@@ -171,14 +204,15 @@ pub fn server() -> &'static Server {
             .arg(port.to_string())
             .arg(free_port().expect("free port").to_string())
             .arg(free_port().expect("free port").to_string())
-            .arg(polyworker_host::ops::devserver::POLLS_COMPLETE_ON_SHUTDOWN)
             .args(TENANT_NAMESPACES)
+            .args(settings.iter().flat_map(|s| ["--dynamic-config-value", s]))
             .stdin(Stdio::null())
             .spawn()
             .expect("start the dev server");
         wait_until_serving(port);
         Server {
             port,
+            quick,
             _watchdog: watchdog,
         }
     })

@@ -105,7 +105,10 @@ pub async fn route(
         }
         Some(p) => {
             routing::set_ramping(&link, &name, &artifact.digest, p).await?;
-            println!("{} ramps to {p}% of {name}", artifact.digest);
+            match p {
+                0.0 => println!("{name} ramps to no version: {} drains", artifact.digest),
+                _ => println!("{} ramps to {p}% of {name}", artifact.digest),
+            }
         }
     }
     Ok(())

@@ -5,14 +5,18 @@
 //! a cache), checked, and started as a version; the server's routing
 //! (`DescribeWorkerDeployment`) says which version is current; a version
 //! that was current and no longer gets new workflows stops once the server
-//! counts no open workflows on it, and its file leaves the store. No host
-//! talks to another: the registry and the server are the only shared state.
+//! counts no open workflows on it, and its file leaves the store. Drained
+//! versions but the newest are deleted from the server, so a long-lived
+//! queue stays under the server's version limit; an artifact pushed before
+//! that newest drained one, which the server no longer knows, is one of the
+//! deleted and is not started again. No host talks to another: the registry
+//! and the server are the only shared state.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use super::registry::{Artifact, Registry};
 use super::routing;
@@ -32,13 +36,24 @@ pub struct Converging {
     unreachable: bool,
     /// Where the registry's state is reported besides the log.
     status: Option<RegistryStatus>,
+    /// When this host last asked the server to delete each (queue, build
+    /// id): the server refuses while any host still polls a version, and
+    /// rate-limits a deployment's changes, so each is asked rarely.
+    deleting: HashMap<(String, String), Instant>,
+    /// How long between two deletions of one version.
+    delete_every: Duration,
 }
 
+/// Passes between two attempts to delete one drained version.
+const DELETE_EVERY_PASSES: u32 = 10;
+
 impl Converging {
-    /// Passes that report to `status` (metrics and `/readyz`).
-    pub fn reporting(status: RegistryStatus) -> Converging {
+    /// Passes every `every` that report to `status` (metrics and
+    /// `/readyz`).
+    pub fn reporting(status: RegistryStatus, every: Duration) -> Converging {
         Converging {
             status: Some(status),
+            delete_every: every * DELETE_EVERY_PASSES,
             ..Default::default()
         }
     }
@@ -93,6 +108,7 @@ impl Fleet {
             if let Err(e) = self.follow_routing(&q, &routing).await {
                 warn!(task_queue = %q, error = %error_chain(&e), "cannot apply the server's routing; keeping the versions as they are");
             }
+            self.delete_obsolete(&q, &routing, state).await;
         }
         if let Some(s) = &state.status {
             s.reachable(unreachable.is_none());
@@ -138,11 +154,8 @@ impl Fleet {
             let retired = records
                 .iter()
                 .any(|r| r.digest == a.digest && r.state == VersionState::Retired);
-            let drained = routing
-                .retiring
-                .iter()
-                .any(|(b, d)| *b == a.digest && *d == routing::Drained::Yes);
-            if running.contains(&a.digest) || retired || drained || state.refused.contains(&key) {
+            let over = routing.drained(&a.digest) || routing.deleted(&a.digest, a.created);
+            if running.contains(&a.digest) || retired || over || state.refused.contains(&key) {
                 continue;
             }
             match self.start_pulled(registry, task_queue, &a).await {
@@ -227,8 +240,11 @@ impl Fleet {
             if r.state != VersionState::Draining || routing.routes_to(&r.digest) {
                 continue;
             }
-            let open = routing::open_workflows(&link, task_queue, &name, &r.digest).await;
-            if open == Some(0) {
+            // The server's word, else its count (which comes sooner: the
+            // server re-checks drainage every few minutes).
+            let done = routing.drained(&r.digest)
+                || routing::open_workflows(&link, task_queue, &name, &r.digest).await == Some(0);
+            if done {
                 self.stop_version(task_queue, &r.digest).await?;
                 info!(task_queue, digest = %r.digest, "stopped a drained version");
                 // The registry keeps the bytes; the store is only a cache.
@@ -236,6 +252,52 @@ impl Fleet {
             }
         }
         Ok(())
+    }
+
+    /// Asks the server to delete the queue's obsolete drained versions that
+    /// this host no longer runs, each at most once per `delete_every`. A
+    /// refusal is expected while another host still polls one (or polled it
+    /// a few minutes ago), so it is not a warning.
+    async fn delete_obsolete(
+        &self,
+        task_queue: &str,
+        routing: &routing::Routing,
+        state: &mut Converging,
+    ) {
+        let Ok(link) = self.link(task_queue) else {
+            return;
+        };
+        let name = self.config.deployment_name(task_queue);
+        let running: HashSet<String> = self
+            .versions
+            .lock()
+            .await
+            .get(task_queue)
+            .map(|v| v.keys().cloned().collect())
+            .unwrap_or_default();
+        let now = Instant::now();
+        state
+            .deleting
+            .retain(|(q, b), _| q != task_queue || routing.known.contains(b));
+        for build_id in routing.obsolete.iter().filter(|b| !running.contains(*b)) {
+            let key = (task_queue.to_string(), build_id.clone());
+            if state
+                .deleting
+                .get(&key)
+                .is_some_and(|t| now < *t + state.delete_every)
+            {
+                continue;
+            }
+            state.deleting.insert(key, now);
+            match routing::delete_version(&link, &name, build_id).await {
+                Ok(()) => {
+                    info!(task_queue, digest = %build_id, "deleted a drained version from the server")
+                }
+                Err(e) => {
+                    debug!(task_queue, digest = %build_id, error = %error_chain(&e), "the server keeps a drained version for now")
+                }
+            }
+        }
     }
 
     /// Stops a version's worker and marks it retired.

@@ -6,8 +6,11 @@
 //! artifact pushed by `wkg` or `oras` with the same layout counts too).
 //! Pulls are by digest and checked against it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
 
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
 use oci_client::client::{ClientConfig, ClientProtocol, Config, ImageLayer};
 use oci_client::manifest::{OciDescriptor, OciImageManifest};
 use oci_client::secrets::RegistryAuth;
@@ -45,17 +48,17 @@ pub enum RegistryError {
         /// What the bytes hash to.
         actual: String,
     },
-    /// A blob is bigger than a component may be.
-    #[error(
-        "registry {reference}: {digest} is {size} bytes, over the {MAX_COMPONENT_BYTES}-byte cap"
-    )]
+    /// A blob is bigger than it may be (a component, or a config).
+    #[error("registry {reference}: {digest} is {size} bytes, over the {limit}-byte cap")]
     TooBig {
         /// The repository.
         reference: String,
         /// The digest.
         digest: String,
-        /// Its size, as the manifest says.
+        /// Its size, as the manifest says or as far as it was read.
         size: i64,
+        /// The cap.
+        limit: u64,
     },
     /// The registry address is not `host[:port]/path`.
     #[error("`deployment.registry`: {address:?} is not a registry repository ({source})")]
@@ -77,7 +80,13 @@ pub struct Artifact {
     pub digest: String,
     /// Its size in bytes.
     pub size: i64,
+    /// When it was pushed, as its config (or its manifest's
+    /// `org.opencontainers.image.created` annotation) says, if it does.
+    pub created: Option<DateTime<Utc>>,
 }
+
+/// The most a config blob may be: it is a few hundred bytes of JSON.
+const MAX_CONFIG_BYTES: u64 = 64 * 1024;
 
 /// A registry client for one `[deployment]` (or one `modules push`).
 pub struct Registry {
@@ -87,6 +96,9 @@ pub struct Registry {
     host: String,
     /// The path under which each queue has its repository.
     prefix: String,
+    /// Push times by config digest: a config never changes, so each is
+    /// read once.
+    created: Mutex<HashMap<String, Option<DateTime<Utc>>>>,
 }
 
 /// A queue's repository name: OCI names are lower case, of `[a-z0-9._-]`.
@@ -134,6 +146,7 @@ impl Registry {
             auth,
             host,
             prefix,
+            created: Mutex::default(),
         })
     }
 
@@ -205,14 +218,115 @@ impl Registry {
                 .map_err(Self::failed(&reference, "read a manifest"))?;
             if let Some(layer) = wasm_layer(&manifest) {
                 let digest = layer.digest.trim_start_matches("sha256:").to_string();
-                found.entry(digest.clone()).or_insert(Artifact {
-                    tag,
-                    digest,
-                    size: layer.size,
-                });
+                let created = self.created(&reference, &manifest).await;
+                let newest = |a: &Artifact| a.created.max(created);
+                let size = layer.size;
+                found
+                    .entry(digest.clone())
+                    .and_modify(|a| a.created = newest(a))
+                    .or_insert(Artifact {
+                        tag,
+                        digest,
+                        size,
+                        created,
+                    });
             }
         }
         Ok(found.into_values().collect())
+    }
+
+    /// When the artifact of `manifest` was pushed: its annotation, else its
+    /// config's `created`. A config that cannot be read or has no time
+    /// gives none (the artifact is then taken as new).
+    async fn created(
+        &self,
+        reference: &Reference,
+        manifest: &OciImageManifest,
+    ) -> Option<DateTime<Utc>> {
+        let annotated = manifest
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get("org.opencontainers.image.created"))
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+        if let Some(t) = annotated {
+            return Some(t.to_utc());
+        }
+        let key = manifest.config.digest.clone();
+        if let Some(known) = self.created.lock().ok()?.get(&key) {
+            return *known;
+        }
+        let created = self
+            .read_blob(reference, &manifest.config, MAX_CONFIG_BYTES)
+            .await
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|v| {
+                Some(
+                    DateTime::parse_from_rfc3339(v.get("created")?.as_str()?)
+                        .ok()?
+                        .to_utc(),
+                )
+            });
+        self.created.lock().ok()?.insert(key, created);
+        created
+    }
+
+    /// A blob's bytes, at most `limit` of them whatever the registry sends,
+    /// checked against the descriptor's digest.
+    async fn read_blob(
+        &self,
+        reference: &Reference,
+        blob: &OciDescriptor,
+        limit: u64,
+    ) -> Result<Vec<u8>, RegistryError> {
+        let digest = blob.digest.trim_start_matches("sha256:").to_string();
+        let too_big = |size: i64| RegistryError::TooBig {
+            reference: reference.whole(),
+            digest: digest.clone(),
+            size,
+            limit,
+        };
+        if u64::try_from(blob.size).unwrap_or(u64::MAX) > limit {
+            return Err(too_big(blob.size));
+        }
+        let mut stream = self
+            .client
+            .pull_blob_stream(reference, blob)
+            .await
+            .map_err(Self::failed(reference, "pull a blob"))?
+            .stream;
+        let tampered = |actual: String| RegistryError::Tampered {
+            reference: reference.whole(),
+            digest: digest.clone(),
+            actual,
+        };
+        let mut bytes = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            use oci_client::errors::{DigestError, OciDistributionError};
+            let chunk = match chunk {
+                Ok(c) => c,
+                // The client checks the digest as the bytes arrive.
+                Err(e) => {
+                    return Err(match e.get_ref().and_then(|e| e.downcast_ref()) {
+                        Some(DigestError::VerificationError { actual, .. }) => {
+                            tampered(actual.trim_start_matches("sha256:").to_string())
+                        }
+                        _ => {
+                            Self::failed(reference, "pull a blob")(OciDistributionError::IoError(e))
+                        }
+                    });
+                }
+            };
+            bytes.extend_from_slice(&chunk);
+            if bytes.len() as u64 > limit {
+                return Err(too_big(i64::try_from(bytes.len()).unwrap_or(i64::MAX)));
+            }
+        }
+        let actual = crate::runtime::digest(&bytes);
+        if actual != digest {
+            return Err(tampered(actual));
+        }
+        Ok(bytes)
     }
 
     /// The component with `digest`, pulled by digest and checked against it.
@@ -222,40 +336,14 @@ impl Registry {
         artifact: &Artifact,
     ) -> Result<Vec<u8>, RegistryError> {
         let reference = self.reference(task_queue, &artifact.tag);
-        if u64::try_from(artifact.size).unwrap_or(u64::MAX) > MAX_COMPONENT_BYTES {
-            return Err(RegistryError::TooBig {
-                reference: reference.whole(),
-                digest: artifact.digest.clone(),
-                size: artifact.size,
-            });
-        }
         let layer = OciDescriptor {
             media_type: LAYER_MEDIA_TYPE.to_string(),
             digest: format!("sha256:{}", artifact.digest),
             size: artifact.size,
             ..Default::default()
         };
-        let mut bytes = Vec::new();
-        let tampered = |actual: String| RegistryError::Tampered {
-            reference: reference.whole(),
-            digest: artifact.digest.clone(),
-            actual,
-        };
-        use oci_client::errors::{DigestError, OciDistributionError};
-        match self.client.pull_blob(&reference, &layer, &mut bytes).await {
-            Ok(()) => {}
-            // The client checks the digest as the bytes arrive.
-            Err(OciDistributionError::DigestError(DigestError::VerificationError {
-                actual,
-                ..
-            })) => return Err(tampered(actual)),
-            Err(e) => return Err(Self::failed(&reference, "pull a blob")(e)),
-        }
-        let actual = crate::runtime::digest(&bytes);
-        if actual != artifact.digest {
-            return Err(tampered(actual));
-        }
-        Ok(bytes)
+        self.read_blob(&reference, &layer, MAX_COMPONENT_BYTES)
+            .await
     }
 }
 

@@ -2,12 +2,16 @@
 //! workflows to a version, count a version's open workflows, and fetch the
 //! recent histories the replay gate replays.
 
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
 
 use temporalio_client::grpc::WorkflowService;
 use temporalio_common::protos::temporal::api::workflowservice::v1::{
-    CountWorkflowExecutionsRequest, DescribeWorkerDeploymentRequest,
-    SetWorkerDeploymentCurrentVersionRequest, SetWorkerDeploymentRampingVersionRequest,
+    CountWorkflowExecutionsRequest, DeleteWorkerDeploymentVersionRequest,
+    DescribeWorkerDeploymentRequest, SetWorkerDeploymentCurrentVersionRequest,
+    SetWorkerDeploymentRampingVersionRequest,
 };
 use tonic::Code;
 
@@ -65,7 +69,8 @@ pub async fn set_current(
 }
 
 /// Sends `percentage` of the deployment's new workflows (and of its
-/// auto-upgrading runs) to `build_id`; 0 stops the ramp.
+/// auto-upgrading runs) to `build_id`; 0 ends the ramp (the version then
+/// drains, where a 0% ramp would keep it ramping).
 pub async fn set_ramping(
     link: &Link,
     deployment_name: &str,
@@ -75,7 +80,11 @@ pub async fn set_ramping(
     let req = SetWorkerDeploymentRampingVersionRequest {
         namespace: link.namespace.clone(),
         deployment_name: deployment_name.to_string(),
-        build_id: build_id.to_string(),
+        // No build id: no ramping version.
+        build_id: match percentage {
+            0.0 => String::new(),
+            _ => build_id.to_string(),
+        },
         percentage,
         identity: link.identity.clone(),
         ignore_missing_task_queues: true,
@@ -101,6 +110,16 @@ pub struct Routing {
     /// Build ids that were routed to and no longer are (draining or
     /// drained, as the server tells them apart).
     pub retiring: Vec<(String, Drained)>,
+    /// Every build id the server has a record of.
+    pub known: HashSet<String>,
+    /// When the newest drained version first polled. Older drained versions
+    /// are deleted from the server (`obsolete`), so an artifact the server
+    /// does not know that was pushed before this is one of those, not a new
+    /// version.
+    pub drained_since: Option<DateTime<Utc>>,
+    /// Drained versions older than the newest drained one: what to delete
+    /// from the server, so a long-lived queue stays under its version limit.
+    pub obsolete: Vec<String>,
 }
 
 /// Whether the server has seen a retiring version's last run finish.
@@ -117,6 +136,34 @@ impl Routing {
     pub fn routes_to(&self, build_id: &str) -> bool {
         self.current.as_deref() == Some(build_id)
             || self.ramping.as_ref().is_some_and(|(r, _)| r == build_id)
+    }
+
+    /// Whether the server has seen `build_id` drain.
+    pub fn drained(&self, build_id: &str) -> bool {
+        self.retiring
+            .iter()
+            .any(|(b, d)| b == build_id && *d == Drained::Yes)
+    }
+
+    /// Whether an artifact pushed at `created` that the server does not know
+    /// is a version deleted from the server after it drained (not to be
+    /// started again) rather than a new one. One without a push time counts
+    /// as new.
+    pub fn deleted(&self, build_id: &str, created: Option<DateTime<Utc>>) -> bool {
+        !self.known.contains(build_id)
+            && matches!((created, self.drained_since), (Some(c), Some(d)) if c < d)
+    }
+}
+
+/// The drained versions to delete: all but the newest (by when each first
+/// polled), which stays as the marker `Routing::deleted` compares against.
+fn obsolete(
+    mut drained: Vec<(String, Option<DateTime<Utc>>)>,
+) -> (Option<DateTime<Utc>>, Vec<String>) {
+    drained.sort_by_key(|(_, t)| *t);
+    match drained.pop() {
+        Some((_, newest)) => (newest, drained.into_iter().map(|(b, _)| b).collect()),
+        None => (None, Vec::new()),
     }
 }
 
@@ -139,30 +186,64 @@ pub async fn describe(link: &Link, deployment_name: &str) -> Result<Routing, Dep
                 });
             }
         };
-    use temporalio_common::protos::temporal::api::enums::v1::WorkerDeploymentVersionStatus as S;
     let info = info.unwrap_or_default();
-    let retiring = info
-        .version_summaries
-        .iter()
-        .filter_map(|v| {
-            let drained = match v.status() {
-                S::Draining => Drained::Not,
-                S::Drained => Drained::Yes,
-                _ => return None,
-            };
-            Some((v.deployment_version.as_ref()?.build_id.clone(), drained))
-        })
-        .collect();
-    let routing = info.routing_config.unwrap_or_default();
+    let mut routing = Routing::default();
+    let mut drained = Vec::new();
+    use temporalio_common::protos::temporal::api::enums::v1::WorkerDeploymentVersionStatus as S;
+    for v in &info.version_summaries {
+        let Some(build_id) = v.deployment_version.as_ref().map(|d| d.build_id.clone()) else {
+            continue;
+        };
+        routing.known.insert(build_id.clone());
+        match v.status() {
+            S::Draining => routing.retiring.push((build_id, Drained::Not)),
+            S::Drained => {
+                let created = v.create_time.as_ref().and_then(|t| {
+                    DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0))
+                });
+                drained.push((build_id.clone(), created));
+                routing.retiring.push((build_id, Drained::Yes));
+            }
+            _ => {}
+        }
+    }
+    (routing.drained_since, routing.obsolete) = obsolete(drained);
+    let config = info.routing_config.unwrap_or_default();
     let build_id = |v: Option<
         temporalio_common::protos::temporal::api::deployment::v1::WorkerDeploymentVersion,
     >| { v.map(|v| v.build_id).filter(|b| !b.is_empty()) };
-    Ok(Routing {
-        current: build_id(routing.current_deployment_version),
-        ramping: build_id(routing.ramping_deployment_version)
-            .map(|b| (b, routing.ramping_version_percentage)),
-        retiring,
-    })
+    routing.current = build_id(config.current_deployment_version);
+    routing.ramping =
+        build_id(config.ramping_deployment_version).map(|b| (b, config.ramping_version_percentage));
+    Ok(routing)
+}
+
+/// Deletes a drained version's record from the server. The server refuses
+/// while any host still polls it (its poller history lasts minutes), so
+/// callers retry, rarely.
+pub async fn delete_version(
+    link: &Link,
+    deployment_name: &str,
+    build_id: &str,
+) -> Result<(), DeployError> {
+    use temporalio_common::protos::temporal::api::deployment::v1::WorkerDeploymentVersion;
+    let req = DeleteWorkerDeploymentVersionRequest {
+        namespace: link.namespace.clone(),
+        deployment_version: Some(WorkerDeploymentVersion {
+            deployment_name: deployment_name.to_string(),
+            build_id: build_id.to_string(),
+        }),
+        identity: link.identity.clone(),
+        ..Default::default()
+    };
+    let mut c = link.connection.clone();
+    WorkflowService::delete_worker_deployment_version(&mut c, tonic::Request::new(req))
+        .await
+        .map(drop)
+        .map_err(|source| DeployError::Server {
+            what: format!("cannot delete the drained version {build_id:.12} of {deployment_name}"),
+            source,
+        })
 }
 
 /// Running workflows on one version, as the server's visibility counts them.
@@ -202,4 +283,42 @@ pub async fn recent_histories(
         }
     }
     Ok(inputs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: i64) -> Option<DateTime<Utc>> {
+        DateTime::from_timestamp(secs, 0)
+    }
+
+    #[test]
+    fn every_drained_version_but_the_newest_is_obsolete() {
+        let drained = vec![
+            ("b".to_string(), at(20)),
+            ("c".to_string(), at(30)),
+            ("a".to_string(), at(10)),
+        ];
+        assert_eq!(
+            obsolete(drained),
+            (at(30), vec!["a".to_string(), "b".to_string()])
+        );
+        assert_eq!(obsolete(Vec::new()), (None, Vec::new()));
+    }
+
+    #[test]
+    fn an_unknown_artifact_older_than_the_newest_drained_version_was_deleted() {
+        let routing = Routing {
+            known: HashSet::from(["c".to_string()]),
+            drained_since: at(30),
+            ..Default::default()
+        };
+        assert!(routing.deleted("a", at(10)), "pushed before: deleted");
+        assert!(!routing.deleted("d", at(40)), "pushed after: new");
+        assert!(!routing.deleted("e", None), "no push time: new");
+        assert!(!routing.deleted("c", at(10)), "known: not deleted");
+        let fresh = Routing::default();
+        assert!(!fresh.deleted("a", at(10)), "nothing drained yet: new");
+    }
 }
