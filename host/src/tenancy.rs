@@ -150,13 +150,16 @@ pub(crate) async fn start_tenant(
             .iter()
             .filter_map(|p| loaded.get(p).cloned())
             .collect();
-        let queue = workers.queue(
+        let mut queue = workers.queue(
             &q.name,
             tenant.clone(),
             q.grants(),
             q.cancel_grace(),
             &modules,
         )?;
+        if q.no_remote_activities {
+            queue.activities.clear();
+        }
         match workers
             .start(&q.worker_options(), Arc::new(queue), None)
             .await

@@ -73,6 +73,11 @@ pub struct TaskQueueConfig {
     /// out are refused).
     #[serde(default, rename = "preopen")]
     pub preopens: Vec<Preopen>,
+    /// Serve only the components' workflows, not their activities (as
+    /// core's `no_remote_activities`): the activities run on other workers,
+    /// or are mocks in a test environment.
+    #[serde(default)]
+    pub no_remote_activities: bool,
 }
 
 /// How many polls a worker keeps open: `5` (at most five), or
@@ -207,6 +212,7 @@ impl TaskQueueConfig {
             http_allowlist: Vec::new(),
             env: BTreeMap::new(),
             preopens: Vec::new(),
+            no_remote_activities: false,
         }
     }
 
@@ -418,6 +424,7 @@ impl std::fmt::Debug for TaskQueueConfig {
                     .collect::<Vec<_>>(),
             )
             .field("preopens", &self.preopens)
+            .field("no_remote_activities", &self.no_remote_activities)
             .finish()
     }
 }

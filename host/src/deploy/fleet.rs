@@ -229,6 +229,9 @@ impl Fleet {
             std::slice::from_ref(&module),
         )?;
         queue.versioned = true;
+        if cfg.no_remote_activities {
+            queue.activities.clear();
+        }
         let version = DeploymentVersion {
             deployment_name: self.config.deployment_name(task_queue),
             build_id: digest.to_string(),

@@ -1,0 +1,221 @@
+//! Running one workflow to its end in skipped time, then replaying what it
+//! produced.
+
+use std::time::Duration;
+
+use polyworker_host::temporal::replay::{self, ReplayReport};
+use serde_json::Value;
+use temporalio_client::grpc::{TestService, WorkflowService};
+use temporalio_common::protos::temporal::api::common::v1::{
+    Payloads, WorkflowExecution, WorkflowType,
+};
+use temporalio_common::protos::temporal::api::enums::v1::HistoryEventFilterType;
+use temporalio_common::protos::temporal::api::failure::v1::Failure;
+use temporalio_common::protos::temporal::api::history::v1::{History, history_event};
+use temporalio_common::protos::temporal::api::taskqueue::v1::TaskQueue;
+use temporalio_common::protos::temporal::api::testservice::v1::{
+    LockTimeSkippingRequest, UnlockTimeSkippingRequest,
+};
+use temporalio_common::protos::temporal::api::workflowservice::v1::{
+    GetWorkflowExecutionHistoryRequest, StartWorkflowExecutionRequest,
+};
+
+use crate::mock::Call;
+use crate::worker::{decode, encode};
+use crate::{TestEnv, TestError};
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// It returned this value.
+    Completed(Value),
+    /// It failed: the failure as the server recorded it.
+    Failed(Box<Failure>),
+    /// It ended otherwise (cancelled, timed out, terminated); the event's
+    /// name.
+    Other(String),
+}
+
+/// What one run did.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// Its workflow id.
+    pub workflow_id: String,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Every activity attempt it caused, in order.
+    pub activities: Vec<Call>,
+    /// The history it produced.
+    pub history: History,
+    /// The replay of that history against the same component: a run that
+    /// does not replay is an error of [`TestEnv::execute`], so this one
+    /// replayed.
+    pub replay: ReplayReport,
+}
+
+impl Run {
+    /// The result, if it completed.
+    pub fn result(&self) -> Option<&Value> {
+        match &self.outcome {
+            Outcome::Completed(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The failure, if it failed.
+    pub fn failure(&self) -> Option<&Failure> {
+        match &self.outcome {
+            Outcome::Failed(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// The attempts of one activity type.
+    pub fn calls_of(&self, activity_type: &str) -> Vec<&Call> {
+        self.activities
+            .iter()
+            .filter(|c| c.activity_type == activity_type)
+            .collect()
+    }
+}
+
+/// How long a run may take in real time before the test gives up: skipped
+/// time makes hours of timers take milliseconds.
+const RUN_PATIENCE: Duration = Duration::from_secs(30);
+
+impl TestEnv {
+    /// Runs `workflow_type` with `args` to its end, skipping time whenever
+    /// the run only waits (timers, activity timeouts, retry backoff), then
+    /// replays its history against the same component. A run whose history
+    /// does not replay is [`TestError::Nondeterministic`], with core's
+    /// report.
+    pub async fn execute(&self, workflow_type: &str, args: &[Value]) -> Result<Run, TestError> {
+        let workflow_id = format!("{}-{workflow_type}", self.task_queue);
+        let id = format!("{workflow_id}-{}", self.next_run());
+        let req = StartWorkflowExecutionRequest {
+            namespace: "default".into(),
+            workflow_id: id.clone(),
+            workflow_type: Some(WorkflowType {
+                name: workflow_type.into(),
+            }),
+            task_queue: Some(TaskQueue {
+                name: self.task_queue.clone(),
+                ..Default::default()
+            }),
+            input: Some(Payloads {
+                payloads: args.iter().map(encode).collect(),
+            }),
+            request_id: id.clone(),
+            identity: "polyworker-testing".into(),
+            ..Default::default()
+        };
+        let mut c = self.connection.clone();
+        let run_id = WorkflowService::start_workflow_execution(&mut c, tonic::Request::new(req))
+            .await
+            .map_err(|source| TestError::Call {
+                what: "start the workflow",
+                source,
+            })?
+            .into_inner()
+            .run_id;
+        let outcome = self.skipping_time(self.close(&id)).await?;
+        let input = replay::fetch_history(&self.connection, "default", &id, &run_id)
+            .await
+            .map_err(|e| TestError::Replay(Box::new(e)))?;
+        let history = input.history.clone();
+        let report = replay::replay_file(&self.component, &self.engine, vec![input], None)
+            .await
+            .map_err(|e| TestError::Replay(Box::new(e)))?
+            .into_iter()
+            .next()
+            .ok_or_else(|| TestError::Server("the replay reported nothing".into()))?;
+        if let Some(failure) = &report.failure {
+            return Err(TestError::Nondeterministic {
+                workflow_id: id,
+                report: failure.clone(),
+            });
+        }
+        Ok(Run {
+            workflow_id: id,
+            outcome,
+            activities: self.mocks.take_calls(),
+            history,
+            replay: report,
+        })
+    }
+
+    fn next_run(&self) -> u64 {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static RUNS: AtomicU64 = AtomicU64::new(0);
+        RUNS.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Lets the server skip time while `wait` runs (as the SDKs' test
+    /// environments do while a test awaits a result), and locks it after.
+    async fn skipping_time<T>(
+        &self,
+        wait: impl Future<Output = Result<T, TestError>>,
+    ) -> Result<T, TestError> {
+        let mut c = self.connection.clone();
+        TestService::unlock_time_skipping(
+            &mut c,
+            tonic::Request::new(UnlockTimeSkippingRequest {}),
+        )
+        .await
+        .map_err(|source| TestError::Call {
+            what: "unlock time skipping",
+            source,
+        })?;
+        let out = tokio::time::timeout(RUN_PATIENCE, wait).await;
+        TestService::lock_time_skipping(&mut c, tonic::Request::new(LockTimeSkippingRequest {}))
+            .await
+            .map_err(|source| TestError::Call {
+                what: "lock time skipping",
+                source,
+            })?;
+        out.map_err(|_| TestError::Timeout(RUN_PATIENCE))?
+    }
+
+    /// Waits for the run's close event.
+    async fn close(&self, workflow_id: &str) -> Result<Outcome, TestError> {
+        loop {
+            let req = GetWorkflowExecutionHistoryRequest {
+                namespace: "default".into(),
+                execution: Some(WorkflowExecution {
+                    workflow_id: workflow_id.into(),
+                    run_id: String::new(),
+                }),
+                wait_new_event: true,
+                history_event_filter_type: HistoryEventFilterType::CloseEvent as i32,
+                ..Default::default()
+            };
+            let mut c = self.connection.clone();
+            let events =
+                WorkflowService::get_workflow_execution_history(&mut c, tonic::Request::new(req))
+                    .await
+                    .map_err(|source| TestError::Call {
+                        what: "wait for the workflow's end",
+                        source,
+                    })?
+                    .into_inner()
+                    .history
+                    .map(|h| h.events)
+                    .unwrap_or_default();
+            use history_event::Attributes as A;
+            let Some(attributes) = events.into_iter().next().and_then(|e| e.attributes) else {
+                continue;
+            };
+            return Ok(match attributes {
+                A::WorkflowExecutionCompletedEventAttributes(a) => Outcome::Completed(
+                    a.result
+                        .and_then(|p| p.payloads.first().map(decode))
+                        .unwrap_or(Value::Null),
+                ),
+                A::WorkflowExecutionFailedEventAttributes(a) => {
+                    Outcome::Failed(Box::new(a.failure.unwrap_or_default()))
+                }
+                other => Outcome::Other(format!("{other:?}")),
+            });
+        }
+    }
+}

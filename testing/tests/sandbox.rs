@@ -1,0 +1,88 @@
+//! The test environment's promises beyond the tutorial: skipped time across
+//! hours of timers and activity timeouts, and a replay that catches a
+//! workflow that is not deterministic.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use polyworker_testing::{Answer, Outcome, TestEnv, TestError};
+use serde_json::json;
+use temporalio_common::protos::temporal::api::enums::v1::TimeoutType;
+use temporalio_common::protos::temporal::api::failure::v1::failure::FailureInfo;
+
+fn component() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/guests/wasm32-wasip2/release/workflows.wasm")
+}
+
+#[tokio::test]
+async fn a_hanging_activity_after_an_hour_long_timer_times_out_in_well_under_a_second() {
+    let env = TestEnv::start(component()).await.unwrap();
+    env.on_activity("Slow").answers(vec![Answer::Hangs]);
+    let began = Instant::now();
+    let run = env.execute("Impatient", &[]).await.unwrap();
+    let took = began.elapsed();
+    let Outcome::Failed(failure) = &run.outcome else {
+        panic!("{:?}", run.outcome);
+    };
+    // The activity's failure, caused by its start-to-close timeout.
+    let cause = failure.cause.as_deref().expect("a cause");
+    match &cause.failure_info {
+        Some(FailureInfo::TimeoutFailureInfo(t)) => {
+            assert_eq!(t.timeout_type(), TimeoutType::StartToClose)
+        }
+        other => panic!("not a timeout: {other:?}"),
+    }
+    assert_eq!(run.calls_of("Slow").len(), 1);
+    assert!(took.as_secs_f64() < 1.0, "took {took:?}");
+    env.shutdown().await;
+}
+
+#[tokio::test]
+async fn timers_of_a_backlog_fire_in_the_order_they_are_due() {
+    let env = TestEnv::start(component()).await.unwrap();
+    // Five timers of 5, 4, …, 1 hours, started at once.
+    let run = env
+        .execute("Timers", &[json!(5), json!(3_600_000)])
+        .await
+        .unwrap();
+    assert_eq!(run.result(), Some(&json!([4, 3, 2, 1, 0])));
+    env.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_workflow_that_is_not_deterministic_fails_its_test_with_the_replay_report() {
+    let env = TestEnv::start(component()).await.unwrap();
+    env.on_activity("Slow").returns(json!("slow"));
+    match env.execute("Unsteady", &[]).await {
+        Err(TestError::Nondeterministic { report, .. }) => {
+            assert!(report.contains("Nondeterminism"), "{report}");
+        }
+        Ok(run) => panic!("it replayed: {:?}", run.outcome),
+        Err(e) => panic!("{e}"),
+    }
+    env.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_activity_without_a_mock_fails_naming_its_type() {
+    let env = TestEnv::start(component()).await.unwrap();
+    let run = env.execute("Impatient", &[]).await.unwrap();
+    let Outcome::Failed(failure) = &run.outcome else {
+        panic!("{:?}", run.outcome);
+    };
+    assert!(
+        format!("{failure:?}").contains("no mock for activity type \\\"Slow\\\""),
+        "{failure:?}"
+    );
+    env.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_missing_component_is_a_clear_error() {
+    match TestEnv::start("/nonexistent/guest.wasm").await {
+        Err(e @ TestError::Component(_)) => assert!(e.to_string().contains("no component")),
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("started"),
+    }
+}
