@@ -122,6 +122,12 @@ impl TestEnv {
         }
     }
 
+    /// Answers every activity type that has no mock of its own with
+    /// `handler` (a mock in another language, over `polyworker-test`).
+    pub fn on_every_activity(&self, handler: crate::mock::Handler) {
+        self.mocks.handle_all(handler);
+    }
+
     /// The task queue the environment's workflows run on.
     pub fn task_queue(&self) -> &str {
         &self.task_queue

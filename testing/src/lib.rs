@@ -34,6 +34,8 @@
 //! - [`mock`]: [`Answer`]s per activity type and the recorded [`Call`]s.
 //! - `worker`: the core activity worker that answers from the mocks.
 //! - [`run`]: [`TestEnv::execute`], its [`Run`] and [`Outcome`].
+//! - [`stdio`]: the `polyworker-test` binary's JSON-lines protocol, which
+//!   the other languages' test helpers drive.
 
 #![warn(missing_docs)]
 
@@ -41,6 +43,7 @@ pub mod env;
 pub mod mock;
 pub mod run;
 pub mod server;
+pub mod stdio;
 mod worker;
 
 use std::path::PathBuf;

@@ -4,6 +4,8 @@
 //! them as it would to real activities.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
@@ -52,7 +54,7 @@ impl Answer {
 }
 
 /// One attempt the workflow caused.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Call {
     /// The activity type.
     pub activity_type: String,
@@ -65,46 +67,90 @@ pub struct Call {
     pub activity_id: String,
 }
 
-/// Answers queued per activity type: each attempt takes the next; the last
-/// one repeats.
-#[derive(Debug, Default)]
+/// An answer computed from the attempt (a mock written as a function, or
+/// one answered by another process).
+pub type Handler = Arc<dyn Fn(Call) -> Pin<Box<dyn Future<Output = Answer> + Send>> + Send + Sync>;
+
+/// One activity type's mock.
+enum Mock {
+    /// Each attempt takes the next; the last one repeats.
+    Queue(VecDeque<Answer>),
+    /// Each attempt is answered by the handler.
+    Handler(Handler),
+}
+
+/// The mocks of one environment, and every attempt they answered.
+#[derive(Default)]
 pub(crate) struct Mocks {
-    answers: Mutex<BTreeMap<String, VecDeque<Answer>>>,
+    by_type: Mutex<BTreeMap<String, Mock>>,
+    /// Answers the attempts of every type without a mock of its own.
+    fallback: Mutex<Option<Handler>>,
     calls: Mutex<Vec<Call>>,
 }
 
 impl Mocks {
     pub(crate) fn push(&self, activity_type: &str, answers: Vec<Answer>) {
-        let mut all = self.answers.lock().unwrap_or_else(|e| e.into_inner());
-        all.entry(activity_type.to_string())
-            .or_default()
-            .extend(answers);
+        let mut all = self.by_type.lock().unwrap_or_else(|e| e.into_inner());
+        match all.get_mut(activity_type) {
+            Some(Mock::Queue(q)) => q.extend(answers),
+            _ => {
+                all.insert(activity_type.to_string(), Mock::Queue(answers.into()));
+            }
+        }
+    }
+
+    pub(crate) fn handle(&self, activity_type: &str, handler: Handler) {
+        let mut all = self.by_type.lock().unwrap_or_else(|e| e.into_inner());
+        all.insert(activity_type.to_string(), Mock::Handler(handler));
+    }
+
+    pub(crate) fn handle_all(&self, handler: Handler) {
+        *self.fallback.lock().unwrap_or_else(|e| e.into_inner()) = Some(handler);
+    }
+
+    /// What the next attempt of a type answers from its queue, or the
+    /// handler that computes it.
+    fn next(&self, activity_type: &str) -> Result<Answer, Option<Handler>> {
+        let mut all = self.by_type.lock().unwrap_or_else(|e| e.into_inner());
+        match all.get_mut(activity_type) {
+            Some(Mock::Queue(q)) if q.len() > 1 => q.pop_front().ok_or(None),
+            Some(Mock::Queue(q)) => q.front().cloned().ok_or(None),
+            Some(Mock::Handler(h)) => Err(Some(h.clone())),
+            None => Err(self
+                .fallback
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()),
+        }
     }
 
     /// Records the attempt and says what it does; an activity without a
     /// mock fails without retry, naming the type.
-    pub(crate) fn answer(&self, call: Call) -> Answer {
-        let mut all = self.answers.lock().unwrap_or_else(|e| e.into_inner());
-        let answer = match all.get_mut(&call.activity_type) {
-            Some(q) if q.len() > 1 => q.pop_front(),
-            Some(q) => q.front().cloned(),
-            None => None,
-        };
-        let answer = answer.unwrap_or_else(|| {
-            let known: Vec<&String> = all.keys().collect();
-            Answer::fails_non_retryable(
-                format!(
-                    "no mock for activity type {:?} (mocked: {known:?})",
-                    call.activity_type
-                ),
-                "PolyworkerTestNoMock",
-            )
-        });
+    pub(crate) async fn answer(&self, call: Call) -> Answer {
         self.calls
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(call);
-        answer
+            .push(call.clone());
+        match self.next(&call.activity_type) {
+            Ok(answer) => answer,
+            Err(Some(handler)) => handler(call).await,
+            Err(None) => {
+                let known: Vec<String> = self
+                    .by_type
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .keys()
+                    .cloned()
+                    .collect();
+                Answer::fails_non_retryable(
+                    format!(
+                        "no mock for activity type {:?} (mocked: {known:?})",
+                        call.activity_type
+                    ),
+                    "PolyworkerTestNoMock",
+                )
+            }
+        }
     }
 
     /// Every attempt so far, in order, and forgets them.
@@ -128,5 +174,17 @@ impl OnActivity {
     /// Attempts answer in order; the last answer repeats.
     pub fn answers(self, answers: Vec<Answer>) {
         self.mocks.push(&self.activity_type, answers);
+    }
+
+    /// Each attempt is answered by `f`, from the attempt's input and number.
+    pub fn with(self, f: impl Fn(&Call) -> Answer + Send + Sync + 'static) {
+        let f = Arc::new(f);
+        self.mocks.handle(
+            &self.activity_type,
+            Arc::new(move |call| {
+                let f = f.clone();
+                Box::pin(async move { f(&call) })
+            }),
+        );
     }
 }

@@ -139,7 +139,7 @@ async fn serve(worker: Arc<Worker>, mocks: Arc<Mocks>, connection: temporalio_cl
             attempt: start.attempt,
             activity_id: start.activity_id.clone(),
         };
-        let result = match mocks.answer(call) {
+        let result = match mocks.answer(call).await {
             Answer::Returns(v) => ActivityExecutionResult::ok(encode(&v)),
             Answer::Fails {
                 message,

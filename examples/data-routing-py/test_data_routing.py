@@ -1,0 +1,82 @@
+"""The data-routing tutorial's unit tests, against the built component
+(target/guests/py/data-routing-py.wasm), with mocked activities:
+
+    PYTHONPATH=sdk/python .venv/bin/python -m unittest discover -s examples/data-routing-py
+"""
+
+import unittest
+from pathlib import Path
+
+from polyworker.testing import HANG, ApplicationError, WorkflowEnvironment, WorkflowFailureError
+
+COMPONENT = Path(__file__).resolve().parents[2] / "target" / "guests" / "py" / "data-routing-py.wasm"
+PACKET = {"ID": "packet-1", "Source": "sensor-17", "Destination": "dc-eu", "Contents": "t=21.5"}
+
+
+def routes(*names):
+    """A GetRouteActivity mock answering ``names`` in turn."""
+    left = list(names)
+    return lambda request: left.pop(0) if len(left) > 1 else left[0]
+
+
+class DataRoutingTest(unittest.TestCase):
+    def setUp(self):
+        self.env = WorkflowEnvironment.start_time_skipping(COMPONENT)
+        self.addCleanup(self.env.shutdown)
+
+    def test_delivered_on_the_first_route(self):
+        self.env.on_activity("GetRouteActivity", routes("goodRoute"))
+        self.env.on_activity("TransmitActivity", lambda packet: {"Status": ""})
+        packet = self.env.execute_workflow("DataRoutingWorkflow", PACKET)
+        self.assertEqual(packet["Status"], "STATUS_DELIVERED")
+        self.assertEqual(packet["CurrentRouteProvider"], "goodRoute")
+        self.assertEqual(packet["FailedRouteProviders"], [])
+
+    def test_first_route_fails_to_transmit_second_delivers(self):
+        self.env.on_activity("GetRouteActivity", routes("badRoute", "goodRoute"))
+        sent = []
+
+        def transmit(packet):
+            sent.append(packet["CurrentRouteProvider"])
+            if packet["CurrentRouteProvider"] == "badRoute":
+                raise ApplicationError("the link dropped", type="TransmitFailed")
+            return {"Status": ""}
+
+        self.env.on_activity("TransmitActivity", transmit)
+        packet = self.env.execute_workflow("DataRoutingWorkflow", PACKET)
+        self.assertEqual(packet["FailedRouteProviders"], ["badRoute"])
+        self.assertEqual(packet["CurrentRouteProvider"], "goodRoute")
+        self.assertEqual(packet["Status"], "STATUS_DELIVERED")
+        self.assertEqual(sent, ["badRoute", "goodRoute"])
+
+    def test_every_transmit_fails(self):
+        self.env.on_activity("GetRouteActivity", routes("someRoute"))
+
+        def transmit(packet):
+            raise ApplicationError("no carrier", type="TransmitFailed")
+
+        self.env.on_activity("TransmitActivity", transmit)
+        run = self.env.run("DataRoutingWorkflow", PACKET)
+        self.assertEqual(run.result["Status"], "STATUS_FAILED")
+        self.assertEqual(len(run.calls_of("TransmitActivity")), 4)
+
+    def test_a_transmit_that_never_acks_hits_its_start_to_close_timeout(self):
+        self.env.on_activity("GetRouteActivity", routes("silentRoute", "goodRoute"))
+        answers = [HANG, {"Status": ""}]
+        self.env.on_activity("TransmitActivity", lambda packet: answers.pop(0))
+        packet = self.env.execute_workflow("DataRoutingWorkflow", PACKET)
+        self.assertEqual(packet["FailedRouteProviders"], ["silentRoute"])
+        self.assertEqual(packet["Status"], "STATUS_DELIVERED")
+
+    def test_get_route_exhausts_its_retries(self):
+        def get_route(request):
+            raise ApplicationError("route service down", type="Unavailable")
+
+        self.env.on_activity("GetRouteActivity", get_route)
+        with self.assertRaises(WorkflowFailureError) as failed:
+            self.env.execute_workflow("DataRoutingWorkflow", PACKET)
+        self.assertIn("route service down", str(failed.exception.failure))
+
+
+if __name__ == "__main__":
+    unittest.main()
