@@ -1,0 +1,55 @@
+/** Returned by a mock: the attempt never completes, so its timeout fires. */
+export declare const HANG: unique symbol;
+
+/** Thrown by a mock to fail the attempt. */
+export declare class ApplicationFailure extends Error {
+  constructor(message: string, type?: string, nonRetryable?: boolean);
+  readonly type: string;
+  readonly nonRetryable: boolean;
+  static create(options: { message: string; type?: string; nonRetryable?: boolean }): ApplicationFailure;
+  static retryable(message: string, type?: string): ApplicationFailure;
+  static nonRetryable(message: string, type?: string): ApplicationFailure;
+}
+
+/** A failure as the server recorded it, with its cause chain. */
+export interface Failure {
+  message: string;
+  source?: string;
+  type?: string;
+  non_retryable?: boolean;
+  timeout_type?: string;
+  activity_type?: string;
+  cause?: Failure;
+}
+
+/** One activity attempt the run caused. */
+export interface Call {
+  activity_type: string;
+  input: unknown[];
+  attempt: number;
+  activity_id: string;
+}
+
+export interface Run {
+  workflowId: string;
+  outcome: 'completed' | 'failed' | 'other';
+  result?: unknown;
+  failure?: Failure;
+  activities: Call[];
+  callsOf(activityType: string): Call[];
+}
+
+export declare class WorkflowFailedError extends Error {
+  readonly failure: Failure;
+  readonly cause?: Failure;
+}
+
+export declare class DeterminismViolationError extends Error {}
+
+export declare class TestWorkflowEnvironment {
+  static createTimeSkipping(options: { component: string; binary?: string }): Promise<TestWorkflowEnvironment>;
+  onActivity(activityType: string, mock: (...args: any[]) => unknown | Promise<unknown>): void;
+  run(workflowType: string, options?: { args?: unknown[] }): Promise<Run>;
+  executeWorkflow<T = unknown>(workflowType: string, options?: { args?: unknown[] }): Promise<T>;
+  teardown(): Promise<void>;
+}
