@@ -16,4 +16,12 @@ examples/data-routing-ts/node_modules/.bin/tsc --noEmit -p examples/data-routing
 # The Go SDK as a Go module: go vet (its unit tests run in cargo test, as
 # tests/e2e/go_sdk.rs).
 sdk/go/polyworker-go vet
+# Each language's unit tests of its data-routing example, through the test
+# environment (polyworker-test, the time-skipping test server from .venv).
+cargo build --quiet -p polyworker-testing
+PYTHONPATH=sdk/python .venv/bin/python -m unittest discover -s examples/data-routing-py
+node --test examples/data-routing-js/test/
+(cd examples/data-routing-go/test && ../../../.venv/bin/go test -count=1 ./...)
+(cd sdk/go/testsuite && ../../../.venv/bin/go vet ./...)
+target/debug/polyworker-test scenario examples/data-routing-c/tests.json
 cargo test --workspace --no-fail-fast "$@"

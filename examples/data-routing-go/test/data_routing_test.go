@@ -1,0 +1,122 @@
+package datarouting_test
+
+import (
+	"errors"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+
+	"polyworker/testsuite"
+)
+
+type Packet struct {
+	ID                   string   `json:"ID"`
+	Source               string   `json:"Source"`
+	Destination          string   `json:"Destination"`
+	Contents             string   `json:"Contents"`
+	FailedRouteProviders []string `json:"FailedRouteProviders"`
+	CurrentRouteProvider string   `json:"CurrentRouteProvider"`
+	Status               string   `json:"Status"`
+}
+
+type Receipt struct {
+	Provider string `json:"Provider"`
+	Status   string `json:"Status"`
+}
+
+func component() string {
+	_, here, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(here), "../../../target/guests/go/data-routing-go.wasm")
+}
+
+var packet = Packet{ID: "packet-1", Source: "sensor-17", Destination: "dc-eu", Contents: "t=21.5"}
+
+func run(t *testing.T, env *testsuite.TestWorkflowEnvironment) Packet {
+	t.Helper()
+	env.ExecuteWorkflow("DataRoutingWorkflow", packet)
+	if !env.IsWorkflowCompleted() {
+		t.Fatalf("not completed: %v", env.GetWorkflowError())
+	}
+	var out Packet
+	if err := env.GetWorkflowResult(&out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestDeliveredOnTheFirstRoute(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment(t, component())
+	env.OnActivity("GetRouteActivity").Return("goodRoute", nil)
+	env.OnActivity("TransmitActivity").Return(Receipt{}, nil)
+	out := run(t, env)
+	if out.Status != "STATUS_DELIVERED" || out.CurrentRouteProvider != "goodRoute" || len(out.FailedRouteProviders) != 0 {
+		t.Fatalf("%+v", out)
+	}
+}
+
+func TestFirstRouteFailsToTransmitSecondDelivers(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment(t, component())
+	env.OnActivity("GetRouteActivity").Return("badRoute", nil).Once()
+	env.OnActivity("GetRouteActivity").Return("goodRoute", nil)
+	env.OnActivity("TransmitActivity").Return(func(p Packet) (Receipt, error) {
+		if p.CurrentRouteProvider == "badRoute" {
+			return Receipt{}, testsuite.NewApplicationError("the link dropped", "TransmitFailed")
+		}
+		return Receipt{}, nil
+	})
+	out := run(t, env)
+	if !reflect.DeepEqual(out.FailedRouteProviders, []string{"badRoute"}) || out.CurrentRouteProvider != "goodRoute" || out.Status != "STATUS_DELIVERED" {
+		t.Fatalf("%+v", out)
+	}
+}
+
+func TestEveryTransmitFails(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment(t, component())
+	env.OnActivity("GetRouteActivity").Return("someRoute", nil)
+	env.OnActivity("TransmitActivity").Return(nil, testsuite.NewApplicationError("no carrier", "TransmitFailed"))
+	out := run(t, env)
+	if out.Status != "STATUS_FAILED" {
+		t.Fatalf("%+v", out)
+	}
+	transmits := 0
+	for _, c := range env.ActivityCalls() {
+		if c.ActivityType == "TransmitActivity" {
+			transmits++
+		}
+	}
+	if transmits != 4 {
+		t.Fatalf("%d transmit attempts", transmits)
+	}
+}
+
+func TestTransmitThatNeverAcksHitsItsTimeout(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment(t, component())
+	env.OnActivity("GetRouteActivity").Return("silentRoute", nil).Once()
+	env.OnActivity("GetRouteActivity").Return("goodRoute", nil)
+	env.OnActivity("TransmitActivity").Return(nil, testsuite.ErrHang).Once()
+	env.OnActivity("TransmitActivity").Return(Receipt{}, nil)
+	out := run(t, env)
+	if !reflect.DeepEqual(out.FailedRouteProviders, []string{"silentRoute"}) || out.Status != "STATUS_DELIVERED" {
+		t.Fatalf("%+v", out)
+	}
+}
+
+func TestGetRouteExhaustsItsRetries(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment(t, component())
+	env.OnActivity("GetRouteActivity").Return("", testsuite.NewApplicationError("route service down", "Unavailable"))
+	env.ExecuteWorkflow("DataRoutingWorkflow", packet)
+	var failure *testsuite.Failure
+	if !env.IsWorkflowCompleted() || !errors.As(env.GetWorkflowError(), &failure) {
+		t.Fatalf("%v", env.GetWorkflowError())
+	}
+	if !strings.Contains(failure.Error(), "route service down") {
+		t.Fatal(failure.Error())
+	}
+}
