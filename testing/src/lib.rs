@@ -36,12 +36,15 @@
 //! - [`run`]: [`TestEnv::execute`], its [`Run`] and [`Outcome`].
 //! - [`stdio`]: the `polyworker-test` binary's JSON-lines protocol, which
 //!   the other languages' test helpers drive.
+//! - [`scenario`]: `polyworker-test scenario FILE.json`, tests written as
+//!   data (for C, or any language without a helper).
 
 #![warn(missing_docs)]
 
 pub mod env;
 pub mod mock;
 pub mod run;
+pub mod scenario;
 pub mod server;
 pub mod stdio;
 mod worker;
