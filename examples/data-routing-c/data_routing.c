@@ -20,9 +20,17 @@ static uint64_t transmit_timeout_ms;
 
 static void ask_route(void);
 
+static bool tutorial;
+
 static void finish(const char *status) {
   pw_json_set(packet, "Status", pw_json_string(status));
-  pw_complete(packet);
+  if (tutorial) {
+    pw_json *out = pw_json_object();
+    pw_json_set(out, "Packet", packet);
+    pw_complete(out);
+  } else {
+    pw_complete(packet);
+  }
   packet = NULL;
 }
 
@@ -87,16 +95,103 @@ static double setting(const pw_json *options, const char *key, double otherwise)
   return v < 1 ? 1 : v;
 }
 
+/* ---- The input, in either of its two shapes: a packet (with the options
+ * as a second argument), or the tutorial's {"Packet": {...},
+ * "GetRouteMaxAttempts": n, "TransmitPacketMaxAttempts": m}, answered as
+ * {"Packet": {...}}. Anything else is refused, saying what is wrong. ---- */
+
+static double tutorial_route_max, tutorial_transmit_max;
+
+static bool one_of(const char *key, const char *const *keys) {
+  for (; *keys; keys++)
+    if (!strcmp(key, *keys)) return true;
+  return false;
+}
+
+/* Fails the workflow without retry and returns false if `p` is not a packet. */
+static bool valid_packet(const pw_json *p) {
+  static const char *const strings[] = {"ID", "Source", "Destination", "Contents", "CurrentRouteProvider", "Status", NULL};
+  char why[160];
+  if (!pw_json_is_object(p)) {
+    pw_fail("not a packet: expected an object", "InvalidInput", true);
+    return false;
+  }
+  for (size_t i = 0; i < pw_json_len(p); i++) {
+    const char *k = pw_json_key_at(p, i);
+    if (!one_of(k, strings) && strcmp(k, "FailedRouteProviders")) {
+      snprintf(why, sizeof why, "not a packet: unknown field `%s`", k);
+      pw_fail(why, "InvalidInput", true);
+      return false;
+    }
+  }
+  if (!pw_json_get(p, "ID")) {
+    pw_fail("not a packet: missing field `ID`", "InvalidInput", true);
+    return false;
+  }
+  for (const char *const *k = strings; *k; k++) {
+    const pw_json *v = pw_json_get(p, *k);
+    if (v && !pw_json_as_string(v)) {
+      snprintf(why, sizeof why, "not a packet: invalid type of `%s`, expected a string", *k);
+      pw_fail(why, "InvalidInput", true);
+      return false;
+    }
+  }
+  if (!*pw_json_as_string(pw_json_get(p, "ID"))) {
+    pw_fail("not a packet: `ID` is empty", "InvalidInput", true);
+    return false;
+  }
+  const pw_json *failed = pw_json_get(p, "FailedRouteProviders");
+  bool strings_only = !failed || pw_json_is_null(failed) || pw_json_is_array(failed);
+  for (size_t i = 0; strings_only && i < pw_json_len(failed); i++)
+    strings_only = pw_json_as_string(pw_json_at(failed, i)) != NULL;
+  if (!strings_only) {
+    pw_fail("not a packet: invalid type of `FailedRouteProviders`, expected a list of strings", "InvalidInput", true);
+    return false;
+  }
+  return true;
+}
+
+/* The packet of the input (borrowed), or NULL after failing the workflow. */
+static const pw_json *input_packet(const pw_json *input) {
+  static const char *const fields[] = {"Packet", "GetRouteMaxAttempts", "TransmitPacketMaxAttempts", NULL};
+  tutorial = pw_json_is_object(input) && pw_json_get(input, "Packet");
+  tutorial_route_max = tutorial_transmit_max = 0;
+  if (!tutorial) return valid_packet(input) ? input : NULL;
+  char why[160];
+  for (size_t i = 0; i < pw_json_len(input); i++) {
+    const char *k = pw_json_key_at(input, i);
+    if (!one_of(k, fields)) {
+      snprintf(why, sizeof why, "not a data-routing input: unknown field `%s`", k);
+      pw_fail(why, "InvalidInput", true);
+      return NULL;
+    }
+  }
+  for (size_t i = 1; fields[i]; i++) {
+    const pw_json *v = pw_json_get(input, fields[i]);
+    if (v && !pw_json_is_number(v)) {
+      snprintf(why, sizeof why, "not a data-routing input: invalid type of `%s`, expected an integer", fields[i]);
+      pw_fail(why, "InvalidInput", true);
+      return NULL;
+    }
+  }
+  tutorial_route_max = pw_json_as_number(pw_json_get(input, "GetRouteMaxAttempts"), 0);
+  tutorial_transmit_max = pw_json_as_number(pw_json_get(input, "TransmitPacketMaxAttempts"), 0);
+  const pw_json *p = pw_json_get(input, "Packet");
+  return valid_packet(p) ? p : NULL;
+}
+
 static void data_routing(const pw_json *args) {
-  packet = pw_json_clone(pw_json_at(args, 0));
+  const pw_json *given_packet = input_packet(pw_json_at(args, 0));
+  if (!given_packet) return;
+  packet = pw_json_clone(given_packet);
   if (pw_json_len(pw_json_get(packet, "FailedRouteProviders")) == 0)
     pw_json_set(packet, "FailedRouteProviders", pw_json_array());
   if (!pw_json_as_string(pw_json_get(packet, "CurrentRouteProvider")))
     pw_json_set(packet, "CurrentRouteProvider", pw_json_string(""));
   pw_json_set(packet, "Status", pw_json_string(""));
   const pw_json *options = pw_json_at(args, 1);
-  route_max = (uint32_t)setting(options, "RouteMaxAttempts", 3);
-  transmit_max = (int)setting(options, "TransmitMaxAttempts", 4);
+  route_max = (uint32_t)(tutorial_route_max >= 1 ? tutorial_route_max : setting(options, "RouteMaxAttempts", 3));
+  transmit_max = (int)(tutorial_transmit_max >= 1 ? tutorial_transmit_max : setting(options, "TransmitMaxAttempts", 4));
   transmit_timeout_ms = (uint64_t)setting(options, "TransmitTimeoutSeconds", 10) * 1000;
   const pw_json *given = pw_json_get(options, "Providers");
   if (pw_json_len(given) > 0) {

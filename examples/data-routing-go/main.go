@@ -58,11 +58,23 @@ func atLeastOne[T int | int32](v, otherwise T) T {
 }
 
 // DataRoutingWorkflow finds a route, transmits, and on a transmit failure
-// tries the next provider.
-func DataRoutingWorkflow(ctx polyworker.Context, packet Packet, options *RoutingOptions) (Packet, error) {
-	if options == nil {
-		options = &RoutingOptions{}
+// tries the next provider; it answers in the shape its input came in.
+func DataRoutingWorkflow(ctx polyworker.Context, input json.RawMessage, options *RoutingOptions) (any, error) {
+	packet, options, tutorial, err := parseInput(input, options)
+	if err != nil {
+		return nil, err
 	}
+	packet, err = route(ctx, packet, options)
+	if err != nil {
+		return nil, err
+	}
+	if tutorial {
+		return DataRoutingOutput{packet}, nil
+	}
+	return packet, nil
+}
+
+func route(ctx polyworker.Context, packet Packet, options *RoutingOptions) (Packet, error) {
 	if packet.FailedRouteProviders == nil {
 		packet.FailedRouteProviders = []string{}
 	}

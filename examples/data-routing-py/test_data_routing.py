@@ -78,5 +78,40 @@ class DataRoutingTest(unittest.TestCase):
         self.assertIn("route service down", str(failed.exception.failure))
 
 
+
+class DataRoutingContractTest(unittest.TestCase):
+    def setUp(self):
+        self.env = WorkflowEnvironment.start_time_skipping(COMPONENT)
+        self.addCleanup(self.env.shutdown)
+
+    def test_the_tutorials_input_shape_is_answered_in_its_output_shape(self):
+        self.env.on_activity("GetRouteActivity", routes("goodRoute"))
+
+        def transmit(packet):
+            raise ApplicationError("down", type="TransmitFailed")
+
+        self.env.on_activity("TransmitActivity", transmit)
+        run = self.env.run(
+            "DataRoutingWorkflow", {"Packet": PACKET, "GetRouteMaxAttempts": 1, "TransmitPacketMaxAttempts": 2}
+        )
+        self.assertEqual(run.result["Packet"]["ID"], "packet-1")
+        self.assertEqual(run.result["Packet"]["Status"], "STATUS_FAILED")
+        self.assertEqual(len(run.calls_of("TransmitActivity")), 2)
+
+    def test_input_that_is_not_a_packet_fails_the_workflow_saying_why(self):
+        for value, says in [
+            ({"Source": "s"}, "missing field `ID`"),
+            ({"ID": 7}, "invalid type"),
+            ({"ID": "p", "Colour": "red"}, "unknown field `Colour`"),
+            ({"Packet": {"ID": "p"}, "Extra": 1}, "unknown field `Extra`"),
+        ]:
+            with self.subTest(value=value):
+                run = self.env.run("DataRoutingWorkflow", value)
+                self.assertEqual(run.outcome, "failed")
+                self.assertIn(says, run.failure["message"])
+                self.assertTrue(run.failure["non_retryable"])
+                self.assertEqual(run.activities, [])
+
+
 if __name__ == "__main__":
     unittest.main()

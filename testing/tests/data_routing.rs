@@ -142,3 +142,54 @@ async fn get_route_exhausting_its_retries_fails_the_workflow() {
     assert!(run.calls_of("TransmitActivity").is_empty());
     env.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_tutorials_input_shape_is_answered_in_its_output_shape() {
+    let env = TestEnv::start(component()).await.unwrap();
+    env.on_activity("GetRouteActivity")
+        .returns(json!("goodRoute"));
+    env.on_activity("TransmitActivity")
+        .answers(vec![Answer::fails("down", "TransmitFailed")]);
+    let input =
+        json!({"Packet": packet(), "GetRouteMaxAttempts": 1, "TransmitPacketMaxAttempts": 2});
+    let run = env.execute("DataRoutingWorkflow", &[input]).await.unwrap();
+    let out = run.result().expect("completed");
+    assert_eq!(out["Packet"]["ID"], "packet-1");
+    assert_eq!(out["Packet"]["Status"], "STATUS_FAILED");
+    // TransmitPacketMaxAttempts: two providers tried, not four.
+    assert_eq!(run.calls_of("TransmitActivity").len(), 2);
+    env.shutdown().await;
+}
+
+#[tokio::test]
+async fn input_that_is_not_a_packet_fails_the_workflow_saying_why() {
+    let env = TestEnv::start(component()).await.unwrap();
+    for (input, says) in [
+        (json!({"Source": "s"}), "missing field `ID`"),
+        (json!({"ID": 7}), "invalid type"),
+        (
+            json!({"ID": "p", "Colour": "red"}),
+            "unknown field `Colour`",
+        ),
+        (
+            json!({"Packet": {"ID": "p"}, "Extra": 1}),
+            "unknown field `Extra`",
+        ),
+    ] {
+        let run = env
+            .execute("DataRoutingWorkflow", &[input.clone()])
+            .await
+            .unwrap();
+        let Outcome::Failed(f) = &run.outcome else {
+            panic!("{input}: {:?}", run.outcome);
+        };
+        assert!(f.message.contains(says), "{input}: {}", f.message);
+        let non_retryable = matches!(
+            &f.failure_info,
+            Some(temporalio_common::protos::temporal::api::failure::v1::failure::FailureInfo::ApplicationFailureInfo(a)) if a.non_retryable
+        );
+        assert!(non_retryable, "{input}: {f:?}");
+        assert!(run.activities.is_empty(), "{input}: nothing was routed");
+    }
+    env.shutdown().await;
+}

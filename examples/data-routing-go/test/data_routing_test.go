@@ -120,3 +120,50 @@ func TestGetRouteExhaustsItsRetries(t *testing.T) {
 		t.Fatal(failure.Error())
 	}
 }
+
+func TestTheTutorialsInputShapeIsAnsweredInItsOutputShape(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment(t, component())
+	env.OnActivity("GetRouteActivity").Return("goodRoute", nil)
+	env.OnActivity("TransmitActivity").Return(nil, testsuite.NewApplicationError("down", "TransmitFailed"))
+	env.ExecuteWorkflow("DataRoutingWorkflow", map[string]any{"Packet": packet, "GetRouteMaxAttempts": 1, "TransmitPacketMaxAttempts": 2})
+	var out struct{ Packet Packet }
+	if err := env.GetWorkflowResult(&out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Packet.ID != "packet-1" || out.Packet.Status != "STATUS_FAILED" {
+		t.Fatalf("%+v", out)
+	}
+	transmits := 0
+	for _, c := range env.ActivityCalls() {
+		if c.ActivityType == "TransmitActivity" {
+			transmits++
+		}
+	}
+	if transmits != 2 {
+		t.Fatalf("%d transmit attempts", transmits)
+	}
+}
+
+func TestInputThatIsNotAPacketFailsTheWorkflowSayingWhy(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment(t, component())
+	for _, c := range []struct {
+		input any
+		says  string
+	}{
+		{map[string]any{"Source": "s"}, "missing field `ID`"},
+		{map[string]any{"ID": 7}, "invalid type"},
+		{map[string]any{"ID": "p", "Colour": "red"}, "unknown field `Colour`"},
+		{map[string]any{"Packet": map[string]any{"ID": "p"}, "Extra": 1}, "unknown field `Extra`"},
+	} {
+		env.ExecuteWorkflow("DataRoutingWorkflow", c.input)
+		var failure *testsuite.Failure
+		if !errors.As(env.GetWorkflowError(), &failure) {
+			t.Fatalf("%v: %v", c.input, env.GetWorkflowError())
+		}
+		if !strings.Contains(failure.Message, c.says) || !failure.NonRetryable || len(env.ActivityCalls()) != 0 {
+			t.Fatalf("%v: %+v", c.input, failure)
+		}
+	}
+}

@@ -2,10 +2,18 @@
 // the next provider.
 import { ActivityFailure } from "@polyworker/sdk";
 import { log, proxyActivities } from "@polyworker/sdk/workflow";
+import { parseInput } from "./input.js";
 
 export const PROVIDERS = ["RouteA", "RouteB", "RouteC", "RouteD", "RouteE"];
 
-export async function DataRoutingWorkflow(packet, options = {}) {
+/** Routes the packet, answering in the shape the input came in. */
+export async function DataRoutingWorkflow(input, options = {}) {
+  const parsed = parseInput(input, options);
+  const packet = await route(parsed.packet, parsed.options);
+  return parsed.tutorial ? { Packet: packet } : packet;
+}
+
+async function route(packet, options) {
   const opts = {
     RouteMaxAttempts: 3,
     TransmitMaxAttempts: 4,

@@ -69,6 +69,33 @@ for (const component of ['data-routing-js', 'data-routing-js-spidermonkey', 'dat
       assert.ok(Date.now() - began < 5000, 'the 10 s timeout passed in skipped time');
     });
 
+    test("the tutorial's input shape is answered in its output shape", async () => {
+      env.onActivity('GetRouteActivity', routes('goodRoute'));
+      env.onActivity('TransmitActivity', () => {
+        throw ApplicationFailure.retryable('down', 'TransmitFailed');
+      });
+      const input = { Packet: packet, GetRouteMaxAttempts: 1, TransmitPacketMaxAttempts: 2 };
+      const run = await env.run('DataRoutingWorkflow', { args: [input] });
+      assert.equal(run.result.Packet.ID, 'packet-1');
+      assert.equal(run.result.Packet.Status, 'STATUS_FAILED');
+      assert.equal(run.callsOf('TransmitActivity').length, 2);
+    });
+
+    test('input that is not a packet fails the workflow, saying why', async () => {
+      for (const [input, says] of [
+        [{ Source: 's' }, 'missing field `ID`'],
+        [{ ID: 7 }, 'invalid type'],
+        [{ ID: 'p', Colour: 'red' }, 'unknown field `Colour`'],
+        [{ Packet: { ID: 'p' }, Extra: 1 }, 'unknown field `Extra`'],
+      ]) {
+        const run = await env.run('DataRoutingWorkflow', { args: [input] });
+        assert.equal(run.outcome, 'failed', JSON.stringify(input));
+        assert.match(run.failure.message, new RegExp(says.replace(/[`]/g, '.')), JSON.stringify(input));
+        assert.equal(run.failure.non_retryable, true);
+        assert.equal(run.activities.length, 0);
+      }
+    });
+
     test('GetRoute exhausts its retries', async () => {
       env.onActivity('GetRouteActivity', () => {
         throw ApplicationFailure.retryable('route service down', 'Unavailable');

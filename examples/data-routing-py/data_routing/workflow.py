@@ -6,13 +6,21 @@ from datetime import timedelta
 from polyworker import ActivityError, workflow
 from polyworker.workflow import RetryPolicy
 
+from data_routing.input import parse_input
+
 PROVIDERS = ["RouteA", "RouteB", "RouteC", "RouteD", "RouteE"]
 
 
 @workflow.defn(name="DataRoutingWorkflow")
 class DataRoutingWorkflow:
     @workflow.run
-    async def run(self, packet: dict, options: dict = None) -> dict:
+    async def run(self, value: dict, options: dict = None) -> dict:
+        """Routes the packet, answering in the shape the input came in."""
+        packet, options, tutorial = parse_input(value, options)
+        packet = await self._route(packet, options)
+        return {"Packet": packet} if tutorial else packet
+
+    async def _route(self, packet: dict, options: dict) -> dict:
         opts = {
             "RouteMaxAttempts": 3,
             "TransmitMaxAttempts": 4,

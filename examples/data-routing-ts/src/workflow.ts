@@ -3,28 +3,26 @@
 import { ActivityFailure, ApplicationFailure } from "@polyworker/sdk";
 import { log, proxyActivities } from "@polyworker/sdk/workflow";
 import type * as activities from "./activities.ts";
+import { type DataRoutingInput, parseInput } from "./input.ts";
 import { PROVIDERS, type Packet, type RoutingOptions } from "./model.ts";
 
+/** Routes the packet, answering in the shape the input came in. */
 export async function DataRoutingWorkflow(
-  input: Partial<Packet>,
+  input: Partial<Packet> | DataRoutingInput,
   options?: Partial<RoutingOptions> | null,
-): Promise<Packet> {
+): Promise<Packet | { Packet: Packet }> {
+  const parsed = parseInput(input, options);
+  const packet = await route(parsed.packet, parsed.options);
+  return parsed.tutorial ? { Packet: packet } : packet;
+}
+
+async function route(packet: Packet, options: Partial<RoutingOptions>): Promise<Packet> {
   const opts: RoutingOptions = {
     RouteMaxAttempts: 3,
     TransmitMaxAttempts: 4,
     TransmitTimeoutSeconds: 10,
     Providers: [],
-    ...(options ?? {}),
-  };
-  const packet: Packet = {
-    ID: "",
-    Source: "",
-    Destination: "",
-    Contents: "",
-    CurrentRouteProvider: "",
-    Status: "",
-    ...input,
-    FailedRouteProviders: input.FailedRouteProviders ?? [],
+    ...options,
   };
   const providers = opts.Providers.length ? opts.Providers : PROVIDERS;
   const { GetRouteActivity } = proxyActivities<typeof activities>({

@@ -46,6 +46,11 @@ pw_json *pw_json_at(const pw_json *array, size_t i);
 const char *pw_json_as_string(const pw_json *v);
 double pw_json_as_number(const pw_json *v, double otherwise);
 bool pw_json_is_null(const pw_json *v);
+bool pw_json_is_object(const pw_json *v);
+bool pw_json_is_array(const pw_json *v);
+bool pw_json_is_number(const pw_json *v);
+/* The i-th key of an object (pw_json_len counts them); NULL otherwise. */
+const char *pw_json_key_at(const pw_json *object, size_t i);
 pw_json *pw_json_clone(const pw_json *v);
 /* malloc'd, NUL-terminated. */
 char *pw_json_dump(const pw_json *v);

@@ -72,6 +72,10 @@ pw_json *pw_json_at(const pw_json *a, size_t i) { return a && a->kind == J_ARR &
 const char *pw_json_as_string(const pw_json *v) { return v && v->kind == J_STR ? v->s : NULL; }
 double pw_json_as_number(const pw_json *v, double otherwise) { return v && v->kind == J_NUM ? v->n : otherwise; }
 bool pw_json_is_null(const pw_json *v) { return !v || v->kind == J_NULL; }
+bool pw_json_is_object(const pw_json *v) { return v && v->kind == J_OBJ; }
+bool pw_json_is_array(const pw_json *v) { return v && v->kind == J_ARR; }
+bool pw_json_is_number(const pw_json *v) { return v && v->kind == J_NUM; }
+const char *pw_json_key_at(const pw_json *o, size_t i) { return o && o->kind == J_OBJ && i < o->len ? o->keys[i] : NULL; }
 
 pw_json *pw_json_clone(const pw_json *v) {
   if (!v) return pw_json_null();

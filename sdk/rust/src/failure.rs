@@ -22,6 +22,16 @@ impl Failure {
         }
     }
 
+    /// An application failure that no retry policy retries (a workflow's
+    /// bad input, say).
+    pub fn non_retryable(message: impl Into<String>, error_type: impl Into<String>) -> Self {
+        let mut f = Failure::application(message, error_type);
+        if let FailureKind::Application(a) = &mut f.kind {
+            a.non_retryable = true;
+        }
+        f
+    }
+
     /// Whether this failure, or one of its causes, is a cancellation.
     pub fn is_cancelled(&self) -> bool {
         matches!(self.kind, FailureKind::Cancelled(_))

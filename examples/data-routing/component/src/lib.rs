@@ -11,6 +11,7 @@
 //!   start-to-close timeout fires and the workflow tries the next provider.
 
 mod activities;
+mod input;
 mod model;
 mod workflow;
 

@@ -3,16 +3,34 @@
 
 use polyworker_sdk::prelude::*;
 
+use crate::input::{self, Shape};
 use crate::model::{
     PROVIDERS, Packet, RouteRequest, RoutingOptions, STATUS_DELIVERED, STATUS_FAILED,
     TransmitReceipt,
 };
 
+/// Routes the packet, answering in the shape the input came in; input that
+/// is not a packet fails the workflow without retry.
 pub async fn data_routing(
     ctx: WorkflowContext,
-    (mut packet, options): (Packet, Option<RoutingOptions>),
+    (input, options): (serde_json::Value, Option<RoutingOptions>),
+) -> Result<serde_json::Value, WorkflowError> {
+    let (packet, options, shape) =
+        input::parse(input, options).map_err(|e| Failure::non_retryable(e, "InvalidInput"))?;
+    let packet = route(ctx, packet, options).await?;
+    let packet = serde_json::to_value(packet)
+        .map_err(|e| Failure::application(e.to_string(), "Encoding"))?;
+    Ok(match shape {
+        Shape::Packet => packet,
+        Shape::Tutorial => serde_json::json!({ "Packet": packet }),
+    })
+}
+
+async fn route(
+    ctx: WorkflowContext,
+    mut packet: Packet,
+    options: RoutingOptions,
 ) -> Result<Packet, WorkflowError> {
-    let options = options.unwrap_or_default();
     let providers = if options.providers.is_empty() {
         PROVIDERS.iter().map(|p| p.to_string()).collect()
     } else {
