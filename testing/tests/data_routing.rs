@@ -177,7 +177,7 @@ async fn input_that_is_not_a_packet_fails_the_workflow_saying_why() {
         ),
     ] {
         let run = env
-            .execute("DataRoutingWorkflow", &[input.clone()])
+            .execute("DataRoutingWorkflow", std::slice::from_ref(&input))
             .await
             .unwrap();
         let Outcome::Failed(f) = &run.outcome else {
