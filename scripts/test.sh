@@ -7,6 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# The test environment the SDKs' testing helpers drive (polyworker-test).
+cargo build --quiet -p polyworker-testing
 # The JavaScript SDK's unit tests (node's built-in runner) and its type
 # declarations, checked by compiling the TypeScript example.
 node --test sdk/js/test/
@@ -17,11 +19,12 @@ examples/data-routing-ts/node_modules/.bin/tsc --noEmit -p examples/data-routing
 # tests/e2e/go_sdk.rs).
 sdk/go/polyworker-go vet
 # Each language's unit tests of its data-routing example, through the test
-# environment (polyworker-test, the time-skipping test server from .venv).
-cargo build --quiet -p polyworker-testing
+# environment (polyworker-test, the time-skipping test server from .venv),
+# and the testing helpers' own tests.
+PYTHONPATH=sdk/python .venv/bin/python -m unittest discover -s sdk/python/tests
 PYTHONPATH=sdk/python .venv/bin/python -m unittest discover -s examples/data-routing-py
 node --test examples/data-routing-js/test/
 (cd examples/data-routing-go/test && ../../../.venv/bin/go test -count=1 ./...)
-(cd sdk/go/testsuite && ../../../.venv/bin/go vet ./...)
+(cd sdk/go/testsuite && ../../../.venv/bin/go vet ./... && ../../../.venv/bin/go test -count=1 ./...)
 target/debug/polyworker-test scenario examples/data-routing-c/tests.json
 cargo test --workspace --no-fail-fast "$@"

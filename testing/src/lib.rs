@@ -34,6 +34,8 @@
 //! - [`mock`]: [`Answer`]s per activity type and the recorded [`Call`]s.
 //! - `worker`: the core activity worker that answers from the mocks.
 //! - [`run`]: [`TestEnv::execute`], its [`Run`] and [`Outcome`].
+//! - [`handle`]: a started run ([`WorkflowHandle`]): signals, queries and
+//!   updates at chosen points of virtual time ([`TestEnv::sleep`]).
 //! - [`stdio`]: the `polyworker-test` binary's JSON-lines protocol, which
 //!   the other languages' test helpers drive.
 //! - [`scenario`]: `polyworker-test scenario FILE.json`, tests written as
@@ -42,6 +44,7 @@
 #![warn(missing_docs)]
 
 pub mod env;
+pub mod handle;
 pub mod mock;
 pub mod run;
 pub mod scenario;
@@ -53,6 +56,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use env::TestEnv;
+pub use handle::WorkflowHandle;
 pub use mock::{Answer, Call, OnActivity};
 pub use run::{Outcome, Run};
 pub use server::TestServer;

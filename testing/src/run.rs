@@ -20,6 +20,7 @@ use temporalio_common::protos::temporal::api::workflowservice::v1::{
     GetWorkflowExecutionHistoryRequest, StartWorkflowExecutionRequest,
 };
 
+use crate::handle::WorkflowHandle;
 use crate::mock::Call;
 use crate::worker::{decode, encode};
 use crate::{TestEnv, TestError};
@@ -90,8 +91,21 @@ impl TestEnv {
     /// does not replay is [`TestError::Nondeterministic`], with core's
     /// report.
     pub async fn execute(&self, workflow_type: &str, args: &[Value]) -> Result<Run, TestError> {
-        let workflow_id = format!("{}-{workflow_type}", self.task_queue);
-        let id = format!("{workflow_id}-{}", self.next_run());
+        self.start_workflow(workflow_type, args)
+            .await?
+            .result()
+            .await
+    }
+
+    /// Starts `workflow_type` with `args` and returns at once, so a test can
+    /// signal, query, update and [`TestEnv::sleep`] before it waits for the
+    /// result.
+    pub async fn start_workflow(
+        &self,
+        workflow_type: &str,
+        args: &[Value],
+    ) -> Result<WorkflowHandle<'_>, TestError> {
+        let id = format!("{}-{workflow_type}-{}", self.task_queue, self.next_run());
         let req = StartWorkflowExecutionRequest {
             namespace: "default".into(),
             workflow_id: id.clone(),
@@ -118,8 +132,17 @@ impl TestEnv {
             })?
             .into_inner()
             .run_id;
-        let outcome = self.skipping_time(self.close(&id)).await?;
-        let input = replay::fetch_history(&self.connection, "default", &id, &run_id)
+        Ok(WorkflowHandle {
+            env: self,
+            workflow_id: id,
+            run_id,
+        })
+    }
+
+    /// Waits for the run's end with time skipping, then replays its history.
+    pub(crate) async fn finish(&self, id: &str, run_id: &str) -> Result<Run, TestError> {
+        let outcome = self.skipping_time(self.close(id)).await?;
+        let input = replay::fetch_history(&self.connection, "default", id, run_id)
             .await
             .map_err(|e| TestError::Replay(Box::new(e)))?;
         let history = input.history.clone();
@@ -131,12 +154,12 @@ impl TestEnv {
             .ok_or_else(|| TestError::Server("the replay reported nothing".into()))?;
         if let Some(failure) = &report.failure {
             return Err(TestError::Nondeterministic {
-                workflow_id: id,
+                workflow_id: id.to_string(),
                 report: failure.clone(),
             });
         }
         Ok(Run {
-            workflow_id: id,
+            workflow_id: id.to_string(),
             outcome,
             activities: self.mocks.take_calls(),
             history,
@@ -144,7 +167,7 @@ impl TestEnv {
         })
     }
 
-    fn next_run(&self) -> u64 {
+    pub(crate) fn next_run(&self) -> u64 {
         use std::sync::atomic::{AtomicU64, Ordering};
         static RUNS: AtomicU64 = AtomicU64::new(0);
         RUNS.fetch_add(1, Ordering::Relaxed)

@@ -16,6 +16,13 @@
 //! ← {"id":2,"ok":{"workflow_id":…,"outcome":"completed","result":…,"activities":[…]}}
 //! ← {"id":2,"error":{"kind":"nondeterministic","message":"…"}}
 //! ```
+//!
+//! A run can also be started and then driven, at chosen points of virtual
+//! time: `start_workflow` (answers `workflow_id` and `run_id`), `signal`,
+//! `query` and `update` (each `{"workflow_id","name","args"}`; a query or
+//! update answers `result`, a rejected or failed update `failure`),
+//! `sleep` (`{"seconds": s}` of virtual time), and `result`
+//! (`{"workflow_id","run_id"}`, answered as `execute` is).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,6 +47,36 @@ enum Request {
         workflow: String,
         #[serde(default)]
         args: Vec<Value>,
+    },
+    StartWorkflow {
+        workflow: String,
+        #[serde(default)]
+        args: Vec<Value>,
+    },
+    Signal {
+        workflow_id: String,
+        name: String,
+        #[serde(default)]
+        args: Vec<Value>,
+    },
+    Query {
+        workflow_id: String,
+        name: String,
+        #[serde(default)]
+        args: Vec<Value>,
+    },
+    Update {
+        workflow_id: String,
+        name: String,
+        #[serde(default)]
+        args: Vec<Value>,
+    },
+    Sleep {
+        seconds: f64,
+    },
+    Result {
+        workflow_id: String,
+        run_id: String,
     },
 }
 
@@ -86,6 +123,10 @@ impl Reply {
 
 type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Answer>>>>;
 
+/// The started environment; requests about runs each hold a clone, so one
+/// waiting for a result does not hold up a signal to it.
+type Shared = Arc<tokio::sync::Mutex<Option<Arc<TestEnv>>>>;
+
 /// Writes one line to stdout.
 #[derive(Clone)]
 struct Out(Arc<tokio::sync::Mutex<tokio::io::Stdout>>);
@@ -104,7 +145,7 @@ impl Out {
 pub async fn serve() {
     let out = Out(Arc::new(tokio::sync::Mutex::new(tokio::io::stdout())));
     let pending: Pending = Arc::default();
-    let env: Arc<tokio::sync::Mutex<Option<TestEnv>>> = Arc::default();
+    let env: Shared = Arc::default();
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut running = tokio::task::JoinSet::new();
     while let Ok(Some(line)) = lines.next_line().await {
@@ -143,7 +184,12 @@ pub async fn serve() {
         });
     }
     running.shutdown().await;
-    if let Some(env) = env.lock().await.take() {
+    if let Some(env) = env
+        .lock()
+        .await
+        .take()
+        .and_then(|e| Arc::try_unwrap(e).ok())
+    {
         env.shutdown().await;
     }
 }
@@ -152,24 +198,85 @@ async fn handle(
     request: Request,
     out: &Out,
     pending: &Pending,
-    env: &tokio::sync::Mutex<Option<TestEnv>>,
+    env: &Shared,
 ) -> Result<Value, TestError> {
     match request {
         Request::Start { component } => {
             let started = TestEnv::start(&component).await?;
             started.on_every_activity(forward(out.clone(), pending.clone()));
             let task_queue = started.task_queue().to_string();
-            if let Some(old) = env.lock().await.replace(started) {
+            let old = env.lock().await.replace(Arc::new(started));
+            if let Some(old) = old.and_then(|e| Arc::try_unwrap(e).ok()) {
                 old.shutdown().await;
             }
             Ok(json!({"task_queue": task_queue}))
         }
-        Request::Execute { workflow, args } => {
-            let guard = env.lock().await;
-            let env = guard
-                .as_ref()
+        other => {
+            // Requests about runs share the environment: a signal may come
+            // while another request waits for a result.
+            let env = env
+                .lock()
+                .await
+                .clone()
                 .ok_or_else(|| TestError::Server("no component was started".into()))?;
+            about_runs(other, &env).await
+        }
+    }
+}
+
+async fn about_runs(request: Request, env: &TestEnv) -> Result<Value, TestError> {
+    match request {
+        Request::Start { .. } => Err(TestError::Server("already started".into())),
+        Request::StartWorkflow { workflow, args } => {
+            let h = env.start_workflow(&workflow, &args).await?;
+            Ok(json!({"workflow_id": h.workflow_id, "run_id": h.run_id}))
+        }
+        Request::Signal {
+            workflow_id,
+            name,
+            args,
+        } => {
+            env.handle(&workflow_id, "").signal(&name, &args).await?;
+            Ok(json!({}))
+        }
+        Request::Query {
+            workflow_id,
+            name,
+            args,
+        } => Ok(json!({"result": env.handle(&workflow_id, "").query(&name, &args).await?})),
+        Request::Update {
+            workflow_id,
+            name,
+            args,
+        } => Ok(
+            match env.handle(&workflow_id, "").update(&name, &args).await? {
+                Ok(v) => json!({"result": v}),
+                Err(f) => json!({"failure": failure(&f)}),
+            },
+        ),
+        Request::Sleep { seconds } => {
+            let d = std::time::Duration::try_from_secs_f64(seconds)
+                .map_err(|e| TestError::Server(format!("sleep: {e}")))?;
+            env.sleep(d).await?;
+            Ok(json!({}))
+        }
+        Request::Execute { workflow, args } => {
             let run = env.execute(&workflow, &args).await?;
+            Ok(run_json(&run))
+        }
+        Request::Result {
+            workflow_id,
+            run_id,
+        } => {
+            let run = env.handle(&workflow_id, &run_id).result().await?;
+            Ok(run_json(&run))
+        }
+    }
+}
+
+fn run_json(run: &crate::Run) -> Value {
+    {
+        {
             let mut v = match &run.outcome {
                 Outcome::Completed(r) => json!({"outcome": "completed", "result": r}),
                 Outcome::Failed(f) => json!({"outcome": "failed", "failure": failure(f)}),
@@ -178,7 +285,7 @@ async fn handle(
             v["workflow_id"] = json!(run.workflow_id);
             v["activities"] = serde_json::to_value(&run.activities).unwrap_or_default();
             v["history_events"] = json!(run.history.events.len());
-            Ok(v)
+            v
         }
     }
 }

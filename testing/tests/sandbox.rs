@@ -86,3 +86,30 @@ async fn a_missing_component_is_a_clear_error() {
         Ok(_) => panic!("started"),
     }
 }
+
+#[tokio::test]
+async fn signals_queries_and_updates_reach_a_run_at_chosen_points_of_virtual_time() {
+    use std::time::Duration;
+    let env = TestEnv::start(component()).await.unwrap();
+    // Accumulate(2): sums two "add" signals; "total" answers (sum, count);
+    // the "add" update adds too, refusing values over 1000.
+    let run = env.start_workflow("Accumulate", &[json!(2)]).await.unwrap();
+    run.signal("add", &[json!(5)]).await.unwrap();
+    env.sleep(Duration::from_secs(3600)).await.unwrap();
+    assert_eq!(run.query("total", &[]).await.unwrap(), json!([5, 1]));
+    assert_eq!(
+        run.update("add", &[json!(10)]).await.unwrap(),
+        Ok(json!(15))
+    );
+    let refused = run.update("add", &[json!(5000)]).await.unwrap();
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|f| f.message.contains("too large")),
+        "{refused:?}"
+    );
+    run.signal("add", &[json!(1)]).await.unwrap();
+    let done = run.result().await.unwrap();
+    assert_eq!(done.result(), Some(&json!(16)));
+    env.shutdown().await;
+}

@@ -90,6 +90,9 @@ type TestWorkflowEnvironment struct {
 	mocks   map[string][]*MockCall
 	replies map[int]chan reply
 	nextID  int
+	// Callbacks for the next run, and its workflow id while it runs.
+	callbacks  []delayed
+	workflowID string
 	// The last run.
 	done   bool
 	result json.RawMessage
@@ -237,7 +240,22 @@ func (e *TestWorkflowEnvironment) ExecuteWorkflow(workflowType string, args ...a
 		args = []any{}
 	}
 	e.done, e.result, e.err, e.calls = false, nil, nil, nil
-	ok, err := e.request(map[string]any{"execute": map[string]any{"workflow": workflowType, "args": args}})
+	started, err := e.request(map[string]any{"start_workflow": map[string]any{"workflow": workflowType, "args": args}})
+	if err != nil {
+		e.err = err
+		return
+	}
+	var ids struct {
+		WorkflowID string `json:"workflow_id"`
+		RunID      string `json:"run_id"`
+	}
+	_ = json.Unmarshal(started, &ids)
+	e.workflowID = ids.WorkflowID
+	if err := e.runCallbacks(); err != nil {
+		e.err = err
+		return
+	}
+	ok, err := e.request(map[string]any{"result": map[string]any{"workflow_id": ids.WorkflowID, "run_id": ids.RunID}})
 	if err != nil {
 		e.err = err
 		return

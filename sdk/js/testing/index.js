@@ -55,6 +55,31 @@ export class DeterminismViolationError extends Error {
   }
 }
 
+/** An update was rejected by its validator or failed in its handler. */
+export class WorkflowUpdateFailedError extends Error {
+  constructor(failure) {
+    super(failure?.message ?? 'the update failed');
+    this.name = 'WorkflowUpdateFailedError';
+    this.failure = failure;
+  }
+}
+
+function runOf(ok) {
+  return {
+    workflowId: ok.workflow_id,
+    outcome: ok.outcome,
+    result: ok.result,
+    failure: ok.failure,
+    activities: ok.activities ?? [],
+    callsOf: (type) => (ok.activities ?? []).filter((a) => a.activity_type === type),
+  };
+}
+
+function resultOf(run) {
+  if (run.outcome !== 'completed') throw new WorkflowFailedError(run.failure ?? { message: run.outcome });
+  return run.result;
+}
+
 function binary() {
   if (process.env.POLYWORKER_TEST_BIN) return process.env.POLYWORKER_TEST_BIN;
   for (const d of (process.env.PATH ?? '').split(delimiter)) {
@@ -104,22 +129,39 @@ export class TestWorkflowEnvironment {
 
   /** Runs `workflowType` to its end in skipped time: { outcome, result, failure, activities }. */
   async run(workflowType, { args = [] } = {}) {
-    const ok = await this.#request({ execute: { workflow: workflowType, args } });
-    return {
-      workflowId: ok.workflow_id,
-      outcome: ok.outcome,
-      result: ok.result,
-      failure: ok.failure,
-      activities: ok.activities ?? [],
-      callsOf: (type) => (ok.activities ?? []).filter((a) => a.activity_type === type),
-    };
+    return runOf(await this.#request({ execute: { workflow: workflowType, args } }));
   }
 
   /** The workflow's result; WorkflowFailedError if it failed. */
   async executeWorkflow(workflowType, options = {}) {
-    const run = await this.run(workflowType, options);
-    if (run.outcome !== 'completed') throw new WorkflowFailedError(run.failure ?? { message: run.outcome });
-    return run.result;
+    return resultOf(await this.run(workflowType, options));
+  }
+
+  /** Starts `workflowType` and returns its handle at once (signal, query, update, then result). */
+  async startWorkflow(workflowType, { args = [] } = {}) {
+    const ok = await this.#request({ start_workflow: { workflow: workflowType, args } });
+    const about = (name, args) => ({ workflow_id: ok.workflow_id, name, args });
+    return {
+      workflowId: ok.workflow_id,
+      runId: ok.run_id,
+      signal: async (name, ...args) => {
+        await this.#request({ signal: about(name, args) });
+      },
+      query: async (name, ...args) => (await this.#request({ query: about(name, args) })).result,
+      executeUpdate: async (name, { args = [] } = {}) => {
+        const out = await this.#request({ update: about(name, args) });
+        if (out.failure) throw new WorkflowUpdateFailedError(out.failure);
+        return out.result;
+      },
+      run: async () => runOf(await this.#request({ result: { workflow_id: ok.workflow_id, run_id: ok.run_id } })),
+      result: async () =>
+        resultOf(runOf(await this.#request({ result: { workflow_id: ok.workflow_id, run_id: ok.run_id } }))),
+    };
+  }
+
+  /** Lets `ms` milliseconds of virtual time pass (timers due meanwhile fire). */
+  async sleep(ms) {
+    await this.#request({ sleep: { seconds: ms / 1000 } });
   }
 
   /** Stops the environment and its test server. */

@@ -46,10 +46,28 @@ export declare class WorkflowFailedError extends Error {
 
 export declare class DeterminismViolationError extends Error {}
 
+export declare class WorkflowUpdateFailedError extends Error {
+  readonly failure: Failure;
+}
+
+/** A started run. */
+export interface WorkflowHandle {
+  readonly workflowId: string;
+  readonly runId: string;
+  signal(name: string, ...args: unknown[]): Promise<void>;
+  query<T = unknown>(name: string, ...args: unknown[]): Promise<T>;
+  executeUpdate<T = unknown>(name: string, options?: { args?: unknown[] }): Promise<T>;
+  run(): Promise<Run>;
+  result<T = unknown>(): Promise<T>;
+}
+
 export declare class TestWorkflowEnvironment {
   static createTimeSkipping(options: { component: string; binary?: string }): Promise<TestWorkflowEnvironment>;
   onActivity(activityType: string, mock: (...args: any[]) => unknown | Promise<unknown>): void;
   run(workflowType: string, options?: { args?: unknown[] }): Promise<Run>;
   executeWorkflow<T = unknown>(workflowType: string, options?: { args?: unknown[] }): Promise<T>;
+  startWorkflow(workflowType: string, options?: { args?: unknown[] }): Promise<WorkflowHandle>;
+  /** Lets `ms` milliseconds of virtual time pass. */
+  sleep(ms: number): Promise<void>;
   teardown(): Promise<void>;
 }

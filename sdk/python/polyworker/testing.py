@@ -41,6 +41,8 @@ __all__ = [
     "RunResult",
     "WorkflowEnvironment",
     "WorkflowFailureError",
+    "WorkflowHandle",
+    "WorkflowUpdateFailedError",
 ]
 
 HANG = object()
@@ -90,6 +92,61 @@ class RunResult:
         return [a for a in self.activities if a["activity_type"] == activity_type]
 
 
+class WorkflowUpdateFailedError(Exception):
+    """An update was rejected by its validator or failed in its handler."""
+
+    def __init__(self, failure: Dict[str, Any]):
+        super().__init__(failure.get("message", "the update failed"))
+        self.failure = failure
+
+
+class WorkflowHandle:
+    """A started run, as ``temporalio.client.WorkflowHandle``."""
+
+    def __init__(self, env: "WorkflowEnvironment", workflow_id: str, run_id: str):
+        self._env = env
+        self.id = workflow_id
+        self.run_id = run_id
+
+    def signal(self, name: str, *args: Any) -> None:
+        self._env._request({"signal": {"workflow_id": self.id, "name": name, "args": list(args)}})
+
+    def query(self, name: str, *args: Any) -> Any:
+        return self._env._request({"query": {"workflow_id": self.id, "name": name, "args": list(args)}})["result"]
+
+    def execute_update(self, name: str, *args: Any) -> Any:
+        """The update's result; :class:`WorkflowUpdateFailedError` if refused or failed."""
+        ok = self._env._request({"update": {"workflow_id": self.id, "name": name, "args": list(args)}})
+        if "failure" in ok:
+            raise WorkflowUpdateFailedError(ok["failure"])
+        return ok["result"]
+
+    def run(self) -> RunResult:
+        """Waits for the run's end in skipped time, then replays it."""
+        ok = self._env._request({"result": {"workflow_id": self.id, "run_id": self.run_id}})
+        return _run_result(ok)
+
+    def result(self) -> Any:
+        """The workflow's result; :class:`WorkflowFailureError` if it failed."""
+        return _result_of(self.run())
+
+
+def _run_result(ok: Dict[str, Any]) -> RunResult:
+    return RunResult(
+        workflow_id=ok["workflow_id"],
+        outcome=ok["outcome"],
+        result=ok.get("result"),
+        failure=ok.get("failure"),
+        activities=ok.get("activities", []),
+    )
+
+
+def _result_of(run: RunResult) -> Any:
+    if run.outcome != "completed":
+        raise WorkflowFailureError(run.failure or {"message": run.outcome})
+    return run.result
+
+
 def _binary() -> str:
     found = os.environ.get("POLYWORKER_TEST_BIN") or shutil.which("polyworker-test")
     if found:
@@ -135,21 +192,21 @@ class WorkflowEnvironment:
     def run(self, workflow: str, *args: Any) -> RunResult:
         """Runs ``workflow`` to its end in skipped time; raises
         :class:`NondeterminismError` if its history does not replay."""
-        ok = self._request({"execute": {"workflow": workflow, "args": list(args)}})
-        return RunResult(
-            workflow_id=ok["workflow_id"],
-            outcome=ok["outcome"],
-            result=ok.get("result"),
-            failure=ok.get("failure"),
-            activities=ok.get("activities", []),
-        )
+        return _run_result(self._request({"execute": {"workflow": workflow, "args": list(args)}}))
+
+    def start_workflow(self, workflow: str, *args: Any) -> "WorkflowHandle":
+        """Starts ``workflow`` and returns at once: signal, query, update
+        and :meth:`sleep` before :meth:`WorkflowHandle.result`."""
+        ok = self._request({"start_workflow": {"workflow": workflow, "args": list(args)}})
+        return WorkflowHandle(self, ok["workflow_id"], ok["run_id"])
+
+    def sleep(self, seconds: float) -> None:
+        """Lets ``seconds`` of virtual time pass (timers due meanwhile fire)."""
+        self._request({"sleep": {"seconds": float(seconds)}})
 
     def execute_workflow(self, workflow: str, *args: Any) -> Any:
         """The workflow's result; :class:`WorkflowFailureError` if it failed."""
-        run = self.run(workflow, *args)
-        if run.outcome != "completed":
-            raise WorkflowFailureError(run.failure or {"message": run.outcome})
-        return run.result
+        return _result_of(self.run(workflow, *args))
 
     def shutdown(self) -> None:
         """Stops the environment and its test server."""
