@@ -92,6 +92,16 @@ pub enum TestError {
     /// The replay could not be run.
     #[error("the replay of the run could not run")]
     Replay(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A workflow task failed: the guest panicked or trapped (the message
+    /// has its backtrace, at source lines where the component has debug
+    /// info), or the run did not replay on a later task.
+    #[error("a workflow task of {workflow_id} failed: {message}")]
+    WorkflowTaskFailed {
+        /// The run.
+        workflow_id: String,
+        /// The task failure's message.
+        message: String,
+    },
     /// The run's history does not replay: the workflow is not deterministic.
     #[error("workflow {workflow_id} does not replay its own history: {report}")]
     Nondeterministic {

@@ -9,7 +9,6 @@ use temporalio_client::grpc::{TestService, WorkflowService};
 use temporalio_common::protos::temporal::api::common::v1::{
     Payloads, WorkflowExecution, WorkflowType,
 };
-use temporalio_common::protos::temporal::api::enums::v1::HistoryEventFilterType;
 use temporalio_common::protos::temporal::api::failure::v1::Failure;
 use temporalio_common::protos::temporal::api::history::v1::{History, history_event};
 use temporalio_common::protos::temporal::api::taskqueue::v1::TaskQueue;
@@ -199,46 +198,96 @@ impl TestEnv {
         out.map_err(|_| TestError::Timeout(RUN_PATIENCE))?
     }
 
-    /// Waits for the run's close event.
+    /// Waits for the run to close. A failed workflow task (a guest panic
+    /// or trap, a nondeterminism error) ends the wait at once: the server
+    /// would retry the task, and the test would only time out.
     async fn close(&self, workflow_id: &str) -> Result<Outcome, TestError> {
         loop {
-            let req = GetWorkflowExecutionHistoryRequest {
-                namespace: "default".into(),
-                execution: Some(WorkflowExecution {
-                    workflow_id: workflow_id.into(),
-                    run_id: String::new(),
-                }),
-                wait_new_event: true,
-                history_event_filter_type: HistoryEventFilterType::CloseEvent as i32,
-                ..Default::default()
-            };
-            let mut c = self.connection.clone();
-            let events =
-                WorkflowService::get_workflow_execution_history(&mut c, tonic::Request::new(req))
-                    .await
-                    .map_err(|source| TestError::Call {
-                        what: "wait for the workflow's end",
-                        source,
-                    })?
-                    .into_inner()
-                    .history
-                    .map(|h| h.events)
-                    .unwrap_or_default();
-            use history_event::Attributes as A;
-            let Some(attributes) = events.into_iter().next().and_then(|e| e.attributes) else {
-                continue;
-            };
-            return Ok(match attributes {
-                A::WorkflowExecutionCompletedEventAttributes(a) => Outcome::Completed(
-                    a.result
-                        .and_then(|p| p.payloads.first().map(decode))
-                        .unwrap_or(Value::Null),
-                ),
-                A::WorkflowExecutionFailedEventAttributes(a) => {
-                    Outcome::Failed(Box::new(a.failure.unwrap_or_default()))
+            let wait = tokio::time::timeout(TASK_FAILURE_CHECK, self.history_of(workflow_id, true));
+            if let Ok(events) = wait.await {
+                for e in events? {
+                    if let Some(end) = ending(workflow_id, e.attributes)? {
+                        return Ok(end);
+                    }
                 }
-                other => Outcome::Other(format!("{other:?}")),
-            });
+            }
+            for e in self.history_of(workflow_id, false).await? {
+                if let Some(end) = ending(workflow_id, e.attributes)? {
+                    return Ok(end);
+                }
+            }
         }
     }
+
+    /// The run's close event, long-polled (`close_only`), or its whole
+    /// history (its first page: enough to see a failed task).
+    async fn history_of(
+        &self,
+        workflow_id: &str,
+        close_only: bool,
+    ) -> Result<Vec<temporalio_common::protos::temporal::api::history::v1::HistoryEvent>, TestError>
+    {
+        use temporalio_common::protos::temporal::api::enums::v1::HistoryEventFilterType;
+        let req = GetWorkflowExecutionHistoryRequest {
+            namespace: "default".into(),
+            execution: Some(WorkflowExecution {
+                workflow_id: workflow_id.into(),
+                run_id: String::new(),
+            }),
+            wait_new_event: close_only,
+            history_event_filter_type: match close_only {
+                true => HistoryEventFilterType::CloseEvent as i32,
+                false => HistoryEventFilterType::AllEvent as i32,
+            },
+            ..Default::default()
+        };
+        let mut c = self.connection.clone();
+        Ok(
+            WorkflowService::get_workflow_execution_history(&mut c, tonic::Request::new(req))
+                .await
+                .map_err(|source| TestError::Call {
+                    what: "read the workflow's history",
+                    source,
+                })?
+                .into_inner()
+                .history
+                .map(|h| h.events)
+                .unwrap_or_default(),
+        )
+    }
+}
+
+/// How often a run that has not closed is checked for a failed task.
+const TASK_FAILURE_CHECK: Duration = Duration::from_millis(200);
+
+/// The outcome a history event ends the run with, if it does; a failed
+/// workflow task is an error.
+fn ending(
+    workflow_id: &str,
+    attributes: Option<history_event::Attributes>,
+) -> Result<Option<Outcome>, TestError> {
+    use history_event::Attributes as A;
+    Ok(Some(match attributes {
+        Some(A::WorkflowExecutionCompletedEventAttributes(a)) => Outcome::Completed(
+            a.result
+                .and_then(|p| p.payloads.first().map(decode))
+                .unwrap_or(Value::Null),
+        ),
+        Some(A::WorkflowExecutionFailedEventAttributes(a)) => {
+            Outcome::Failed(Box::new(a.failure.unwrap_or_default()))
+        }
+        Some(A::WorkflowTaskFailedEventAttributes(a)) => {
+            return Err(TestError::WorkflowTaskFailed {
+                workflow_id: workflow_id.to_string(),
+                message: a.failure.map(|f| f.message).unwrap_or_default(),
+            });
+        }
+        Some(
+            other @ (A::WorkflowExecutionTimedOutEventAttributes(_)
+            | A::WorkflowExecutionCanceledEventAttributes(_)
+            | A::WorkflowExecutionTerminatedEventAttributes(_)
+            | A::WorkflowExecutionContinuedAsNewEventAttributes(_)),
+        ) => Outcome::Other(format!("{other:?}")),
+        _ => return Ok(None),
+    }))
 }

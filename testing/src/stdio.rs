@@ -337,6 +337,7 @@ fn error(e: &TestError) -> Value {
         TestError::Nondeterministic { .. } => "nondeterministic",
         TestError::Component(_) => "component",
         TestError::Timeout(_) => "timeout",
+        TestError::WorkflowTaskFailed { .. } => "workflow_task_failed",
         _ => "environment",
     };
     let mut message = e.to_string();

@@ -113,3 +113,35 @@ async fn signals_queries_and_updates_reach_a_run_at_chosen_points_of_virtual_tim
     assert_eq!(done.result(), Some(&json!(16)));
     env.shutdown().await;
 }
+
+fn hostile() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/guests/wasm32-wasip2/release/hostile.wasm")
+}
+
+#[tokio::test]
+async fn a_guest_trap_fails_the_test_at_once_naming_its_source_line() {
+    let env = TestEnv::start(hostile()).await.unwrap();
+    let began = Instant::now();
+    // A panic's frames reach the panicking line; an `unreachable` is
+    // attributed (after LLVM merges such blocks) to the enclosing frames,
+    // still in the fixture's source.
+    for (workflow, line) in [
+        ("Panic", "hostile/src/lib.rs:46"),
+        ("Trap", "hostile/src/lib.rs:"),
+    ] {
+        match env.execute(workflow, &[]).await {
+            Err(TestError::WorkflowTaskFailed { message, .. }) => {
+                assert!(message.contains("unreachable code reached"), "{message}");
+                assert!(
+                    message.contains("guest backtrace:") && message.contains(line),
+                    "{workflow}: {message}"
+                );
+            }
+            Ok(run) => panic!("{workflow}: {:?}", run.outcome),
+            Err(e) => panic!("{workflow}: {e}"),
+        }
+    }
+    assert!(began.elapsed().as_secs() < 10, "{:?}", began.elapsed());
+    env.shutdown().await;
+}

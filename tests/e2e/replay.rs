@@ -119,25 +119,30 @@ async fn the_replay_cli_reads_temporal_cli_json_and_sets_its_exit_status() {
     );
     std::fs::write(&file, &out.stdout).unwrap();
 
-    let run = |module: &str| {
+    let run_with = |module: &str, extra: &[&str]| {
         std::process::Command::new(polyworker_bin())
             .args(["replay", "--module"])
             .arg(guest(module))
             .arg("--history")
             .arg(&file)
+            .args(extra)
             .env("XDG_CACHE_HOME", repo_root().join("target"))
             .output()
             .expect("polyworker replay")
     };
-    let ok = run("patch_v2");
-    let stdout = String::from_utf8_lossy(&ok.stdout);
-    assert!(
-        ok.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
-    assert!(stdout.contains(&format!("ok    {id}")), "{stdout}");
-    assert!(stdout.contains("1 ok, 0 failed"), "{stdout}");
+    let run = |module: &str| run_with(module, &[]);
+    // Also compiled for a debugger (native debug info, no optimisation).
+    for extra in [&[][..], &["--debug"][..]] {
+        let ok = run_with("patch_v2", extra);
+        let stdout = String::from_utf8_lossy(&ok.stdout);
+        assert!(
+            ok.status.success(),
+            "{extra:?}: {stdout}{}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
+        assert!(stdout.contains(&format!("ok    {id}")), "{stdout}");
+        assert!(stdout.contains("1 ok, 0 failed"), "{stdout}");
+    }
 
     let bad = run("patch_v2_unguarded");
     let stdout = String::from_utf8_lossy(&bad.stdout);

@@ -26,6 +26,11 @@ pub struct ReplayArgs {
     /// With --query: at most this many executions.
     #[arg(long, default_value_t = 100)]
     pub limit: usize,
+    /// Compile the guest with native debug info and no optimisation, so a
+    /// debugger running polyworker (`gdb --args polyworker replay --debug
+    /// …`) stops at guest source lines; see docs/unit-testing.md.
+    #[arg(long)]
+    pub debug: bool,
     /// The server to fetch from.
     #[command(flatten)]
     pub server: ServerArgs,
@@ -40,6 +45,7 @@ pub async fn execute(args: ReplayArgs) -> anyhow::Result<bool> {
         run_id,
         query,
         limit,
+        debug,
         server,
     } = args;
     let (address, namespace) = (server.address, server.namespace);
@@ -76,9 +82,13 @@ pub async fn execute(args: ReplayArgs) -> anyhow::Result<bool> {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let tick = bar.clone();
+    let engine = crate::runtime::EngineConfig {
+        debug_info: debug,
+        ..Default::default()
+    };
     let reports = replay::replay_file(
         &module,
-        &Default::default(),
+        &engine,
         inputs,
         Some(Box::new(move || tick.inc(1))),
     )

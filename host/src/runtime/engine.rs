@@ -40,6 +40,10 @@ pub struct EngineConfig {
     pub activity_memory_mib: u64,
     /// Use wasmtime's pooling allocator (fast instantiation, memory reserved up front).
     pub pooling: bool,
+    /// Compile guests with native debug info and without optimisation, so
+    /// that `gdb` or `lldb` attached to the host steps through guest source
+    /// lines (`polyworker replay --debug` sets it). Slower; off by default.
+    pub debug_info: bool,
 }
 
 impl Default for EngineConfig {
@@ -50,6 +54,7 @@ impl Default for EngineConfig {
             workflow_memory_mib: 64,
             activity_memory_mib: 256,
             pooling: true,
+            debug_info: false,
         }
     }
 }
@@ -173,7 +178,14 @@ impl WasmEngine {
             .relaxed_simd_deterministic(true)
             .wasm_threads(false)
             .shared_memory(false)
-            .max_wasm_stack(1 << 20);
+            .max_wasm_stack(1 << 20)
+            // A trap's guest frames get file and line where the component
+            // carries DWARF line tables (`GuestBacktrace`).
+            .wasm_backtrace_details(wasmtime::WasmBacktraceDetails::Enable);
+        if cfg.debug_info {
+            c.debug_info(true)
+                .cranelift_opt_level(wasmtime::OptLevel::None);
+        }
         if let Some(dir) = cache_dir(cfg) {
             std::fs::create_dir_all(&dir).map_err(|source| EngineError::CacheDir {
                 dir: dir.clone(),

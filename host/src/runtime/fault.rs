@@ -24,9 +24,10 @@ pub enum GuestFault {
     /// Workflow code waited on something that cannot happen.
     #[error("{0}")]
     Blocked(Blocked),
-    /// The guest trapped.
-    #[error("{0}")]
-    Trap(TrapKind),
+    /// The guest trapped; with the guest's frames, at source lines where
+    /// the component has debug info.
+    #[error("{0}{1}")]
+    Trap(TrapKind, GuestBacktrace),
     /// A host function failed in a way the guest cannot handle.
     #[error("{message}")]
     Host {
@@ -69,6 +70,61 @@ pub enum TrapKind {
     Other(wasmtime::Trap),
 }
 
+/// The guest frames of a trap, innermost first, as text: empty when the
+/// trap has no backtrace, else a line per frame (`at func (file:line)`
+/// where the component has DWARF line tables, else the function).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GuestBacktrace(String);
+
+/// At most this many frames are reported (a stack overflow has thousands).
+const MAX_FRAMES: usize = 20;
+
+impl GuestBacktrace {
+    fn of(e: &wasmtime::Error) -> GuestBacktrace {
+        let Some(bt) = e.downcast_ref::<wasmtime::WasmBacktrace>() else {
+            return GuestBacktrace::default();
+        };
+        let mut text = String::from("\nguest backtrace:");
+        for frame in bt.frames().iter().take(MAX_FRAMES) {
+            let name = frame.func_name().unwrap_or("<unnamed>");
+            let mut located = false;
+            // Several symbols: functions inlined into this frame, innermost
+            // first.
+            for s in frame.symbols().iter().filter(|s| s.file().is_some()) {
+                located = true;
+                text.push_str(&format!(
+                    "\n  at {} ({}:{})",
+                    demangle(s.name().unwrap_or(name)),
+                    s.file().unwrap_or_default(),
+                    s.line().unwrap_or(0)
+                ));
+            }
+            if !located {
+                text.push_str(&format!("\n  at {}", demangle(name)));
+            }
+        }
+        if bt.frames().len() > MAX_FRAMES {
+            text.push_str(&format!(
+                "\n  … {} more frames",
+                bt.frames().len() - MAX_FRAMES
+            ));
+        }
+        GuestBacktrace(text)
+    }
+}
+
+/// A Rust symbol as its author wrote it (without the hash); any other
+/// name as it is.
+fn demangle(name: &str) -> String {
+    format!("{:#}", rustc_demangle::demangle(name))
+}
+
+impl std::fmt::Display for GuestBacktrace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// The per-store settings a fault is explained with.
 #[derive(Debug, Clone, Copy)]
 pub struct RunLimits {
@@ -96,12 +152,13 @@ pub fn classify(e: wasmtime::Error, limits: RunLimits) -> GuestFault {
             limit: limits.resources,
         });
     }
+    let trap = |kind| GuestFault::Trap(kind, GuestBacktrace::of(&e));
     match e.downcast_ref::<wasmtime::Trap>() {
         Some(wasmtime::Trap::Interrupt) => GuestFault::Deadline(limits.deadline),
-        Some(wasmtime::Trap::StackOverflow) => GuestFault::Trap(TrapKind::StackOverflow),
-        Some(wasmtime::Trap::UnreachableCodeReached) => GuestFault::Trap(TrapKind::Unreachable),
-        Some(wasmtime::Trap::MemoryOutOfBounds) => GuestFault::Trap(TrapKind::MemoryOutOfBounds),
-        Some(t) => GuestFault::Trap(TrapKind::Other(*t)),
+        Some(wasmtime::Trap::StackOverflow) => trap(TrapKind::StackOverflow),
+        Some(wasmtime::Trap::UnreachableCodeReached) => trap(TrapKind::Unreachable),
+        Some(wasmtime::Trap::MemoryOutOfBounds) => trap(TrapKind::MemoryOutOfBounds),
+        Some(t) => trap(TrapKind::Other(*t)),
         // A host function's own error, under wasmtime's backtrace context.
         None => GuestFault::Host {
             message: e
@@ -159,7 +216,7 @@ mod tests {
         assert!(f.to_string().contains("past the 64 MiB limit"), "{f}");
         let f = classify(wasmtime::Error::new(wasmtime::Trap::StackOverflow), LIMITS);
         assert!(
-            matches!(f, GuestFault::Trap(TrapKind::StackOverflow)),
+            matches!(f, GuestFault::Trap(TrapKind::StackOverflow, _)),
             "{f:?}"
         );
         let f = classify(
@@ -207,7 +264,7 @@ mod tests {
             GuestFault::Blocked(Blocked {
                 call: "wasi:io/poll.poll",
             }),
-            GuestFault::Trap(TrapKind::Unreachable),
+            GuestFault::Trap(TrapKind::Unreachable, GuestBacktrace::default()),
         ] {
             meter.count_fault(&f);
         }

@@ -37,7 +37,7 @@ pub mod workflow_wasi;
 
 pub use budget::{Account, MemoryBudget, Reclaim};
 pub use engine::{Capacity, EngineConfig, EngineError, WasmEngine};
-pub use fault::{GuestFault, RunLimits, TrapKind};
+pub use fault::{GuestBacktrace, GuestFault, RunLimits, TrapKind};
 pub use loader::{LoadError, Loader, Module, digest};
 pub use meter::{Meters, ModuleMeter, NoMeters, Role};
 pub use threads::{ThreadError, WorkflowThreads};
