@@ -7,7 +7,7 @@
 import unittest
 from pathlib import Path
 
-from polyworker.testing import HANG, ApplicationError, WorkflowEnvironment, WorkflowFailureError
+from polyworker.testing import HANG, ApplicationError, WorkflowEnvironment, WorkflowFailureError, after
 
 COMPONENT = Path(__file__).resolve().parents[2] / "target" / "guests" / "py" / "data-routing-py.wasm"
 PACKET = {"ID": "packet-1", "Source": "sensor-17", "Destination": "dc-eu", "Contents": "t=21.5"}
@@ -67,6 +67,14 @@ class DataRoutingTest(unittest.TestCase):
         packet = self.env.execute_workflow("DataRoutingWorkflow", PACKET)
         self.assertEqual(packet["FailedRouteProviders"], ["silentRoute"])
         self.assertEqual(packet["Status"], "STATUS_DELIVERED")
+
+    def test_a_transmit_too_slow_for_its_timeout_moves_on(self):
+        self.env.on_activity("GetRouteActivity", routes("slowRoute", "slowerRoute"))
+        answers = [after(15, {"Status": ""}), after(8, {"Status": ""})]
+        self.env.on_activity("TransmitActivity", lambda packet: answers.pop(0))
+        packet = self.env.execute_workflow("DataRoutingWorkflow", PACKET)
+        self.assertEqual(packet["FailedRouteProviders"], ["slowRoute"])
+        self.assertEqual(packet["CurrentRouteProvider"], "slowerRoute")
 
     def test_get_route_exhausts_its_retries(self):
         def get_route(request):

@@ -28,6 +28,14 @@ pub enum Answer {
     /// Never completes: the attempt ends by its start-to-close (or
     /// schedule-to-close, or heartbeat) timeout, in skipped time.
     Hangs,
+    /// Answers `then` after `delay` of virtual time (a slow activity; past
+    /// the attempt's timeout, the timeout wins).
+    After {
+        /// How long the attempt takes.
+        delay: std::time::Duration,
+        /// What it then answers.
+        then: Box<Answer>,
+    },
 }
 
 impl Answer {
@@ -37,6 +45,14 @@ impl Answer {
             message: message.into(),
             error_type: error_type.into(),
             non_retryable: false,
+        }
+    }
+
+    /// `then`, after `delay` of virtual time.
+    pub fn after(delay: std::time::Duration, then: Answer) -> Answer {
+        Answer::After {
+            delay,
+            then: Box::new(then),
         }
     }
 

@@ -12,7 +12,8 @@
 //!    "args": [{"ID": "packet-1"}],
 //!    "activities": {
 //!      "GetRouteActivity": [{"returns": "goodRoute"}],
-//!      "TransmitActivity": [{"fails": {"message": "down", "type": "X"}}, {"hangs": true}, {"returns": {}}]
+//!      "TransmitActivity": [{"fails": {"message": "down", "type": "X"}}, {"hangs": true},
+//!                           {"returns": {}, "after_seconds": 3}]
 //!    },
 //!    "expect": {"result": {"Status": "STATUS_DELIVERED"}, "calls": {"TransmitActivity": 3}}
 //!  }]}
@@ -59,6 +60,7 @@ struct MockAnswer {
     fails: Option<MockFailure>,
     #[serde(default)]
     hangs: bool,
+    after_seconds: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -82,7 +84,7 @@ struct Expect {
 
 impl MockAnswer {
     fn answer(self) -> Answer {
-        match (self.hangs, self.fails, self.returns) {
+        let answer = match (self.hangs, self.fails, self.returns) {
             (true, _, _) => Answer::Hangs,
             (_, Some(f), _) => Answer::Fails {
                 message: f.message,
@@ -90,6 +92,13 @@ impl MockAnswer {
                 non_retryable: f.non_retryable,
             },
             (_, None, v) => Answer::Returns(v.unwrap_or(Value::Null)),
+        };
+        match self
+            .after_seconds
+            .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
+        {
+            Some(d) => Answer::after(d, answer),
+            None => answer,
         }
     }
 }

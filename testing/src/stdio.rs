@@ -12,7 +12,8 @@
 //! → {"id":2,"execute":{"workflow":"DataRoutingWorkflow","args":[{…}]}}
 //! ← {"activity":{"call":1,"activity_type":"GetRouteActivity","input":[…],"attempt":1,"activity_id":"1"}}
 //! → {"answer":{"call":1,"returns":"goodRoute"}}
-//!      (or "fails":{"message":…,"type":…,"non_retryable":false}, or "hangs":true)
+//!      (or "fails":{"message":…,"type":…,"non_retryable":false}, or "hangs":true;
+//!       with "after_seconds": s, after that much virtual time)
 //! ← {"id":2,"ok":{"workflow_id":…,"outcome":"completed","result":…,"activities":[…]}}
 //! ← {"id":2,"error":{"kind":"nondeterministic","message":"…"}}
 //! ```
@@ -96,6 +97,8 @@ struct Reply {
     fails: Option<Fails>,
     #[serde(default)]
     hangs: bool,
+    /// Virtual seconds the attempt takes before it answers.
+    after_seconds: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -109,7 +112,10 @@ struct Fails {
 
 impl Reply {
     fn answer(self) -> Answer {
-        match (self.returns, self.fails, self.hangs) {
+        let delay = self
+            .after_seconds
+            .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok());
+        let answer = match (self.returns, self.fails, self.hangs) {
             (_, _, true) => Answer::Hangs,
             (_, Some(f), _) => Answer::Fails {
                 message: f.message,
@@ -117,6 +123,10 @@ impl Reply {
                 non_retryable: f.non_retryable,
             },
             (v, None, false) => Answer::Returns(v.unwrap_or(Value::Null)),
+        };
+        match delay {
+            Some(d) => Answer::after(d, answer),
+            None => answer,
         }
     }
 }

@@ -101,15 +101,7 @@ async fn hang(
         // No timeout at all: it hangs until the environment stops.
         return;
     };
-    let past = timeout + Duration::from_millis(1);
-    let req = SleepRequest {
-        duration: Some(prost_wkt_types::Duration {
-            seconds: i64::try_from(past.as_secs()).unwrap_or(i64::MAX),
-            nanos: i32::try_from(past.subsec_nanos()).unwrap_or(0),
-        }),
-    };
-    let mut c = connection;
-    let _ = TestService::unlock_time_skipping_with_sleep(&mut c, tonic::Request::new(req)).await;
+    virtual_sleep(&connection, timeout + Duration::from_millis(1)).await;
     let done = ActivityTaskCompletion {
         task_token: token,
         result: Some(failed("the mock hung".into(), "PolyworkerTestHung", true)),
@@ -133,30 +125,61 @@ async fn serve(worker: Arc<Worker>, mocks: Arc<Mocks>, connection: temporalio_cl
             let _ = worker.complete_activity_task(done).await;
             continue;
         };
-        let call = Call {
-            activity_type: start.activity_type.clone(),
-            input: start.input.iter().map(decode).collect(),
-            attempt: start.attempt,
-            activity_id: start.activity_id.clone(),
-        };
-        let result = match mocks.answer(call).await {
-            Answer::Returns(v) => ActivityExecutionResult::ok(encode(&v)),
-            Answer::Fails {
-                message,
-                error_type,
-                non_retryable,
-            } => failed(message, &error_type, non_retryable),
-            // No completion: the server times the attempt out.
-            Answer::Hangs => {
-                let (w, c) = (worker.clone(), connection.clone());
-                tokio::spawn(hang(w, c, task.task_token, start));
-                continue;
-            }
-        };
-        let done = ActivityTaskCompletion {
-            task_token: task.task_token,
-            result: Some(result),
-        };
-        let _ = worker.complete_activity_task(done).await;
+        // Each attempt on its own: a mock answered by another process, or
+        // one that waits, holds up no other attempt.
+        let (worker, mocks, connection) = (worker.clone(), mocks.clone(), connection.clone());
+        tokio::spawn(async move {
+            let call = Call {
+                activity_type: start.activity_type.clone(),
+                input: start.input.iter().map(decode).collect(),
+                attempt: start.attempt,
+                activity_id: start.activity_id.clone(),
+            };
+            let answer = mocks.answer(call).await;
+            attempt(worker, connection, task.task_token, start, answer).await;
+        });
     }
+}
+
+/// Completes one attempt as `answer` says.
+async fn attempt(
+    worker: Arc<Worker>,
+    connection: temporalio_client::Connection,
+    token: Vec<u8>,
+    start: Start,
+    mut answer: Answer,
+) {
+    while let Answer::After { delay, then } = answer {
+        virtual_sleep(&connection, delay).await;
+        answer = *then;
+    }
+    let result = match answer {
+        Answer::Returns(v) => ActivityExecutionResult::ok(encode(&v)),
+        Answer::Fails {
+            message,
+            error_type,
+            non_retryable,
+        } => failed(message, &error_type, non_retryable),
+        // No completion: the server times the attempt out.
+        Answer::Hangs => return hang(worker, connection, token, start).await,
+        Answer::After { .. } => return,
+    };
+    let done = ActivityTaskCompletion {
+        task_token: token,
+        result: Some(result),
+    };
+    let _ = worker.complete_activity_task(done).await;
+}
+
+/// Lets `d` of the server's virtual time pass (an in-flight attempt holds
+/// time still otherwise).
+async fn virtual_sleep(connection: &temporalio_client::Connection, d: Duration) {
+    let req = SleepRequest {
+        duration: Some(prost_wkt_types::Duration {
+            seconds: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            nanos: i32::try_from(d.subsec_nanos()).unwrap_or(0),
+        }),
+    };
+    let mut c = connection.clone();
+    let _ = TestService::unlock_time_skipping_with_sleep(&mut c, tonic::Request::new(req)).await;
 }

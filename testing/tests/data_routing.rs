@@ -193,3 +193,33 @@ async fn input_that_is_not_a_packet_fails_the_workflow_saying_why() {
     }
     env.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_slow_transmit_delivers_within_its_timeout_and_one_too_slow_moves_on() {
+    use std::time::Duration;
+    let env = TestEnv::start(component()).await.unwrap();
+    env.on_activity("GetRouteActivity").answers(vec![
+        Answer::Returns(json!("slowRoute")),
+        Answer::Returns(json!("slowerRoute")),
+    ]);
+    // The transmit timeout is 10 s: 15 s is too slow, 8 s is not.
+    env.on_activity("TransmitActivity").answers(vec![
+        Answer::after(Duration::from_secs(15), delivered()),
+        Answer::after(Duration::from_secs(8), delivered()),
+    ]);
+    let began = Instant::now();
+    let run = env
+        .execute("DataRoutingWorkflow", &[packet()])
+        .await
+        .unwrap();
+    let out = run.result().expect("completed");
+    assert_eq!(out["FailedRouteProviders"], json!(["slowRoute"]));
+    assert_eq!(out["CurrentRouteProvider"], "slowerRoute");
+    assert_eq!(out["Status"], "STATUS_DELIVERED");
+    assert!(
+        began.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        began.elapsed()
+    );
+    env.shutdown().await;
+}

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"polyworker/testsuite"
 )
@@ -103,6 +104,19 @@ func TestTransmitThatNeverAcksHitsItsTimeout(t *testing.T) {
 	env.OnActivity("TransmitActivity").Return(Receipt{}, nil)
 	out := run(t, env)
 	if !reflect.DeepEqual(out.FailedRouteProviders, []string{"silentRoute"}) || out.Status != "STATUS_DELIVERED" {
+		t.Fatalf("%+v", out)
+	}
+}
+
+func TestTransmitTooSlowForItsTimeoutMovesOn(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment(t, component())
+	env.OnActivity("GetRouteActivity").Return("slowRoute", nil).Once()
+	env.OnActivity("GetRouteActivity").Return("slowerRoute", nil)
+	env.OnActivity("TransmitActivity").Return(Receipt{}, nil).After(15 * time.Second).Once()
+	env.OnActivity("TransmitActivity").Return(Receipt{}, nil).After(8 * time.Second)
+	out := run(t, env)
+	if !reflect.DeepEqual(out.FailedRouteProviders, []string{"slowRoute"}) || out.CurrentRouteProvider != "slowerRoute" {
 		t.Fatalf("%+v", out)
 	}
 }

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 import {
   ApplicationFailure,
+  after as afterVirtual,
   HANG,
   TestWorkflowEnvironment,
   WorkflowFailedError,
@@ -94,6 +95,15 @@ for (const component of ['data-routing-js', 'data-routing-js-spidermonkey', 'dat
         assert.equal(run.failure.non_retryable, true);
         assert.equal(run.activities.length, 0);
       }
+    });
+
+    test('a transmit too slow for its timeout moves on', async () => {
+      env.onActivity('GetRouteActivity', routes('slowRoute', 'slowerRoute'));
+      const answers = [afterVirtual(15_000, { Status: '' }), afterVirtual(8_000, { Status: '' })];
+      env.onActivity('TransmitActivity', () => answers.shift());
+      const out = await env.executeWorkflow('DataRoutingWorkflow', { args: [packet] });
+      assert.deepEqual(out.FailedRouteProviders, ['slowRoute']);
+      assert.equal(out.CurrentRouteProvider, 'slowerRoute');
     });
 
     test('GetRoute exhausts its retries', async () => {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"time"
 )
 
 // MockCall is one mocked answer of an activity type; the first one with
@@ -15,6 +16,7 @@ type MockCall struct {
 	fn     reflect.Value
 	times  int // 0: unlimited
 	used   int
+	after  time.Duration
 }
 
 // OnActivity mocks the activity type activityType (by name, as polyworker
@@ -44,6 +46,13 @@ func (m *MockCall) Return(values ...any) *MockCall {
 			m.err = err
 		}
 	}
+	return m
+}
+
+// After makes each attempt take d of virtual time before it answers (past
+// the attempt's timeout, the timeout wins).
+func (m *MockCall) After(d time.Duration) *MockCall {
+	m.after = d
 	return m
 }
 
@@ -79,6 +88,9 @@ func (e *TestWorkflowEnvironment) answer(id uint64, call Call) map[string]any {
 			"non_retryable": true,
 		}
 		return out
+	}
+	if m.after > 0 {
+		out["after_seconds"] = m.after.Seconds()
 	}
 	result, err := m.result, m.err
 	if m.fn.IsValid() {

@@ -18,6 +18,17 @@ import { createInterface } from 'node:readline';
 /** Returned by a mock: the attempt never completes, so its timeout fires. */
 export const HANG = Symbol('polyworker.testing.hang');
 
+const AFTER = Symbol('polyworker.testing.after');
+
+/**
+ * Returned by a mock: the attempt takes `ms` of virtual time, then answers
+ * `value` (an ApplicationFailure fails it). Past the attempt's timeout, the
+ * timeout wins.
+ */
+export function after(ms, value) {
+  return { [AFTER]: true, ms, value };
+}
+
 /** Thrown by a mock to fail the attempt, as an activity's ApplicationFailure. */
 export class ApplicationFailure extends Error {
   constructor(message, type = '', nonRetryable = false) {
@@ -207,9 +218,15 @@ export class TestWorkflowEnvironment {
       };
     } else {
       try {
-        const value = await mock(...call.input);
+        let value = await mock(...call.input);
+        if (value?.[AFTER]) {
+          answer.after_seconds = value.ms / 1000;
+          value = value.value;
+        }
         if (value === HANG) answer.hangs = true;
-        else answer.returns = value ?? null;
+        else if (value instanceof ApplicationFailure) {
+          answer.fails = { message: value.message, type: value.type, non_retryable: value.nonRetryable };
+        } else answer.returns = value ?? null;
       } catch (e) {
         answer.fails = {
           message: e?.message ?? String(e),

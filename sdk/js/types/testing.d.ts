@@ -1,6 +1,9 @@
 /** Returned by a mock: the attempt never completes, so its timeout fires. */
 export declare const HANG: unique symbol;
 
+/** Returned by a mock: the attempt takes `ms` of virtual time, then answers `value`. */
+export declare function after(ms: number, value: unknown): unknown;
+
 /** Thrown by a mock to fail the attempt. */
 export declare class ApplicationFailure extends Error {
   constructor(message: string, type?: string, nonRetryable?: boolean);

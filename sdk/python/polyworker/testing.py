@@ -16,8 +16,9 @@ Runs on the host's CPython (standard library only), from ``unittest`` or
 
 A mock receives the activity's arguments and returns its result; it fails
 the attempt by raising :class:`ApplicationError` (retried unless
-``non_retryable``), and hangs, so that the attempt's timeout fires in
-skipped time, by returning :data:`HANG`. The environment is a child
+``non_retryable``), hangs, so that the attempt's timeout fires in skipped
+time, by returning :data:`HANG`, and takes virtual time by returning
+``after(seconds, value)``. The environment is a child
 process (``polyworker-test``, found through ``$POLYWORKER_TEST_BIN``, the
 ``PATH``, or ``target/debug`` above the working directory) talking JSON
 over its stdin and stdout; it stops, with its server, when the environment
@@ -37,6 +38,7 @@ from typing import Any, Callable, Dict, List, Optional
 __all__ = [
     "ApplicationError",
     "HANG",
+    "after",
     "NondeterminismError",
     "RunResult",
     "WorkflowEnvironment",
@@ -47,6 +49,16 @@ __all__ = [
 
 HANG = object()
 """Returned by a mock: the attempt never completes, so its timeout fires."""
+
+
+class after:
+    """Returned by a mock: the attempt takes ``seconds`` of virtual time,
+    then answers ``value`` (an :class:`ApplicationError` instance fails it).
+    Past the attempt's timeout, the timeout wins."""
+
+    def __init__(self, seconds: float, value: Any = None):
+        self.seconds = float(seconds)
+        self.value = value
 
 
 class ApplicationError(Exception):
@@ -270,8 +282,13 @@ class WorkflowEnvironment:
         else:
             try:
                 value = mock(*call["input"])
+                if isinstance(value, after):
+                    answer["after_seconds"] = value.seconds
+                    value = value.value
                 if value is HANG:
                     answer["hangs"] = True
+                elif isinstance(value, ApplicationError):
+                    answer["fails"] = {"message": value.message, "type": value.type, "non_retryable": value.non_retryable}
                 else:
                     answer["returns"] = value
             except ApplicationError as e:
