@@ -105,14 +105,10 @@ pub(crate) struct Mocks {
 }
 
 impl Mocks {
+    /// Replaces the type's mock with `answers`.
     pub(crate) fn push(&self, activity_type: &str, answers: Vec<Answer>) {
         let mut all = self.by_type.lock().unwrap_or_else(|e| e.into_inner());
-        match all.get_mut(activity_type) {
-            Some(Mock::Queue(q)) => q.extend(answers),
-            _ => {
-                all.insert(activity_type.to_string(), Mock::Queue(answers.into()));
-            }
-        }
+        all.insert(activity_type.to_string(), Mock::Queue(answers.into()));
     }
 
     pub(crate) fn handle(&self, activity_type: &str, handler: Handler) {
@@ -187,7 +183,8 @@ impl OnActivity {
         self.answers(vec![Answer::Returns(result)]);
     }
 
-    /// Attempts answer in order; the last answer repeats.
+    /// Attempts answer in order; the last answer repeats. Replaces what
+    /// the type was mocked with before.
     pub fn answers(self, answers: Vec<Answer>) {
         self.mocks.push(&self.activity_type, answers);
     }
