@@ -34,6 +34,17 @@ func component() string {
 
 var packet = Packet{ID: "packet-1", Source: "sensor-17", Destination: "dc-eu", Contents: "t=21.5"}
 
+// attempts counts the last run's attempts of one activity type.
+func attempts(env *testsuite.TestWorkflowEnvironment, activityType string) int {
+	n := 0
+	for _, c := range env.ActivityCalls() {
+		if c.ActivityType == activityType {
+			n++
+		}
+	}
+	return n
+}
+
 func run(t *testing.T, env *testsuite.TestWorkflowEnvironment) Packet {
 	t.Helper()
 	env.ExecuteWorkflow("DataRoutingWorkflow", packet)
@@ -84,14 +95,8 @@ func TestEveryTransmitFails(t *testing.T) {
 	if out.Status != "STATUS_FAILED" {
 		t.Fatalf("%+v", out)
 	}
-	transmits := 0
-	for _, c := range env.ActivityCalls() {
-		if c.ActivityType == "TransmitActivity" {
-			transmits++
-		}
-	}
-	if transmits != 4 {
-		t.Fatalf("%d transmit attempts", transmits)
+	if n := attempts(env, "TransmitActivity"); n != 4 {
+		t.Fatalf("%d transmit attempts", n)
 	}
 }
 
@@ -148,14 +153,8 @@ func TestTheTutorialsInputShapeIsAnsweredInItsOutputShape(t *testing.T) {
 	if out.Packet.ID != "packet-1" || out.Packet.Status != "STATUS_FAILED" {
 		t.Fatalf("%+v", out)
 	}
-	transmits := 0
-	for _, c := range env.ActivityCalls() {
-		if c.ActivityType == "TransmitActivity" {
-			transmits++
-		}
-	}
-	if transmits != 2 {
-		t.Fatalf("%d transmit attempts", transmits)
+	if n := attempts(env, "TransmitActivity"); n != 2 {
+		t.Fatalf("%d transmit attempts", n)
 	}
 }
 

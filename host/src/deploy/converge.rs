@@ -141,13 +141,7 @@ impl Fleet {
         routing: &routing::Routing,
         state: &mut Converging,
     ) {
-        let running: HashSet<String> = self
-            .versions
-            .lock()
-            .await
-            .get(task_queue)
-            .map(|v| v.keys().cloned().collect())
-            .unwrap_or_default();
+        let running = self.running(task_queue).await;
         let records = self.store.versions(task_queue);
         for a in artifacts {
             let key = (task_queue.to_string(), a.digest.clone());
@@ -268,13 +262,7 @@ impl Fleet {
             return;
         };
         let name = self.config.deployment_name(task_queue);
-        let running: HashSet<String> = self
-            .versions
-            .lock()
-            .await
-            .get(task_queue)
-            .map(|v| v.keys().cloned().collect())
-            .unwrap_or_default();
+        let running = self.running(task_queue).await;
         let now = Instant::now();
         state
             .deleting
@@ -298,6 +286,16 @@ impl Fleet {
                 }
             }
         }
+    }
+
+    /// The digests of the queue's versions this host runs.
+    async fn running(&self, task_queue: &str) -> HashSet<String> {
+        self.versions
+            .lock()
+            .await
+            .get(task_queue)
+            .map(|v| v.keys().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Stops a version's worker and marks it retired.
