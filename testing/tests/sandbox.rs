@@ -145,3 +145,23 @@ async fn a_guest_trap_fails_the_test_at_once_naming_its_source_line() {
     assert!(began.elapsed().as_secs() < 10, "{:?}", began.elapsed());
     env.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_file_that_is_not_a_component_is_refused_with_the_loaders_reason() {
+    let file = std::env::temp_dir().join(format!("not-a-component-{}.wasm", std::process::id()));
+    std::fs::write(&file, b"hello").unwrap();
+    match TestEnv::start(&file).await {
+        Err(e @ TestError::Host(_)) => {
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                text.push_str(&format!(": {s}"));
+                source = s.source();
+            }
+            assert!(text.contains("not a WebAssembly"), "{text}");
+        }
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("started"),
+    }
+    let _ = std::fs::remove_file(&file);
+}
