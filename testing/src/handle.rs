@@ -4,12 +4,11 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use temporalio_client::grpc::{TestService, WorkflowService};
+use temporalio_client::grpc::WorkflowService;
 use temporalio_common::protos::temporal::api::common::v1::{Payloads, WorkflowExecution};
 use temporalio_common::protos::temporal::api::enums::v1::UpdateWorkflowExecutionLifecycleStage;
 use temporalio_common::protos::temporal::api::failure::v1::Failure;
 use temporalio_common::protos::temporal::api::query::v1::WorkflowQuery;
-use temporalio_common::protos::temporal::api::testservice::v1::SleepRequest;
 use temporalio_common::protos::temporal::api::update::v1::{
     Input, Meta, Request, WaitPolicy, outcome,
 };
@@ -159,16 +158,8 @@ impl TestEnv {
     /// Lets `duration` of virtual time pass (timers due meanwhile fire),
     /// in a few milliseconds of wall time.
     pub async fn sleep(&self, duration: Duration) -> Result<(), TestError> {
-        let req = SleepRequest {
-            duration: Some(prost_wkt_types::Duration {
-                seconds: i64::try_from(duration.as_secs()).unwrap_or(i64::MAX),
-                nanos: i32::try_from(duration.subsec_nanos()).unwrap_or(0),
-            }),
-        };
-        let mut c = self.connection.clone();
-        TestService::unlock_time_skipping_with_sleep(&mut c, tonic::Request::new(req))
+        crate::worker::virtual_sleep(&self.connection, duration)
             .await
-            .map(drop)
             .map_err(|source| TestError::Call {
                 what: "skip time",
                 source,

@@ -101,7 +101,7 @@ async fn hang(
         // No timeout at all: it hangs until the environment stops.
         return;
     };
-    virtual_sleep(&connection, timeout + Duration::from_millis(1)).await;
+    let _ = virtual_sleep(&connection, timeout + Duration::from_millis(1)).await;
     let done = ActivityTaskCompletion {
         task_token: token,
         result: Some(failed("the mock hung".into(), "PolyworkerTestHung", true)),
@@ -150,7 +150,7 @@ async fn attempt(
     mut answer: Answer,
 ) {
     while let Answer::After { delay, then } = answer {
-        virtual_sleep(&connection, delay).await;
+        let _ = virtual_sleep(&connection, delay).await;
         answer = *then;
     }
     let result = match answer {
@@ -173,7 +173,10 @@ async fn attempt(
 
 /// Lets `d` of the server's virtual time pass (an in-flight attempt holds
 /// time still otherwise).
-async fn virtual_sleep(connection: &temporalio_client::Connection, d: Duration) {
+pub(crate) async fn virtual_sleep(
+    connection: &temporalio_client::Connection,
+    d: Duration,
+) -> Result<(), tonic::Status> {
     let req = SleepRequest {
         duration: Some(prost_wkt_types::Duration {
             seconds: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
@@ -181,5 +184,7 @@ async fn virtual_sleep(connection: &temporalio_client::Connection, d: Duration) 
         }),
     };
     let mut c = connection.clone();
-    let _ = TestService::unlock_time_skipping_with_sleep(&mut c, tonic::Request::new(req)).await;
+    TestService::unlock_time_skipping_with_sleep(&mut c, tonic::Request::new(req))
+        .await
+        .map(drop)
 }

@@ -370,7 +370,7 @@ async fn registry_credentials_come_from_the_environment_or_the_docker_config() {
     let repo = registry.repository("secured");
     let q = unique("secured");
     let file = guest("versioned_v1").display().to_string();
-    let push_with = |env: &[(&str, &str)]| {
+    let push_file = |file: &str, env: &[(&str, &str)]| {
         polyworker_tests::polyworker_cli_with(
             &[
                 "modules",
@@ -380,11 +380,12 @@ async fn registry_credentials_come_from_the_environment_or_the_docker_config() {
                 "--plain-http",
                 "--task-queue",
                 &q,
-                &file,
+                file,
             ],
             env,
         )
     };
+    let push_with = |env: &[(&str, &str)]| push_file(&file, env);
     // No credentials: refused, and said so.
     let empty = std::env::temp_dir().join(unique("docker-config-empty"));
     std::fs::create_dir_all(&empty).unwrap();
@@ -394,16 +395,7 @@ async fn registry_credentials_come_from_the_environment_or_the_docker_config() {
     // A file that is not a component is refused before anything is sent.
     let not_wasm = std::env::temp_dir().join(unique("not-a-component.wasm"));
     std::fs::write(&not_wasm, b"hello").unwrap();
-    let (ok, out) = polyworker_tests::polyworker_cli(&[
-        "modules",
-        "push",
-        "--registry",
-        &repo,
-        "--plain-http",
-        "--task-queue",
-        &q,
-        &not_wasm.display().to_string(),
-    ]);
+    let (ok, out) = push_file(&not_wasm.display().to_string(), &[]);
     assert!(!ok && out.contains("not a WebAssembly"), "{out}");
     let _ = std::fs::remove_file(&not_wasm);
     // From the environment.
