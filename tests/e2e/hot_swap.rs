@@ -1,9 +1,13 @@
 //! Hot swap: versions of a task queue's module deployed to a running host
 //! through the admin API (`polyworker modules …`), routed by Temporal's
 //! Worker Versioning; one worker per digest, and stored files checked
-//! against their digests.
+//! against their digests. `sdks` runs the same swap against each thin SDK's
+//! versioning declarations.
 
-use std::path::Path;
+#[path = "hot_swap_sdks.rs"]
+mod sdks;
+
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use polyworker_host::config::{Config, DefaultVersioning, DeploymentConfig};
@@ -16,11 +20,26 @@ use temporalio_common::protos::temporal::api::history::v1::HistoryEvent;
 use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
 
 fn versioned_config(task_queue: &str, store: &Path) -> Config {
-    let mut cfg = config(vec![queue(task_queue, vec![guest("versioned_v1")])]);
+    versioned_config_of(
+        task_queue,
+        store,
+        guest("versioned_v1"),
+        DefaultVersioning::Pinned,
+    )
+}
+
+/// A deployment serving `module` on `task_queue`.
+fn versioned_config_of(
+    task_queue: &str,
+    store: &Path,
+    module: PathBuf,
+    default_versioning: DefaultVersioning,
+) -> Config {
+    let mut cfg = config(vec![queue(task_queue, vec![module])]);
     cfg.deployment = Some(DeploymentConfig {
         name: unique("deploy"),
         store: store.to_path_buf(),
-        default_versioning: DefaultVersioning::Pinned,
+        default_versioning,
         admin: free_address(),
         admin_token_env: None,
         replay_sample: 20,
@@ -36,7 +55,11 @@ fn modules(admin: std::net::SocketAddr, args: &[&str]) -> (bool, String) {
 }
 
 fn digest(name: &str) -> String {
-    polyworker_host::runtime::digest(&std::fs::read(guest(name)).expect("fixture built"))
+    digest_of(&guest(name))
+}
+
+fn digest_of(path: &Path) -> String {
+    polyworker_host::runtime::digest(&std::fs::read(path).expect("fixture built"))
 }
 
 fn first_task_completed(e: &HistoryEvent) -> bool {

@@ -88,6 +88,18 @@ typedef void (*pw_workflow_fn)(const pw_json *args);
 
 void pw_register_workflow(const char *workflow_type, pw_workflow_fn start);
 
+/* How runs of a workflow type move when a new version of the module
+ * becomes current on the task queue (Temporal's Worker Versioning). */
+typedef enum pw_versioning_behavior {
+  PW_VERSIONING_UNSPECIFIED,  /* the host's default_versioning */
+  PW_VERSIONING_PINNED,       /* a run stays on the version it started on */
+  PW_VERSIONING_AUTO_UPGRADE, /* a run moves at its next workflow task */
+} pw_versioning_behavior;
+
+/* Declares a registered workflow type's behaviour (call it in pw_init,
+ * after pw_register_workflow). */
+void pw_set_versioning_behavior(const char *workflow_type, pw_versioning_behavior behavior);
+
 /* A durable timer. */
 void pw_sleep(uint64_t ms, pw_then then, void *ctx);
 /* Runs an activity; `args` (a JSON array) is consumed. */

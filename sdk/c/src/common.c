@@ -1,4 +1,5 @@
-/* The registry of workflow and activity types, and payload conversion. */
+/* The registry of workflow and activity types (and the `versioning`
+ * export, which reads it), and payload conversion. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,7 +9,11 @@
 
 #define MAX_TYPES 64
 
-static struct { const char *type; pw_workflow_fn fn; } workflows[MAX_TYPES];
+static struct {
+  const char *type;
+  pw_workflow_fn fn;
+  pw_versioning_behavior behavior;
+} workflows[MAX_TYPES];
 static struct { const char *type; pw_activity_fn fn; } activities[MAX_TYPES];
 static size_t n_workflows, n_activities;
 static bool initialised;
@@ -23,7 +28,27 @@ void pw__ensure_init(void) {
 void pw_register_workflow(const char *type, pw_workflow_fn fn) {
   if (n_workflows < MAX_TYPES) {
     workflows[n_workflows].type = type;
+    workflows[n_workflows].behavior = PW_VERSIONING_UNSPECIFIED;
     workflows[n_workflows++].fn = fn;
+  }
+}
+
+void pw_set_versioning_behavior(const char *type, pw_versioning_behavior behavior) {
+  for (size_t i = 0; i < n_workflows; i++)
+    if (!strcmp(workflows[i].type, type)) workflows[i].behavior = behavior;
+}
+
+void exports_polyworker_worker_versioning_workflow_versioning(
+    exports_polyworker_worker_versioning_list_tuple2_string_versioning_behavior_t *ret) {
+  pw__ensure_init();
+  ret->len = 0;
+  ret->ptr = n_workflows ? pw__malloc(n_workflows * sizeof *ret->ptr) : NULL;
+  for (size_t i = 0; i < n_workflows; i++) {
+    if (workflows[i].behavior == PW_VERSIONING_UNSPECIFIED) continue;
+    guest_string_dup(&ret->ptr[ret->len].f0, workflows[i].type);
+    ret->ptr[ret->len++].f1 = workflows[i].behavior == PW_VERSIONING_PINNED
+                                  ? EXPORTS_POLYWORKER_WORKER_VERSIONING_VERSIONING_BEHAVIOR_PINNED
+                                  : EXPORTS_POLYWORKER_WORKER_VERSIONING_VERSIONING_BEHAVIOR_AUTO_UPGRADE;
   }
 }
 

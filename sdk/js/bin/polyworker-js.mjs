@@ -8,7 +8,7 @@
 //    Its source map becomes a line table the bundle carries, so that stack
 //    traces name the author's files and lines (bin/lines.mjs, src/stack.js).
 // 2. Turns the bundle into a component of `polyworker:guest/guest` (both
-//    roles, environment and randomness) with componentize-qjs --sync
+//    roles, versioning, environment and randomness) with componentize-qjs --sync
 //    (QuickJS, the default: ~2 MB) or componentize-js (SpiderMonkey:
 //    ~16 MB, faster JIT-less interpreter; the host caches its compiled code).
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -63,11 +63,32 @@ function combinedWit() {
   return out;
 }
 
+// The component's entry: the app's exports, with a `versioning` export
+// when the app has none (entries from before it: `export const { workflows,
+// activities } = defineWorker(...)`). Its `workflows` carries what the
+// workflow functions declare.
+function wrapper(work, app) {
+  const file = join(work, "entry.js");
+  writeFileSync(
+    file,
+    [
+      `import * as app from ${JSON.stringify(app)};`,
+      "const exported = (name) => app[name];",
+      'export const workflows = exported("workflows");',
+      'export const activities = exported("activities");',
+      'export const versioning = exported("versioning") ??',
+      '  workflows?.[Symbol.for("polyworker.versioning")] ?? { workflowVersioning: () => [] };',
+      "",
+    ].join("\n"),
+  );
+  return file;
+}
+
 const work = mkdtempSync(join(tmpdir(), "polyworker-js-"));
 try {
   const bundle = join(work, "bundle.js");
   await build({
-    entryPoints: [resolve(entry)],
+    entryPoints: [wrapper(work, resolve(entry))],
     bundle: true,
     format: "esm",
     platform: "neutral",

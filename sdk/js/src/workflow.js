@@ -183,6 +183,36 @@ export function deprecatePatch(patchId) {
   current().patch(patchId, true);
 }
 
+const VERSIONING = Symbol.for("polyworker.versioningBehavior");
+const BEHAVIORS = { PINNED: "pinned", AUTO_UPGRADE: "auto-upgrade" };
+
+/**
+ * Declares options of a workflow function, as `@temporalio/workflow` does:
+ * `versioningBehavior` (`"PINNED"` or `"AUTO_UPGRADE"`) says how its runs
+ * move when a new version of the module becomes current. Call it where the
+ * function is defined; types without it follow the host's default.
+ */
+export function setWorkflowOptions(options, fn) {
+  if (typeof fn !== "function") throw new TypeError("setWorkflowOptions expects a workflow function");
+  const behavior = options?.versioningBehavior;
+  if (behavior === undefined || behavior === "UNSPECIFIED") {
+    delete fn[VERSIONING];
+    return;
+  }
+  if (!(behavior in BEHAVIORS)) {
+    throw new TypeError(`unknown versioningBehavior ${behavior} (use "PINNED" or "AUTO_UPGRADE")`);
+  }
+  fn[VERSIONING] = BEHAVIORS[behavior];
+}
+
+/** The `versioning` export: the behaviours the workflow functions declare. */
+export function versioningExport(workflows) {
+  const declared = Object.entries(workflows)
+    .filter(([, fn]) => typeof fn === "function" && fn[VERSIONING])
+    .map(([name, fn]) => [name, fn[VERSIONING]]);
+  return { workflowVersioning: () => declared };
+}
+
 /** Thrown to continue the workflow as a new run. */
 export class ContinueAsNew extends Error {
   constructor(args, options = {}) {
@@ -520,6 +550,9 @@ export function workflowsExport(workflows) {
   return {
     workflowTypes: () => Object.keys(workflows),
     WorkflowRun,
+    // For entries written before the `versioning` export: the build's
+    // wrapper falls back to this (bin/polyworker-js.mjs).
+    [Symbol.for("polyworker.versioning")]: versioningExport(workflows),
   };
 }
 

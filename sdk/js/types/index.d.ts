@@ -10,10 +10,12 @@ export type WorkflowFunction = (...args: any[]) => Promise<unknown> | unknown;
 /** An activity function: takes the attempt's arguments, returns or resolves with its result. */
 export type ActivityFunction = (...args: any[]) => Promise<unknown> | unknown;
 
-/** The component's exports, to re-export as `export const { workflows, activities } = ...`. */
+/** The component's exports, to re-export as `export const { workflows, activities, versioning } = ...`. */
 export interface WorkerExports {
   workflows: unknown;
   activities: unknown;
+  /** What the workflow functions declare with `setWorkflowOptions`. */
+  versioning: unknown;
 }
 
 /** Builds the component's exports from maps of type name to function. */

@@ -112,6 +112,16 @@ export function patched(patchId: string): boolean;
 /** Marks that no run without patch `patchId` is still open. */
 export function deprecatePatch(patchId: string): void;
 
+/** How runs of a workflow type move when a new module version becomes current. */
+export type VersioningBehavior = "PINNED" | "AUTO_UPGRADE" | "UNSPECIFIED";
+/** Options of a workflow function, declared where it is defined. */
+export interface WorkflowDefinitionOptions {
+  /** Unset or `"UNSPECIFIED"`: the host's `default_versioning`. */
+  versioningBehavior?: VersioningBehavior;
+}
+/** Declares a workflow function's options (its versioning behaviour). */
+export function setWorkflowOptions(options: WorkflowDefinitionOptions, fn: (...args: any[]) => any): void;
+
 /** Thrown to continue the workflow as a new run. */
 export class ContinueAsNew extends Error {
   readonly args: unknown[];

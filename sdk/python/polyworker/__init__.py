@@ -4,7 +4,7 @@ built into a polyworker component with componentize-py.
 An app module (the component's entry) registers its workflows and
 activities and re-exports the host-facing classes::
 
-    from polyworker import Activities, Workflows, register  # noqa: F401
+    from polyworker import Activities, Versioning, Workflows, register  # noqa: F401
     from myapp import MyWorkflow, my_activity
     register(workflows=[MyWorkflow], activities=[my_activity])
 
@@ -17,6 +17,8 @@ Build with ``python -m polyworker build APP_DIR -o out.wasm``.
 _LAZY = {
     "Activities": "._exports",
     "Workflows": "._exports",
+    "Versioning": "._exports",
+    "VersioningBehavior": ".common",
     "register": "._exports",
     "ActivityError": ".exceptions",
     "ApplicationError": ".exceptions",

@@ -2,8 +2,9 @@
 a polyworker component from a Python app with componentize-py.
 
 The app module (default ``app``, a file in APP_DIR) registers workflows and
-activities and re-exports ``Workflows`` and ``Activities`` from
-``polyworker``. componentize-py comes from PyPI (``componentize-py``); it is
+activities and re-exports ``Workflows``, ``Activities`` and ``Versioning``
+from ``polyworker``; the build's entry module supplies ``Versioning`` for
+apps written before it existed. componentize-py comes from PyPI (``componentize-py``); it is
 looked up beside this Python, then on PATH.
 """
 
@@ -12,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 SDK = Path(__file__).resolve().parent.parent
@@ -36,18 +38,32 @@ def _componentize_py():
     return found
 
 
+ENTRY = """# The component's entry, written by `python -m polyworker build`.
+from {module} import *  # noqa: F401,F403 - whatever else the app exports
+from {module} import Activities, Workflows  # noqa: F401
+
+try:
+    from {module} import Versioning  # noqa: F401
+except ImportError:
+    from polyworker import Versioning  # noqa: F401
+"""
+
+
 def build(app_dir, out, module, wit):
-    cmd = [
-        _componentize_py(),
-        "-d", str(_wit(wit)),
-        "-w", WORLD,
-        "componentize",
-        "-p", str(app_dir),
-        "-p", str(SDK),
-        module,
-        "-o", str(out),
-    ]
-    subprocess.run(cmd, check=True, stdout=sys.stderr)
+    with tempfile.TemporaryDirectory() as entry_dir:
+        Path(entry_dir, "_polyworker_entry.py").write_text(ENTRY.format(module=module))
+        cmd = [
+            _componentize_py(),
+            "-d", str(_wit(wit)),
+            "-w", WORLD,
+            "componentize",
+            "-p", str(app_dir),
+            "-p", str(SDK),
+            "-p", entry_dir,
+            "_polyworker_entry",
+            "-o", str(out),
+        ]
+        subprocess.run(cmd, check=True, stdout=sys.stderr)
     size = Path(out).stat().st_size
     print(f"polyworker-py: wrote {out} ({size // 1048576} MiB)", file=sys.stderr)
 

@@ -1,19 +1,22 @@
 """The component's exports: what the host calls. ``register`` fills the
-registry; ``Workflows``/``Activities`` (re-exported by the app module) and
+registry; ``Workflows``/``Activities``/``Versioning`` (re-exported by the
+app module, or by the build's entry module for it) and
 ``WorkflowRun`` (re-exported by the top-level ``workflows`` module, where
 componentize-py looks for it) read it."""
 
 import dataclasses
-from typing import Any, Callable, Dict, Iterable, List
+from typing import Any, Callable, Dict, Iterable, List, Tuple
 
 from componentize_py_types import Err
 from wit_world import exports
+from wit_world.exports import versioning as versioning_exports
 from wit_world.exports import workflows as workflow_exports
 from wit_world.imports import activity_types as at
 from wit_world.imports import types as t
 from wit_world.imports import workflow_types as wt
 
 from . import _run, activity
+from .common import VersioningBehavior
 from ._scheduler import Task, drain
 from .converter import from_payloads, to_payload, to_payloads
 from .exceptions import ApplicationError, CancelledError, application_info, to_failure
@@ -36,6 +39,18 @@ def register(workflows: Iterable[type] = (), activities: Iterable[Callable[..., 
 class Workflows(exports.Workflows):
     def workflow_types(self) -> List[str]:
         return list(_workflows)
+
+
+_WIT_BEHAVIOR = {
+    VersioningBehavior.PINNED: versioning_exports.VersioningBehavior.PINNED,
+    VersioningBehavior.AUTO_UPGRADE: versioning_exports.VersioningBehavior.AUTO_UPGRADE,
+}
+
+
+class Versioning(exports.Versioning):
+    def workflow_versioning(self) -> List[Tuple[str, versioning_exports.VersioningBehavior]]:
+        declared = ((n, getattr(c, "__polyworker_versioning__", None)) for n, c in _workflows.items())
+        return [(n, _WIT_BEHAVIOR[b]) for n, b in declared if b in _WIT_BEHAVIOR]
 
 
 class WorkflowRun(workflow_exports.WorkflowRun):

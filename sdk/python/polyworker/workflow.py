@@ -17,6 +17,7 @@ from wit_world.imports import workflow_host
 from wit_world.imports import workflow_types as wt
 
 from ._run import current
+from .common import VersioningBehavior
 from ._scheduler import Future, gather  # noqa: F401 - part of the API
 from ._logger import Logger
 from .converter import to_payloads
@@ -37,11 +38,20 @@ def _nanos(d: Optional[Duration]) -> Optional[int]:
 # ---- definitions -----------------------------------------------------------
 
 
-def defn(cls=None, *, name: Optional[str] = None):
-    """Marks a class as a workflow type (named after the class unless ``name``)."""
+def defn(
+    cls=None,
+    *,
+    name: Optional[str] = None,
+    versioning_behavior: VersioningBehavior = VersioningBehavior.UNSPECIFIED,
+):
+    """Marks a class as a workflow type (named after the class unless
+    ``name``); ``versioning_behavior`` says how its runs move between module
+    versions (unspecified: the host's default)."""
+    behavior = VersioningBehavior(versioning_behavior)
 
     def wrap(c):
         c.__polyworker_workflow__ = name or c.__name__
+        c.__polyworker_versioning__ = behavior
         return c
 
     return wrap(cls) if cls is not None else wrap
