@@ -115,6 +115,21 @@ void pw_cancelled(void);
 void pw_set_signal_handler(const char *name, void (*handler)(const pw_json *args));
 /* The handler returns a new value (consumed) and must not change state. */
 void pw_set_query_handler(const char *name, pw_json *(*handler)(const pw_json *args));
+/* An accepted update, until pw_update_complete or pw_update_fail ends it. */
+typedef struct pw_update pw_update;
+/* Checks an update before it is accepted: NULL accepts it; a message
+ * (borrowed until the next SDK call) rejects it, and nothing of it enters
+ * the history. Must not change state or start operations. */
+typedef const char *(*pw_update_validator)(const pw_json *args);
+/* Runs an accepted update. End it now or later, from a pw_then, with
+ * pw_update_complete or pw_update_fail. */
+typedef void (*pw_update_fn)(pw_update *update, const pw_json *args);
+/* `validator` may be NULL. */
+void pw_set_update_handler(const char *name, pw_update_fn handler, pw_update_validator validator);
+/* The update's result (consumed); frees `update`. */
+void pw_update_complete(pw_update *update, pw_json *result);
+/* Fails the update (not the workflow); frees `update`. */
+void pw_update_fail(pw_update *update, const char *message, const char *error_type);
 /* Whether this run takes the new code path of change `patch_id`. */
 bool pw_patched(const char *patch_id);
 /* Workflow time in milliseconds since the Unix epoch. */

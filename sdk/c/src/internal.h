@@ -26,4 +26,12 @@ pw_json *pw__from_payloads(const pw__payload *ptr, size_t len);
 /* malloc'd payloads for the elements of a JSON array. */
 pw__payload *pw__to_payloads(const pw_json *array, size_t *len);
 
+/* For update.c: a command for this activation (dropped once the run
+ * finished), and an application failure record. */
+void pw__push(polyworker_worker_workflow_types_command_t c);
+polyworker_worker_types_failure_t pw__failure(const char *message, const char *type,
+                                              bool non_retryable);
+/* Dispatches an update job (update.c). */
+void pw__apply_update(const polyworker_worker_workflow_types_update_t *u);
+
 #endif

@@ -45,7 +45,7 @@ static pw_workflow_fn main_fn;
 static pw_json *main_args;
 static char *workflow_id;
 
-static void push(command c) {
+void pw__push(command c) {
   if (finished) {
     exports_polyworker_worker_workflows_command_free(&c);
     return;
@@ -81,8 +81,8 @@ static guest_option_duration_t ms(uint64_t v) {
   return (guest_option_duration_t){v != 0, v * 1000000ull};
 }
 
-static polyworker_worker_types_failure_t failure(const char *message, const char *type,
-                                                 bool non_retryable) {
+polyworker_worker_types_failure_t pw__failure(const char *message, const char *type,
+                                              bool non_retryable) {
   polyworker_worker_types_failure_t f = {0};
   guest_string_dup(&f.message, message ? message : "");
   guest_string_dup(&f.stack_trace, "");
@@ -98,7 +98,7 @@ void pw_sleep(uint64_t duration_ms, pw_then then, void *ctx) {
   command c = {.tag = T(COMMAND_START_TIMER)};
   c.val.start_timer.seq = ++timer_seq;
   c.val.start_timer.duration = duration_ms * 1000000ull;
-  push(c);
+  pw__push(c);
   add_pending(timer_seq, true, then, ctx);
 }
 
@@ -135,12 +135,12 @@ void pw_execute_activity(const char *type, pw_json *args, const pw_activity_opti
       guest_string_dup(&rp->non_retryable_error_types.ptr[i], o->non_retryable_error_types[i]);
   }
   sa->cancellation_type = T(ACTIVITY_CANCELLATION_TYPE_TRY_CANCEL);
-  push(c);
+  pw__push(c);
   add_pending(sa->seq, false, then, ctx);
 }
 
 static void finish(command c) {
-  push(c);
+  pw__push(c);
   finished = true;
 }
 
@@ -154,7 +154,7 @@ void pw_complete(pw_json *result) {
 
 void pw_fail(const char *message, const char *type, bool non_retryable) {
   command c = {.tag = T(COMMAND_FAIL_WORKFLOW)};
-  c.val.fail_workflow = failure(message, type, non_retryable);
+  c.val.fail_workflow = pw__failure(message, type, non_retryable);
   finish(c);
 }
 
@@ -207,7 +207,7 @@ bool pw_patched(const char *id) {
   if (use) {
     command c = {.tag = T(COMMAND_SET_PATCH_MARKER)};
     guest_string_dup(&c.val.set_patch_marker.patch_id, id);
-    push(c);
+    pw__push(c);
   }
   if (n_used < 32) {
     used_patches[n_used] = pw__strdup(id);
@@ -262,7 +262,7 @@ static void answer_query(const polyworker_worker_workflow_types_query_t *q) {
   if (a->tag == T(QUERY_ANSWER_FAILED)) {
     char msg[256];
     snprintf(msg, sizeof msg, "unknown query %s", type);
-    a->val.failed = failure(msg, "QueryNotFound", true);
+    a->val.failed = pw__failure(msg, "QueryNotFound", true);
   }
   free(type);
   /* Queries are answered even after the run finished. */
@@ -329,12 +329,12 @@ static void cancel_all(void) {
     if (was[i].is_timer && take_pending(was[i].seq, true, &p)) {
       command c = {.tag = T(COMMAND_CANCEL_TIMER)};
       c.val.cancel_timer = p.seq;
-      push(c);
+      pw__push(c);
       p.then(p.ctx, &o);
     } else if (!was[i].is_timer) {
       command c = {.tag = T(COMMAND_REQUEST_CANCEL_ACTIVITY)};
       c.val.request_cancel_activity = was[i].seq;
-      push(c);
+      pw__push(c);
     }
   }
   free(was);
@@ -372,17 +372,9 @@ static void apply(const polyworker_worker_workflow_types_job_t *job) {
   case T(JOB_NOTIFY_HAS_PATCH):
     if (n_known < 32) known_patches[n_known++] = pw__cstr(&job->val.notify_has_patch);
     break;
-  case T(JOB_UPDATE): {
-    command c = {.tag = T(COMMAND_UPDATE_RESPONSE)};
-    guest_string_dup_n(&c.val.update_response.protocol_instance_id,
-                       (const char *)job->val.update.protocol_instance_id.ptr,
-                       job->val.update.protocol_instance_id.len);
-    c.val.update_response.outcome.tag = T(UPDATE_OUTCOME_REJECTED);
-    c.val.update_response.outcome.val.rejected =
-        failure("the C SDK does not handle updates", "UpdateNotSupported", true);
-    push(c);
+  case T(JOB_UPDATE):
+    pw__apply_update(&job->val.update);
     break;
-  }
   default:
     break; /* update-random-seed: the host reseeds wasi:random itself */
   }
@@ -406,7 +398,7 @@ bool exports_polyworker_worker_workflows_static_workflow_run_create(
   if (!ok) {
     char msg[256];
     snprintf(msg, sizeof msg, "this component has no workflow %s", type);
-    *err = failure(msg, "WorkflowNotFound", true);
+    *err = pw__failure(msg, "WorkflowNotFound", true);
   } else {
     main_args = pw__from_payloads(info->arguments.ptr, info->arguments.len);
     workflow_id = pw__cstr(&info->workflow_id);

@@ -94,11 +94,7 @@ func (r *run) apply(job wt.Job) {
 	case wt.JobNotifyHasPatch:
 		r.known[job.NotifyHasPatch()] = true
 	case wt.JobUpdate:
-		u := job.Update()
-		r.command(wt.MakeCommandUpdateResponse(wt.UpdateResponse{
-			ProtocolInstanceId: u.ProtocolInstanceId,
-			Outcome:            wt.MakeUpdateOutcomeRejected(*failureRecord("the Go SDK does not handle updates yet", "UpdateNotSupported", true)),
-		}))
+		r.pendingUpdates = append(r.pendingUpdates, job.Update())
 	}
 }
 
@@ -120,6 +116,10 @@ func (run_ *Run) Activate(a wt.Activation) ([]wt.Command, *failure) {
 		r.apply(a.Jobs[i])
 	}
 	r.runUntilBlocked()
+	for len(r.pendingUpdates) > 0 && r.taskFailure == nil {
+		r.dispatchUpdates()
+		r.runUntilBlocked()
+	}
 	if r.taskFailure != nil {
 		f := toFailure(r.taskFailure)
 		r.taskFailure = nil

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"reflect"
 
-	at "wit_component/polyworker_worker_activity_types"
 	"wit_component/polyworker_worker_activity_host"
+	at "wit_component/polyworker_worker_activity_types"
 	"wit_component/polyworker_worker_types"
 
 	witTypes "go.bytecodealliance.org/pkg/wit/types"

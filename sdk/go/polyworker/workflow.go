@@ -7,9 +7,9 @@ import (
 	"strconv"
 	"time"
 
-	wt "wit_component/polyworker_worker_workflow_types"
 	"wit_component/polyworker_worker_types"
 	"wit_component/polyworker_worker_workflow_host"
+	wt "wit_component/polyworker_worker_workflow_types"
 
 	witTypes "go.bytecodealliance.org/pkg/wit/types"
 )
@@ -135,14 +135,18 @@ type run struct {
 	activitySeq uint32
 	signals     map[string][]payload
 	queries     map[string]reflect.Value
-	known       map[string]bool
-	patches     map[string]bool
-	now         time.Time
-	replaying   bool
-	started     bool
-	finished    bool
-	cancelled   bool
-	taskFailure error
+	updates     map[string]updateHandler
+	// Updates that arrived in this activation, dispatched once the
+	// workflow goroutines are blocked (so that handlers are set).
+	pendingUpdates []wt.Update
+	known          map[string]bool
+	patches        map[string]bool
+	now            time.Time
+	replaying      bool
+	started        bool
+	finished       bool
+	cancelled      bool
+	taskFailure    error
 }
 
 // Run is one workflow run (behind the `workflow-run` resource).
@@ -163,7 +167,8 @@ func NewRun(info wt.WorkflowInfo) (*Run, *failure) {
 		info: info, entry: e,
 		timers: map[uint32]*Future{}, activities: map[uint32]*Future{},
 		signals: map[string][]payload{}, queries: map[string]reflect.Value{},
-		known: map[string]bool{}, patches: map[string]bool{},
+		updates: map[string]updateHandler{},
+		known:   map[string]bool{}, patches: map[string]bool{},
 	}
 	if info.StartTime.IsSome() {
 		r.now = time.Unix(0, int64(info.StartTime.Some()))
@@ -296,11 +301,39 @@ func NewTimer(ctx Context, d time.Duration) *Future {
 	return f
 }
 
+// cancelTimer cancels a pending timer (its future never becomes ready).
+func cancelTimer(r *run, f *Future) {
+	for seq, t := range r.timers {
+		if t == f {
+			delete(r.timers, seq)
+			r.command(wt.MakeCommandCancelTimer(seq))
+			return
+		}
+	}
+}
+
 // Sleep blocks the workflow for d of workflow time.
 func Sleep(ctx Context, d time.Duration) error { return NewTimer(ctx, d).Get(ctx, nil) }
 
 // Await blocks until cond() holds.
 func Await(ctx Context, cond func() bool) { ctx.co.block(cond) }
+
+// AwaitWithTimeout blocks until cond() holds or timeout passes (a durable
+// timer); ok tells which. The error is the timer's (a cancellation).
+func AwaitWithTimeout(ctx Context, timeout time.Duration, cond func() bool) (ok bool, err error) {
+	if cond() {
+		return true, nil
+	}
+	timer := NewTimer(ctx, timeout)
+	ctx.co.block(func() bool { return cond() || timer.IsReady() })
+	if cond() {
+		if !timer.IsReady() {
+			cancelTimer(ctx.r, timer)
+		}
+		return true, nil
+	}
+	return false, timer.err
+}
 
 // Go runs fn as another workflow goroutine under the same scheduler.
 func Go(ctx Context, fn func(ctx Context)) { ctx.r.spawn(fn) }
@@ -316,49 +349,6 @@ func GetInfo(ctx Context) Info {
 	i := ctx.r.info
 	return Info{i.WorkflowType, i.WorkflowId, i.RunId, i.TaskQueue, i.Attempt, i.ContinuedFromRunId.SomeOr(""),
 		time.Unix(0, int64(i.StartTime.SomeOr(0)))}
-}
-
-// SignalChannel delivers a signal's first argument, in arrival order.
-type SignalChannel struct {
-	r    *run
-	name string
-}
-
-// GetSignalChannel is the channel of signal name (signals are buffered).
-func GetSignalChannel(ctx Context, name string) SignalChannel { return SignalChannel{ctx.r, name} }
-
-// Receive blocks until a signal arrives and decodes it into valuePtr.
-func (c SignalChannel) Receive(ctx Context, valuePtr any) error {
-	ctx.co.block(func() bool { return len(c.r.signals[c.name]) > 0 })
-	return c.take(valuePtr)
-}
-
-// ReceiveAsync takes a buffered signal if there is one.
-func (c SignalChannel) ReceiveAsync(valuePtr any) (bool, error) {
-	if len(c.r.signals[c.name]) == 0 {
-		return false, nil
-	}
-	return true, c.take(valuePtr)
-}
-
-func (c SignalChannel) take(valuePtr any) error {
-	p := c.r.signals[c.name][0]
-	c.r.signals[c.name] = c.r.signals[c.name][1:]
-	if valuePtr == nil {
-		return nil
-	}
-	return decode(p, valuePtr)
-}
-
-// SetQueryHandler answers query name with fn, a func(args...) (R, error)
-// that must not change state or block.
-func SetQueryHandler(ctx Context, name string, fn any) error {
-	v := reflect.ValueOf(fn)
-	if t := v.Type(); t.Kind() != reflect.Func || t.NumOut() != 2 || t.Out(1) != errorType {
-		return fmt.Errorf("query handler %s: want func(args...) (R, error), got %s", name, t)
-	}
-	ctx.r.queries[name] = v
-	return nil
 }
 
 // Patched tells whether this run takes the new code path of change

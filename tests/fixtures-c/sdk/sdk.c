@@ -1,7 +1,7 @@
 /* The C SDK's fixture for the shared SDK suite (tests/e2e/sdks.rs):
  * determinism with C's own clock (clock_gettime) and randomness
  * (arc4random), both of which the host virtualises for workflows; signals,
- * queries, patches, cancellation and heartbeats. */
+ * queries, patches, cancellation and heartbeats; updates in features.c. */
 #include <ctype.h>
 #include <polyworker.h>
 #include <stdio.h>
@@ -190,7 +190,10 @@ static pw_json *resume(const pw_json *args) {
   return result;
 }
 
+void features_init(void); /* features.c */
+
 void pw_init(void) {
+  features_init();
   pw_register_workflow("Determinism", determinism);
   pw_register_workflow("Approval", approval);
   pw_register_workflow("Cancellable", cancellable);

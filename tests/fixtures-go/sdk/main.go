@@ -1,6 +1,6 @@
 // The Go SDK's fixture for the shared SDK suite (tests/e2e/sdks.rs):
 // determinism with Go's own clock and randomness, signals, queries,
-// patches, cancellation and heartbeats.
+// updates, conditions, patches, cancellation and heartbeats.
 package main
 
 import (
@@ -148,4 +148,91 @@ func init() {
 	polyworker.RegisterWorkflowWithName("CallActivity", CallActivity)
 	polyworker.RegisterActivityWithName("Shout", Shout)
 	polyworker.RegisterActivityWithName("Resume", Resume)
+}
+
+// Features: signals, queries, an update with a validator, a condition with
+// a timeout, a patch and two concurrent activities.
+func Features(ctx polyworker.Context) (map[string]any, error) {
+	var approvedBy *string
+	counter := 0
+	if err := polyworker.SetQueryHandler(ctx, "status", func() (map[string]any, error) {
+		return map[string]any{"approvedBy": approvedBy, "counter": counter}, nil
+	}); err != nil {
+		return nil, err
+	}
+	bump := func(ctx polyworker.Context, n int) (int, error) {
+		if err := polyworker.Sleep(ctx, 10*time.Millisecond); err != nil {
+			return 0, err
+		}
+		counter += n
+		return counter, nil
+	}
+	positive := func(n int) error {
+		if n <= 0 {
+			return polyworker.NewNonRetryableApplicationError("n must be positive", "BadBump")
+		}
+		return nil
+	}
+	if err := polyworker.SetUpdateHandlerWithOptions(ctx, "bump", bump, polyworker.UpdateHandlerOptions{Validator: positive}); err != nil {
+		return nil, err
+	}
+	polyworker.Go(ctx, func(ctx polyworker.Context) {
+		var who string
+		if polyworker.GetSignalChannel(ctx, "approve").Receive(ctx, &who) == nil {
+			approvedBy = &who
+		}
+	})
+	approved, err := polyworker.AwaitWithTimeout(ctx, time.Minute, func() bool { return approvedBy != nil })
+	if err != nil {
+		return nil, err
+	}
+	v2 := polyworker.Patched(ctx, "shout-twice")
+	times := 1
+	if v2 {
+		times = 2
+	}
+	futures := []*polyworker.Future{
+		polyworker.ExecuteActivity(quick(ctx), "Shout", "a", times),
+		polyworker.ExecuteActivity(quick(ctx), "Shout", "b", times),
+	}
+	shouted := make([]string, len(futures))
+	for i, f := range futures {
+		if err := f.Get(ctx, &shouted[i]); err != nil {
+			return nil, err
+		}
+	}
+	return map[string]any{"approved": approved, "approvedBy": approvedBy, "counter": counter, "shouted": shouted, "v2": v2}, nil
+}
+
+// ConditionTimeout waits a second for a condition that never holds.
+func ConditionTimeout(ctx polyworker.Context) (map[string]any, error) {
+	met, err := polyworker.AwaitWithTimeout(ctx, time.Second, func() bool { return false })
+	return map[string]any{"met": met}, err
+}
+
+func init() {
+	polyworker.RegisterWorkflowWithName("Features", Features)
+	polyworker.RegisterWorkflowWithName("ConditionTimeout", ConditionTimeout)
+}
+
+// Fail gives up (a returned error fails the workflow) or has a bug (a
+// panic fails only the workflow task, which is retried once fixed).
+func Fail(ctx polyworker.Context, kind string) (string, error) {
+	if kind == "application" {
+		return "", polyworker.NewNonRetryableApplicationError("the workflow gives up", "GiveUp")
+	}
+	panic(errors.New("boom"))
+}
+
+// Continue continues as new twice, then reports the run it ended on.
+func Continue(ctx polyworker.Context, n int) (map[string]any, error) {
+	if n < 2 {
+		return nil, polyworker.NewContinueAsNewError(ctx, n+1)
+	}
+	return map[string]any{"n": n, "firstRun": polyworker.GetInfo(ctx).ContinuedFromRunID != ""}, nil
+}
+
+func init() {
+	polyworker.RegisterWorkflowWithName("Fail", Fail)
+	polyworker.RegisterWorkflowWithName("Continue", Continue)
 }
