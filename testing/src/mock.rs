@@ -36,6 +36,15 @@ pub enum Answer {
         /// What it then answers.
         then: Box<Answer>,
     },
+    /// Heartbeats with `details`, then answers `then`. A later attempt
+    /// sees the details in [`Call::heartbeat_details`] (the server keeps
+    /// the last ones when an attempt fails or times out).
+    Heartbeats {
+        /// The heartbeat's details, one value each.
+        details: Vec<Value>,
+        /// What the attempt does next.
+        then: Box<Answer>,
+    },
 }
 
 impl Answer {
@@ -56,6 +65,14 @@ impl Answer {
         }
     }
 
+    /// A heartbeat with `details`, then `then`.
+    pub fn heartbeat(details: Vec<Value>, then: Answer) -> Answer {
+        Answer::Heartbeats {
+            details,
+            then: Box::new(then),
+        }
+    }
+
     /// A failure no retry follows.
     pub fn fails_non_retryable(
         message: impl Into<String>,
@@ -65,6 +82,56 @@ impl Answer {
             message: message.into(),
             error_type: error_type.into(),
             non_retryable: true,
+        }
+    }
+}
+
+/// An answer as other languages write it: in scenario files and over
+/// `polyworker-test`'s stdio. `heartbeat` comes first, then the
+/// `after_seconds` delay, then the answer itself.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WireAnswer {
+    returns: Option<Value>,
+    fails: Option<WireFailure>,
+    #[serde(default)]
+    hangs: bool,
+    /// Virtual seconds the attempt takes before it answers.
+    after_seconds: Option<f64>,
+    /// Heartbeat details recorded before anything else.
+    heartbeat: Option<Vec<Value>>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireFailure {
+    message: String,
+    #[serde(default, rename = "type")]
+    error_type: String,
+    #[serde(default)]
+    non_retryable: bool,
+}
+
+impl WireAnswer {
+    pub(crate) fn answer(self) -> Answer {
+        let mut answer = match (self.hangs, self.fails, self.returns) {
+            (true, _, _) => Answer::Hangs,
+            (_, Some(f), _) => Answer::Fails {
+                message: f.message,
+                error_type: f.error_type,
+                non_retryable: f.non_retryable,
+            },
+            (_, None, v) => Answer::Returns(v.unwrap_or(Value::Null)),
+        };
+        let delay = self
+            .after_seconds
+            .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok());
+        if let Some(d) = delay {
+            answer = Answer::after(d, answer);
+        }
+        match self.heartbeat {
+            Some(details) => Answer::heartbeat(details, answer),
+            None => answer,
         }
     }
 }
@@ -81,6 +148,8 @@ pub struct Call {
     pub attempt: u32,
     /// The activity id.
     pub activity_id: String,
+    /// The last heartbeat details of an earlier attempt (empty on the first).
+    pub heartbeat_details: Vec<Value>,
 }
 
 /// An answer computed from the attempt (a mock written as a function, or
@@ -199,5 +268,31 @@ impl OnActivity {
                 Box::pin(async move { f(&call) })
             }),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_wire_answer_heartbeats_then_waits_then_answers() {
+        let wire: WireAnswer = serde_json::from_value(json!({
+            "heartbeat": [3], "after_seconds": 1.5, "fails": {"message": "m", "type": "T"}
+        }))
+        .expect("a valid answer");
+        assert_eq!(
+            wire.answer(),
+            Answer::heartbeat(
+                vec![json!(3)],
+                Answer::after(
+                    std::time::Duration::from_millis(1500),
+                    Answer::fails("m", "T")
+                )
+            )
+        );
+        let bad = serde_json::from_value::<WireAnswer>(json!({"heartbeats": [1]}));
+        assert!(bad.is_err_and(|e| e.to_string().contains("unknown field `heartbeats`")));
     }
 }

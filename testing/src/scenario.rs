@@ -19,6 +19,13 @@
 //!  }]}
 //! ```
 //!
+//! A test may also list `steps`, taken in order on the started run before
+//! its result is awaited: `{"sleep": {"seconds": s}}` of virtual time,
+//! `{"signal": {"name", "args"}}`, `{"query": {"name", "args", "expect"}}`
+//! and `{"update": {"name", "args", "expect"}}` (or `"rejected": text` for
+//! a validator's refusal). A mock answer may start with a heartbeat:
+//! `{"heartbeat": [details…], "fails": …}`.
+//!
 //! `expect.result` matches when every key it names has that value (objects
 //! are compared the same way, key by key; anything else must be equal);
 //! `expect.failure` is text the failure (with its causes) must contain.
@@ -27,11 +34,13 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::{Answer, Outcome, TestEnv};
+use crate::mock::WireAnswer;
+use crate::{Outcome, Run, TestEnv, TestError, WorkflowHandle};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -48,29 +57,79 @@ struct Case {
     #[serde(default)]
     args: Vec<Value>,
     #[serde(default)]
-    activities: BTreeMap<String, Vec<MockAnswer>>,
+    activities: BTreeMap<String, Vec<WireAnswer>>,
+    /// What happens to the run, in order, before its result is awaited.
+    #[serde(default)]
+    steps: Vec<Step>,
     #[serde(default)]
     expect: Expect,
 }
 
+/// One thing done to a started run, at the virtual time reached so far.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MockAnswer {
-    returns: Option<Value>,
-    fails: Option<MockFailure>,
-    #[serde(default)]
-    hangs: bool,
-    after_seconds: Option<f64>,
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum Step {
+    /// Lets virtual time pass.
+    Sleep { seconds: f64 },
+    Signal {
+        name: String,
+        #[serde(default)]
+        args: Vec<Value>,
+    },
+    /// `expect` is matched as a result is.
+    Query {
+        name: String,
+        #[serde(default)]
+        args: Vec<Value>,
+        expect: Option<Value>,
+    },
+    /// `expect` matches its result; `rejected`, text of its failure.
+    Update {
+        name: String,
+        #[serde(default)]
+        args: Vec<Value>,
+        expect: Option<Value>,
+        rejected: Option<String>,
+    },
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MockFailure {
-    message: String,
-    #[serde(default, rename = "type")]
-    error_type: String,
-    #[serde(default)]
-    non_retryable: bool,
+impl Step {
+    /// Does the step; what did not hold, if anything.
+    async fn take(self, env: &TestEnv, run: &WorkflowHandle<'_>) -> Result<(), String> {
+        let fail = |e: TestError| e.to_string();
+        match self {
+            Step::Sleep { seconds } => {
+                let d = Duration::try_from_secs_f64(seconds).map_err(|e| e.to_string())?;
+                env.sleep(d).await.map_err(fail)
+            }
+            Step::Signal { name, args } => run.signal(&name, &args).await.map_err(fail),
+            Step::Query { name, args, expect } => {
+                let got = run.query(&name, &args).await.map_err(fail)?;
+                match expect {
+                    Some(want) if !matches(&want, &got) => {
+                        Err(format!("query {name}: {got} does not match {want}"))
+                    }
+                    _ => Ok(()),
+                }
+            }
+            Step::Update {
+                name,
+                args,
+                expect,
+                rejected,
+            } => match (run.update(&name, &args).await.map_err(fail)?, expect, rejected) {
+                (Ok(got), Some(want), _) if !matches(&want, &got) => {
+                    Err(format!("update {name}: {got} does not match {want}"))
+                }
+                (Ok(got), _, Some(text)) => Err(format!(
+                    "update {name}: expected a rejection with {text:?}, it answered {got}"
+                )),
+                (Err(f), _, Some(text)) if f.message.contains(&text) => Ok(()),
+                (Err(f), _, _) => Err(format!("update {name} failed: {}", f.message)),
+                (Ok(_), _, None) => Ok(()),
+            },
+        }
+    }
 }
 
 #[derive(Default, Deserialize)]
@@ -80,27 +139,6 @@ struct Expect {
     failure: Option<String>,
     #[serde(default)]
     calls: BTreeMap<String, usize>,
-}
-
-impl MockAnswer {
-    fn answer(self) -> Answer {
-        let answer = match (self.hangs, self.fails, self.returns) {
-            (true, _, _) => Answer::Hangs,
-            (_, Some(f), _) => Answer::Fails {
-                message: f.message,
-                error_type: f.error_type,
-                non_retryable: f.non_retryable,
-            },
-            (_, None, v) => Answer::Returns(v.unwrap_or(Value::Null)),
-        };
-        match self
-            .after_seconds
-            .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
-        {
-            Some(d) => Answer::after(d, answer),
-            None => answer,
-        }
-    }
 }
 
 /// Whether `actual` has everything `expected` names.
@@ -145,11 +183,11 @@ async fn check(component: &Path, case: Case) -> Result<(), String> {
     let env = TestEnv::start(component).await.map_err(|e| e.to_string())?;
     for (activity_type, answers) in case.activities {
         env.on_activity(&activity_type)
-            .answers(answers.into_iter().map(MockAnswer::answer).collect());
+            .answers(answers.into_iter().map(WireAnswer::answer).collect());
     }
-    let run = env.execute(&case.workflow, &case.args).await;
+    let run = drive(&env, &case.workflow, &case.args, case.steps).await;
     env.shutdown().await;
-    let run = run.map_err(|e| e.to_string())?;
+    let run = run?;
     let mut problems = Vec::new();
     match (&case.expect.result, &run.outcome) {
         (Some(want), Outcome::Completed(got)) if !matches(want, got) => {
@@ -176,6 +214,25 @@ async fn check(component: &Path, case: Case) -> Result<(), String> {
         true => Ok(()),
         false => Err(problems.join("\n")),
     }
+}
+
+/// Starts the run, takes its steps, and waits for its result.
+async fn drive(
+    env: &TestEnv,
+    workflow: &str,
+    args: &[Value],
+    steps: Vec<Step>,
+) -> Result<Run, String> {
+    let run = env
+        .start_workflow(workflow, args)
+        .await
+        .map_err(|e| e.to_string())?;
+    for (i, step) in steps.into_iter().enumerate() {
+        step.take(env, &run)
+            .await
+            .map_err(|why| format!("step {}: {why}", i + 1))?;
+    }
+    run.result().await.map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

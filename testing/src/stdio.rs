@@ -10,10 +10,11 @@
 //! → {"id":1,"start":{"component":"path/to/guest.wasm"}}
 //! ← {"id":1,"ok":{"task_queue":"…"}}
 //! → {"id":2,"execute":{"workflow":"DataRoutingWorkflow","args":[{…}]}}
-//! ← {"activity":{"call":1,"activity_type":"GetRouteActivity","input":[…],"attempt":1,"activity_id":"1"}}
+//! ← {"activity":{"call":1,"activity_type":"GetRouteActivity","input":[…],"attempt":1,"activity_id":"1","heartbeat_details":[]}}
 //! → {"answer":{"call":1,"returns":"goodRoute"}}
 //!      (or "fails":{"message":…,"type":…,"non_retryable":false}, or "hangs":true;
-//!       with "after_seconds": s, after that much virtual time)
+//!       with "after_seconds": s, after that much virtual time; with
+//!       "heartbeat": [details…], a heartbeat first)
 //! ← {"id":2,"ok":{"workflow_id":…,"outcome":"completed","result":…,"activities":[…]}}
 //! ← {"id":2,"error":{"kind":"nondeterministic","message":"…"}}
 //! ```
@@ -36,6 +37,7 @@ use temporalio_common::protos::temporal::api::failure::v1::failure::FailureInfo;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::oneshot;
 
+use crate::mock::WireAnswer;
 use crate::{Answer, Call, Outcome, TestEnv, TestError};
 
 #[derive(Deserialize)]
@@ -93,42 +95,8 @@ struct Envelope {
 #[derive(Deserialize)]
 struct Reply {
     call: u64,
-    returns: Option<Value>,
-    fails: Option<Fails>,
-    #[serde(default)]
-    hangs: bool,
-    /// Virtual seconds the attempt takes before it answers.
-    after_seconds: Option<f64>,
-}
-
-#[derive(Deserialize)]
-struct Fails {
-    message: String,
-    #[serde(default, rename = "type")]
-    error_type: String,
-    #[serde(default)]
-    non_retryable: bool,
-}
-
-impl Reply {
-    fn answer(self) -> Answer {
-        let delay = self
-            .after_seconds
-            .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok());
-        let answer = match (self.returns, self.fails, self.hangs) {
-            (_, _, true) => Answer::Hangs,
-            (_, Some(f), _) => Answer::Fails {
-                message: f.message,
-                error_type: f.error_type,
-                non_retryable: f.non_retryable,
-            },
-            (v, None, false) => Answer::Returns(v.unwrap_or(Value::Null)),
-        };
-        match delay {
-            Some(d) => Answer::after(d, answer),
-            None => answer,
-        }
-    }
+    #[serde(flatten)]
+    answer: WireAnswer,
 }
 
 type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Answer>>>>;
@@ -175,7 +143,7 @@ pub async fn serve() {
                 .unwrap_or_else(|e| e.into_inner())
                 .remove(&reply.call);
             if let Some(tx) = waiting {
-                let _ = tx.send(reply.answer());
+                let _ = tx.send(reply.answer.answer());
             }
             continue;
         }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use polyworker_host::temporal::attempt::failed;
 use temporalio_client::grpc::TestService;
-use temporalio_common::protos::coresdk::ActivityTaskCompletion;
+use temporalio_common::protos::coresdk::{ActivityHeartbeat, ActivityTaskCompletion};
 use temporalio_common::protos::coresdk::activity_result::ActivityExecutionResult;
 use temporalio_common::protos::coresdk::activity_task::{Start, activity_task};
 use temporalio_common::protos::temporal::api::common::v1::Payload;
@@ -134,6 +134,7 @@ async fn serve(worker: Arc<Worker>, mocks: Arc<Mocks>, connection: temporalio_cl
                 input: start.input.iter().map(decode).collect(),
                 attempt: start.attempt,
                 activity_id: start.activity_id.clone(),
+                heartbeat_details: start.heartbeat_details.iter().map(decode).collect(),
             };
             let answer = mocks.answer(call).await;
             attempt(worker, connection, task.task_token, start, answer).await;
@@ -149,10 +150,22 @@ async fn attempt(
     start: Start,
     mut answer: Answer,
 ) {
-    while let Answer::After { delay, then } = answer {
-        let _ = virtual_sleep(&connection, delay).await;
-        answer = *then;
-    }
+    let answer = loop {
+        answer = match answer {
+            Answer::After { delay, then } => {
+                let _ = virtual_sleep(&connection, delay).await;
+                *then
+            }
+            Answer::Heartbeats { details, then } => {
+                worker.record_activity_heartbeat(ActivityHeartbeat {
+                    task_token: token.clone(),
+                    details: details.iter().map(encode).collect(),
+                });
+                *then
+            }
+            done => break done,
+        };
+    };
     let result = match answer {
         Answer::Returns(v) => ActivityExecutionResult::ok(encode(&v)),
         Answer::Fails {
@@ -162,7 +175,7 @@ async fn attempt(
         } => failed(message, &error_type, non_retryable),
         // No completion: the server times the attempt out.
         Answer::Hangs => return hang(worker, connection, token, start).await,
-        Answer::After { .. } => return,
+        Answer::After { .. } | Answer::Heartbeats { .. } => return,
     };
     let done = ActivityTaskCompletion {
         task_token: token,

@@ -165,3 +165,25 @@ async fn a_file_that_is_not_a_component_is_refused_with_the_loaders_reason() {
     }
     let _ = std::fs::remove_file(&file);
 }
+
+/// A mock heartbeats, then fails its first attempt; the retry sees the
+/// details, as a real activity resuming from its last heartbeat would.
+#[tokio::test]
+async fn a_retry_sees_the_heartbeat_details_of_the_attempt_before() {
+    let component = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/guests/js/sdk.wasm");
+    let env = TestEnv::start(component).await.unwrap();
+    env.on_activity("Resume").with(|call| match call.attempt {
+        1 => Answer::heartbeat(vec![json!(3)], Answer::fails("crashed", "Crash")),
+        _ => Answer::Returns(json!({"resumedFrom": call.heartbeat_details.first()})),
+    });
+    let run = env
+        .execute("CallActivity", &[json!("Resume"), json!([5]), json!(2)])
+        .await
+        .unwrap();
+    assert_eq!(run.result(), Some(&json!({"resumedFrom": 3})), "{:?}", run.outcome);
+    let calls = run.calls_of("Resume");
+    assert_eq!(calls.len(), 2);
+    assert!(calls[0].heartbeat_details.is_empty());
+    assert_eq!(calls[1].heartbeat_details, vec![json!(3)]);
+    env.shutdown().await;
+}

@@ -1,6 +1,7 @@
 package testsuite
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,7 +32,8 @@ func (e *TestWorkflowEnvironment) OnActivity(activityType string) *MockCall {
 
 // Return sets the answer: a result and an error (nil, an
 // *ApplicationError, or ErrHang), or a single function with the activity's
-// parameters, returning (result, error) or error, called with each
+// parameters (after an optional context.Context, for GetActivityInfo and
+// RecordHeartbeat), returning (result, error) or error, called with each
 // attempt's arguments.
 func (m *MockCall) Return(values ...any) *MockCall {
 	if len(values) == 1 && reflect.TypeOf(values[0]) != nil && reflect.TypeOf(values[0]).Kind() == reflect.Func {
@@ -94,7 +96,11 @@ func (e *TestWorkflowEnvironment) answer(id uint64, call Call) map[string]any {
 	}
 	result, err := m.result, m.err
 	if m.fn.IsValid() {
-		result, err = m.call(call.Input)
+		state := &attempt{call: call}
+		result, err = m.call(context.WithValue(context.Background(), attemptKey{}, state), call.Input)
+		if state.heartbeat != nil {
+			out["heartbeat"] = state.heartbeat
+		}
 	}
 	var app *ApplicationError
 	switch {
@@ -112,14 +118,19 @@ func (e *TestWorkflowEnvironment) answer(id uint64, call Call) map[string]any {
 
 // call runs a function mock with the attempt's arguments decoded into its
 // parameters.
-func (m *MockCall) call(input []json.RawMessage) (any, error) {
+func (m *MockCall) call(ctx context.Context, input []json.RawMessage) (any, error) {
 	ft := m.fn.Type()
 	args := make([]reflect.Value, ft.NumIn())
-	for i := range args {
+	skip := 0
+	if ft.NumIn() > 0 && ft.In(0) == contextType {
+		args[0] = reflect.ValueOf(ctx)
+		skip = 1
+	}
+	for i := skip; i < len(args); i++ {
 		p := reflect.New(ft.In(i))
-		if i < len(input) {
-			if err := json.Unmarshal(input[i], p.Interface()); err != nil {
-				return nil, fmt.Errorf("the mock's parameter %d cannot take %s: %w", i, input[i], err)
+		if j := i - skip; j < len(input) {
+			if err := json.Unmarshal(input[j], p.Interface()); err != nil {
+				return nil, fmt.Errorf("the mock's parameter %d cannot take %s: %w", i, input[j], err)
 			}
 		}
 		args[i] = p.Elem()
@@ -137,4 +148,42 @@ func (m *MockCall) call(input []json.RawMessage) (any, error) {
 		}
 	}
 	return result, err
+}
+
+var contextType = reflect.TypeOf((*context.Context)(nil)).Elem()
+
+type attemptKey struct{}
+
+// attempt is what a function mock's context carries.
+type attempt struct {
+	call      Call
+	heartbeat []any
+}
+
+// ActivityInfo is the attempt a function mock answers.
+type ActivityInfo struct {
+	ActivityType string
+	ActivityID   string
+	Attempt      int
+	// The last heartbeat details of an earlier attempt, each as JSON.
+	HeartbeatDetails []json.RawMessage
+}
+
+// GetActivityInfo, in a function mock that takes a context.Context: the
+// attempt it answers (as activity.GetInfo in a real activity).
+func GetActivityInfo(ctx context.Context) ActivityInfo {
+	a, _ := ctx.Value(attemptKey{}).(*attempt)
+	if a == nil {
+		return ActivityInfo{}
+	}
+	return ActivityInfo{a.call.ActivityType, a.call.ActivityID, a.call.Attempt, a.call.HeartbeatDetails}
+}
+
+// RecordHeartbeat, in a function mock that takes a context.Context:
+// heartbeats with details before the attempt answers; a later attempt
+// sees them in HeartbeatDetails.
+func RecordHeartbeat(ctx context.Context, details ...any) {
+	if a, _ := ctx.Value(attemptKey{}).(*attempt); a != nil {
+		a.heartbeat = details
+	}
 }

@@ -79,6 +79,8 @@ type Call struct {
 	Input        []json.RawMessage `json:"input"`
 	Attempt      int               `json:"attempt"`
 	ActivityID   string            `json:"activity_id"`
+	// The last heartbeat details of an earlier attempt, each as JSON.
+	HeartbeatDetails []json.RawMessage `json:"heartbeat_details"`
 }
 
 // TestWorkflowEnvironment is one component under test.

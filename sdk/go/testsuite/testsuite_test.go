@@ -1,6 +1,8 @@
 package testsuite_test
 
 import (
+	"context"
+	"encoding/json"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -48,5 +50,32 @@ func TestDelayedCallbacksSignalAndQueryTheRunInVirtualTime(t *testing.T) {
 	}
 	if took := time.Since(began); took > 10*time.Second {
 		t.Fatalf("an hour of virtual time took %v", took)
+	}
+}
+
+// A function mock heartbeats, then fails its first attempt; the retry
+// resumes from the details (the fixture's CallActivity retries once).
+func TestARetryResumesFromTheHeartbeatAMockRecorded(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment(t, component())
+	env.OnActivity("Resume").Return(func(ctx context.Context, total int) (map[string]any, error) {
+		info := testsuite.GetActivityInfo(ctx)
+		if info.Attempt == 1 {
+			testsuite.RecordHeartbeat(ctx, 3)
+			return nil, testsuite.NewApplicationError("crashed", "Crash")
+		}
+		var done int
+		if err := json.Unmarshal(info.HeartbeatDetails[0], &done); err != nil {
+			return nil, err
+		}
+		return map[string]any{"attempt": info.Attempt, "resumedFrom": done, "total": total}, nil
+	})
+	env.ExecuteWorkflow("CallActivity", "Resume", []any{5}, 2)
+	var out map[string]int
+	if err := env.GetWorkflowResult(&out); err != nil {
+		t.Fatal(err)
+	}
+	if out["attempt"] != 2 || out["resumedFrom"] != 3 || out["total"] != 5 {
+		t.Fatalf("%v", out)
 	}
 }

@@ -1,12 +1,18 @@
 // @polyworker/sdk/testing against the SDK's own fixture component
 // (target/guests/js/sdk.wasm): a run driven by signals, queries and updates
-// at chosen points of virtual time.
+// at chosen points of virtual time, and a mock that heartbeats.
 import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { TestWorkflowEnvironment, WorkflowUpdateFailedError } from '../testing/index.js';
+import {
+  ApplicationFailure,
+  TestWorkflowEnvironment,
+  WorkflowUpdateFailedError,
+  activityInfo,
+  heartbeat,
+} from '../testing/index.js';
 
 const component = join(dirname(fileURLToPath(import.meta.url)), '../../../target/guests/js/sdk.wasm');
 let env;
@@ -39,4 +45,22 @@ test('a condition times out in skipped time', async () => {
   const out = await handle.result();
   assert.equal(out.approved, false);
   assert.ok(Date.now() - began < 10_000);
+});
+
+test('a retry resumes from the heartbeat a mock recorded', async () => {
+  env.onActivity('Resume', async (total) => {
+    const info = activityInfo();
+    if (info.attempt === 1) {
+      await Promise.resolve(); // the attempt's context survives an await
+      heartbeat(3);
+      throw new ApplicationFailure('crashed', 'Crash');
+    }
+    return { attempt: info.attempt, resumedFrom: info.heartbeatDetails[0], total };
+  });
+  const run = await env.run('CallActivity', { args: ['Resume', [5], 2] });
+  assert.deepEqual(run.result, { attempt: 2, resumedFrom: 3, total: 5 });
+  assert.deepEqual(
+    run.callsOf('Resume').map((c) => c.heartbeat_details),
+    [[], [3]],
+  );
 });

@@ -10,6 +10,7 @@
 // directory) speaking JSON lines over stdin/stdout; teardown() stops it and
 // its server, as does the end of the test process.
 
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
@@ -27,6 +28,35 @@ const AFTER = Symbol('polyworker.testing.after');
  */
 export function after(ms, value) {
   return { [AFTER]: true, ms, value };
+}
+
+// The attempt a mock is answering, across its awaits.
+const attempt = new AsyncLocalStorage();
+
+function currentAttempt(what) {
+  const a = attempt.getStore();
+  if (!a) throw new Error(`${what} is for mocks, while they answer an attempt`);
+  return a;
+}
+
+/**
+ * Inside a mock: the attempt it answers (`activityType`, `activityId`,
+ * `attempt`, and the `heartbeatDetails` an earlier attempt left), as
+ * `@temporalio/activity`'s `activityInfo()` in a real activity.
+ */
+export function activityInfo() {
+  const { call } = currentAttempt('activityInfo()');
+  return {
+    activityType: call.activity_type,
+    activityId: call.activity_id,
+    attempt: call.attempt,
+    heartbeatDetails: call.heartbeat_details ?? [],
+  };
+}
+
+/** Inside a mock: a heartbeat with `details`, recorded before the attempt answers. */
+export function heartbeat(...details) {
+  currentAttempt('heartbeat()').heartbeat = details;
 }
 
 /** Thrown by a mock to fail the attempt, as an activity's ApplicationFailure. */
@@ -217,8 +247,9 @@ export class TestWorkflowEnvironment {
         non_retryable: true,
       };
     } else {
+      const state = { call, heartbeat: undefined };
       try {
-        let value = await mock(...call.input);
+        let value = await attempt.run(state, () => mock(...call.input));
         if (value?.[AFTER]) {
           answer.after_seconds = value.ms / 1000;
           value = value.value;
@@ -234,6 +265,7 @@ export class TestWorkflowEnvironment {
           non_retryable: e instanceof ApplicationFailure ? e.nonRetryable : false,
         };
       }
+      if (state.heartbeat !== undefined) answer.heartbeat = state.heartbeat;
     }
     this.#send({ answer });
   }

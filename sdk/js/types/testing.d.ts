@@ -3,6 +3,18 @@ export declare const HANG: unique symbol;
 
 /** Returned by a mock: the attempt takes `ms` of virtual time, then answers `value`. */
 export declare function after(ms: number, value: unknown): unknown;
+/** The attempt a mock answers. */
+export interface ActivityInfo {
+  activityType: string;
+  activityId: string;
+  attempt: number;
+  /** The last heartbeat details of an earlier attempt (empty on the first). */
+  heartbeatDetails: unknown[];
+}
+/** Inside a mock: the attempt it answers. */
+export declare function activityInfo(): ActivityInfo;
+/** Inside a mock: a heartbeat with `details`, recorded before the attempt answers. */
+export declare function heartbeat(...details: unknown[]): void;
 
 /** Thrown by a mock to fail the attempt. */
 export declare class ApplicationFailure extends Error {

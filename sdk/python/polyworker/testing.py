@@ -18,7 +18,10 @@ A mock receives the activity's arguments and returns its result; it fails
 the attempt by raising :class:`ApplicationError` (retried unless
 ``non_retryable``), hangs, so that the attempt's timeout fires in skipped
 time, by returning :data:`HANG`, and takes virtual time by returning
-``after(seconds, value)``. The environment is a child
+``after(seconds, value)``. Inside a mock, :func:`activity_info` tells the
+attempt (and the heartbeat details an earlier attempt left), and
+:func:`heartbeat` records a heartbeat, as ``temporalio.activity`` does in a
+real activity. The environment is a child
 process (``polyworker-test``, found through ``$POLYWORKER_TEST_BIN``, the
 ``PATH``, or ``target/debug`` above the working directory) talking JSON
 over its stdin and stdout; it stops, with its server, when the environment
@@ -36,9 +39,12 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
 __all__ = [
+    "ActivityInfo",
     "ApplicationError",
     "HANG",
+    "activity_info",
     "after",
+    "heartbeat",
     "NondeterminismError",
     "RunResult",
     "WorkflowEnvironment",
@@ -49,6 +55,38 @@ __all__ = [
 
 HANG = object()
 """Returned by a mock: the attempt never completes, so its timeout fires."""
+
+
+@dataclass(frozen=True)
+class ActivityInfo:
+    """The attempt a mock is answering."""
+
+    activity_type: str
+    activity_id: str
+    attempt: int
+    #: The last heartbeat details of an earlier attempt (empty on the first).
+    heartbeat_details: List[Any]
+
+
+_attempt = threading.local()
+
+
+def activity_info() -> ActivityInfo:
+    """Inside a mock: the attempt it answers."""
+    call = getattr(_attempt, "call", None)
+    if call is None:
+        raise RuntimeError("activity_info() is for mocks, while they answer an attempt")
+    return ActivityInfo(
+        call["activity_type"], call["activity_id"], call["attempt"], list(call.get("heartbeat_details", []))
+    )
+
+
+def heartbeat(*details: Any) -> None:
+    """Inside a mock: a heartbeat with ``details``, recorded before the
+    attempt answers; a later attempt sees them in ``heartbeat_details``."""
+    if getattr(_attempt, "call", None) is None:
+        raise RuntimeError("heartbeat() is for mocks, while they answer an attempt")
+    _attempt.heartbeat = list(details)
 
 
 class after:
@@ -280,6 +318,7 @@ class WorkflowEnvironment:
                 "non_retryable": True,
             }
         else:
+            _attempt.call, _attempt.heartbeat = call, None
             try:
                 value = mock(*call["input"])
                 if isinstance(value, after):
@@ -295,4 +334,7 @@ class WorkflowEnvironment:
                 answer["fails"] = {"message": e.message, "type": e.type, "non_retryable": e.non_retryable}
             except Exception as e:  # noqa: BLE001 - a mock's bug fails the attempt, as in an activity
                 answer["fails"] = {"message": f"{type(e).__name__}: {e}", "type": type(e).__name__}
+            if _attempt.heartbeat is not None:
+                answer["heartbeat"] = _attempt.heartbeat
+            _attempt.call = None
         self._send({"answer": answer})

@@ -1,6 +1,7 @@
 """polyworker.testing against the SDK's own fixture component
 (target/guests/py/sdk.wasm): a run driven by signals, queries and updates
-at chosen points of virtual time, and a workflow that hangs on a timer.
+at chosen points of virtual time, a workflow that hangs on a timer, and a
+mock that heartbeats.
 
     PYTHONPATH=sdk/python .venv/bin/python -m unittest discover -s sdk/python/tests
 """
@@ -9,7 +10,13 @@ import time
 import unittest
 from pathlib import Path
 
-from polyworker.testing import WorkflowEnvironment, WorkflowUpdateFailedError
+from polyworker.testing import (
+    ApplicationError,
+    WorkflowEnvironment,
+    WorkflowUpdateFailedError,
+    activity_info,
+    heartbeat,
+)
 
 COMPONENT = Path(__file__).resolve().parents[3] / "target" / "guests" / "py" / "sdk.wasm"
 
@@ -42,6 +49,20 @@ class HandleTest(unittest.TestCase):
         out = handle.result()
         self.assertFalse(out["approved"])
         self.assertLess(time.monotonic() - began, 10)
+
+
+    def test_a_retry_resumes_from_the_heartbeat_a_mock_recorded(self):
+        def resume(total):
+            info = activity_info()
+            if info.attempt == 1:
+                heartbeat(3)
+                raise ApplicationError("crashed", type="Crash")
+            return {"attempt": info.attempt, "resumedFrom": info.heartbeat_details[0], "total": total}
+
+        self.env.on_activity("Resume", resume)
+        run = self.env.run("CallActivity", "Resume", [5], 2)
+        self.assertEqual(run.result, {"attempt": 2, "resumedFrom": 3, "total": 5})
+        self.assertEqual([c["heartbeat_details"] for c in run.calls_of("Resume")], [[], [3]])
 
 
 if __name__ == "__main__":
