@@ -53,7 +53,12 @@ static void routed(void *ctx, const pw_outcome *o) {
   (void)ctx;
   if (!o->ok) {
     if (!strcmp(o->error_type, "NoRouteAvailable")) finish("STATUS_FAILED");
-    else pw_fail(o->message, o->error_type, false);
+    else {
+      /* Core's "Activity task failed", then what the activity said. */
+      char why[512];
+      snprintf(why, sizeof why, "%s: %s", o->message, o->cause_message);
+      pw_fail(why, o->error_type, false);
+    }
     return;
   }
   pw_json_set(packet, "CurrentRouteProvider", pw_json_clone(o->value));

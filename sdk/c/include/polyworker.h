@@ -66,6 +66,9 @@ typedef struct pw_outcome {
   const char *message;      /* the failure's message when !ok */
   const char *error_type;   /* the root application failure's type, or "" */
   bool cancelled;
+  /* The innermost cause's message (what the activity itself raised, under
+   * core's "Activity task failed"), or `message` when it has no cause. */
+  const char *cause_message;
 } pw_outcome;
 
 typedef void (*pw_then)(void *ctx, const pw_outcome *outcome);

@@ -273,10 +273,14 @@ static void answer_query(const polyworker_worker_workflow_types_query_t *q) {
   commands[n_commands++] = c;
 }
 
-/* The failure's own message, and the type of the innermost application
- * failure in its cause chain (what the activity raised). */
-static void describe(const polyworker_worker_types_failure_t *f, char **message, char **type) {
+/* The failure's own message, the type of the innermost application
+ * failure in its cause chain, and the innermost cause's message (what the
+ * activity raised). */
+static void describe(const polyworker_worker_types_failure_t *f, char **message, char **type,
+                     char **cause) {
   *message = pw__cstr(&f->message);
+  *cause = f->causes.len ? pw__cstr(&f->causes.ptr[f->causes.len - 1].message)
+                         : pw__cstr(&f->message);
   *type = pw__strdup("");
   if (f->kind.tag == POLYWORKER_WORKER_TYPES_FAILURE_KIND_APPLICATION) {
     free(*type);
@@ -296,7 +300,7 @@ static void resolve_activity(const polyworker_worker_workflow_types_resolve_acti
   if (!take_pending(r->seq, false, &p)) return;
   pw_outcome o = {0};
   pw_json *value = NULL;
-  char *message = NULL, *type = NULL;
+  char *message = NULL, *type = NULL, *cause = NULL;
   const polyworker_worker_workflow_types_activity_resolution_t *res = &r->resolution;
   if (res->tag == T(ACTIVITY_RESOLUTION_COMPLETED)) {
     value = res->val.completed.is_some ? pw__from_payload(&res->val.completed.val) : pw_json_null();
@@ -304,21 +308,25 @@ static void resolve_activity(const polyworker_worker_workflow_types_resolve_acti
     o.value = value;
     o.message = "";
     o.error_type = "";
+    o.cause_message = "";
   } else {
-    describe(&res->val.failed, &message, &type);
+    describe(&res->val.failed, &message, &type, &cause);
     o.message = message;
     o.error_type = type;
+    o.cause_message = cause;
     o.cancelled = res->tag == T(ACTIVITY_RESOLUTION_CANCELLED);
   }
   p.then(p.ctx, &o);
   pw_json_free(value);
   free(message);
   free(type);
+  free(cause);
 }
 
 static void cancel_all(void) {
   cancel_requested = true;
-  pw_outcome o = {.ok = false, .message = "cancelled", .error_type = "", .cancelled = true};
+  pw_outcome o = {.ok = false, .message = "cancelled", .error_type = "", .cancelled = true,
+                  .cause_message = "cancelled"};
   /* Only what was pending when the cancel arrived: callbacks below may
    * start new work (cleanup), which must not be cancelled too. */
   size_t n = n_pending;
@@ -342,7 +350,7 @@ static void cancel_all(void) {
 
 static void apply(const polyworker_worker_workflow_types_job_t *job) {
   pending p;
-  pw_outcome ok = {.ok = true, .message = "", .error_type = ""};
+  pw_outcome ok = {.ok = true, .message = "", .error_type = "", .cause_message = ""};
   switch (job->tag) {
   case T(JOB_FIRE_TIMER):
     if (take_pending(job->val.fire_timer, true, &p)) {
