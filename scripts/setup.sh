@@ -62,6 +62,11 @@ if ! command -v openssl >/dev/null; then
   log "installing openssl (Debian) for the TLS gateway tests"
   apt_install openssl
 fi
+# The replay tests step through a guest's source lines in gdb.
+if ! command -v gdb >/dev/null; then
+  log "installing gdb (Debian) for the debugger replay test"
+  apt_install gdb
+fi
 # The fleet tests push modules to a real OCI registry on loopback.
 if [ ! -x /usr/bin/docker-registry ]; then
   log "installing docker-registry (Debian) for the fleet tests"

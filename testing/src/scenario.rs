@@ -117,7 +117,11 @@ impl Step {
                 args,
                 expect,
                 rejected,
-            } => match (run.update(&name, &args).await.map_err(fail)?, expect, rejected) {
+            } => match (
+                run.update(&name, &args).await.map_err(fail)?,
+                expect,
+                rejected,
+            ) {
                 (Ok(got), Some(want), _) if !matches(&want, &got) => {
                     Err(format!("update {name}: {got} does not match {want}"))
                 }

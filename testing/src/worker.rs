@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use polyworker_host::temporal::attempt::failed;
 use temporalio_client::grpc::TestService;
-use temporalio_common::protos::coresdk::{ActivityHeartbeat, ActivityTaskCompletion};
 use temporalio_common::protos::coresdk::activity_result::ActivityExecutionResult;
 use temporalio_common::protos::coresdk::activity_task::{Start, activity_task};
+use temporalio_common::protos::coresdk::{ActivityHeartbeat, ActivityTaskCompletion};
 use temporalio_common::protos::temporal::api::common::v1::Payload;
 use temporalio_common::protos::temporal::api::testservice::v1::SleepRequest;
 use temporalio_common::worker::WorkerTaskTypes;

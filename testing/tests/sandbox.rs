@@ -180,7 +180,12 @@ async fn a_retry_sees_the_heartbeat_details_of_the_attempt_before() {
         .execute("CallActivity", &[json!("Resume"), json!([5]), json!(2)])
         .await
         .unwrap();
-    assert_eq!(run.result(), Some(&json!({"resumedFrom": 3})), "{:?}", run.outcome);
+    assert_eq!(
+        run.result(),
+        Some(&json!({"resumedFrom": 3})),
+        "{:?}",
+        run.outcome
+    );
     let calls = run.calls_of("Resume");
     assert_eq!(calls.len(), 2);
     assert!(calls[0].heartbeat_details.is_empty());

@@ -57,8 +57,8 @@ async fn a_malformed_scenario_is_refused_naming_the_problem() {
 }
 
 fn steps_file(name: &str, status_counter: u64) -> std::path::PathBuf {
-    let component = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/guests/c/sdk.wasm");
+    let component =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/guests/c/sdk.wasm");
     let file = std::env::temp_dir().join(format!(
         "polyworker-steps-{}-{name}.json",
         std::process::id()
