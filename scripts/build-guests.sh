@@ -76,6 +76,12 @@ build_each target/guests/py app.py sdk/python sdk/python/polyworker-py 0 \
 # C: C files, through zig cc (from .venv) and polyworker-guest-tools.
 build_each target/guests/c '*.c' sdk/c sdk/c/polyworker-c 1 \
   examples/*-c/ tests/fixtures-c/*/
+# The C SDK fixture once more with DWARF and no optimisation: the replay
+# test steps through it in gdb.
+if stale target/guests/c/sdk-debug.wasm tests/fixtures-c/sdk sdk/c wit sdk/wit tools/guest-tools/src; then
+  cargo build --quiet -p polyworker-guest-tools >&2
+  sdk/c/polyworker-c build tests/fixtures-c/sdk -o target/guests/c/sdk-debug.wasm --debug
+fi
 # Go: Go files of package main, through go (from .venv) and polyworker-guest-tools.
 build_each target/guests/go '*.go' sdk/go sdk/go/polyworker-go 1 \
   examples/*-go/ tests/fixtures-go/*/

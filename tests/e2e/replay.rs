@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use polyworker_host::temporal::replay::{self, ReplayInput};
 use polyworker_tests::{
-    Outcome, Temporal, TestHost, config, engine, guest, polyworker_bin, queue, repo_root, server,
-    temporal_cli, unique,
+    Outcome, Temporal, TestHost, c_guest, config, engine, guest, polyworker_bin, queue, repo_root,
+    server, temporal_cli, unique,
 };
 use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
 
@@ -96,28 +96,7 @@ async fn the_replay_cli_reads_temporal_cli_json_and_sets_its_exit_status() {
     assert_eq!(run_to_completion(&t, &task_queue, &id).await, "v1");
     v1.stop().await.expect("v1 stops");
 
-    let dir = std::env::temp_dir().join(unique("histories"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join(format!("{id}.json"));
-    let out = std::process::Command::new(temporal_cli())
-        .args([
-            "workflow",
-            "show",
-            "--address",
-            &server().host_port(),
-            "-w",
-            &id,
-            "-o",
-            "json",
-        ])
-        .output()
-        .expect("temporal workflow show");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::write(&file, &out.stdout).unwrap();
+    let file = show_history(&id);
 
     let run_with = |module: &str, extra: &[&str]| {
         std::process::Command::new(polyworker_bin())
@@ -170,17 +149,38 @@ async fn the_replay_cli_reads_temporal_cli_json_and_sets_its_exit_status() {
     );
 }
 
-/// In gdb, during `polyworker replay --debug`: a breakpoint on a line of the
-/// workflow's source (patch-v2 is built with DWARF) binds once wasmtime
-/// hands gdb the compiled component, the backtrace shows guest frames, and
-/// `next` steps by guest source line.
-fn steps_through_the_guest_in_gdb(history: &std::path::Path) {
-    let source = repo_root().join("tests/fixtures/patch-v2/src/lib.rs");
+/// The run's history in proto JSON, from `temporal workflow show`.
+fn show_history(id: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(unique("histories"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!("{id}.json"));
+    let out = std::process::Command::new(temporal_cli())
+        .args(["workflow", "show", "--address", &server().host_port()])
+        .args(["-w", id, "-o", "json"])
+        .output()
+        .expect("temporal workflow show");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(&file, &out.stdout).unwrap();
+    file
+}
+
+/// gdb's output for `polyworker replay --debug` of `history` against
+/// `module`, stopped at `source:line`, then one `next`.
+fn gdb_replay(
+    module: &std::path::Path,
+    history: &std::path::Path,
+    source: &str,
+    line: u32,
+) -> String {
     let mut gdb = std::process::Command::new("gdb");
     gdb.arg("-batch");
     for command in [
         "set breakpoint pending on",
-        &format!("break {}:6", source.display()),
+        &format!("break {}:{line}", repo_root().join(source).display()),
         "run",
         "bt 3",
         "next",
@@ -193,15 +193,24 @@ fn steps_through_the_guest_in_gdb(history: &std::path::Path) {
         .arg("--args")
         .arg(polyworker_bin())
         .args(["replay", "--debug", "--module"])
-        .arg(guest("patch_v2"))
+        .arg(module)
         .arg("--history")
         .arg(history)
         .env("XDG_CACHE_HOME", repo_root().join("target"))
         .output()
         .expect("gdb runs (scripts/setup.sh installs it)");
-    let out = String::from_utf8_lossy(&out.stdout);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// In gdb, during `polyworker replay --debug`: a breakpoint on a line of the
+/// workflow's source (patch-v2 is built with DWARF) binds once wasmtime
+/// hands gdb the compiled component, the backtrace shows guest frames, and
+/// `next` steps by guest source line.
+fn steps_through_the_guest_in_gdb(history: &std::path::Path) {
+    let source = "tests/fixtures/patch-v2/src/lib.rs";
+    let out = gdb_replay(&guest("patch_v2"), history, source, 6);
     assert!(
-        out.contains("hit Breakpoint 1") && out.contains("at tests/fixtures/patch-v2/src/lib.rs:6"),
+        out.contains("hit Breakpoint 1") && out.contains(&format!("at {source}:6")),
         "the breakpoint binds to the guest's line: {out}"
     );
     // The SDK's own frames have no line tables (only patch-v2 is built with
@@ -215,5 +224,35 @@ fn steps_through_the_guest_in_gdb(history: &std::path::Path) {
         out.lines()
             .any(|l| l.starts_with("Line ") && l.contains(".rs\" starts at address")),
         "`next` stopped at a guest source line: {out}"
+    );
+}
+
+/// The same for a C workflow (the C SDK fixture built with `--debug`),
+/// replaying a history its optimised build made: the breakpoint in the
+/// timer's callback binds, and `next` moves to the following C line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_c_workflow_replays_in_gdb_at_its_source_lines() {
+    let task_queue = unique("replay-c");
+    let t = Temporal::connect().await;
+    let host = TestHost::start(config(vec![queue(&task_queue, vec![c_guest("sdk")])])).await;
+    let id = unique("c-timer");
+    t.start(&task_queue, "ConditionTimeout", &id, &[]).await;
+    match t.outcome(&id, Duration::from_secs(60)).await {
+        Outcome::Completed(v) => assert_eq!(v, serde_json::json!({"met": false})),
+        other => panic!("{other:?}"),
+    }
+    host.stop().await.expect("clean shutdown");
+    let file = show_history(&id);
+    let source = "tests/fixtures-c/sdk/features.c";
+    let out = gdb_replay(&c_guest("sdk-debug"), &file, source, 96);
+    assert!(
+        out.contains("hit Breakpoint 1")
+            && out.contains("waited")
+            && out.contains(&format!("{source}:96")),
+        "the breakpoint binds in the C callback: {out}"
+    );
+    assert!(
+        out.lines().any(|l| l.starts_with("97\t")),
+        "`next` steps to the next line of C: {out}"
     );
 }
