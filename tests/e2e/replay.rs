@@ -152,7 +152,7 @@ async fn the_replay_cli_reads_temporal_cli_json_and_sets_its_exit_status() {
 /// The run's history in proto JSON, from `temporal workflow show`.
 fn show_history(id: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(unique("histories"));
-    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
     let file = dir.join(format!("{id}.json"));
     let out = std::process::Command::new(temporal_cli())
         .args(["workflow", "show", "--address", &server().host_port()])
@@ -164,7 +164,7 @@ fn show_history(id: &str) -> std::path::PathBuf {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    std::fs::write(&file, &out.stdout).unwrap();
+    std::fs::write(&file, &out.stdout).expect("write the history");
     file
 }
 
