@@ -5,7 +5,6 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use temporalio_common::telemetry::TelemetryOptions;
 use tokio::task::AbortHandle;
 use tracing::info;
 
@@ -14,7 +13,7 @@ use crate::deploy::Fleet;
 use crate::deploy::admin::Serving as AdminServing;
 use crate::deploy::admin::{Reloads, Tokens};
 pub use crate::error::HostError;
-use crate::ops::OpsError;
+use crate::ops::export;
 use crate::ops::health::{self, Readiness};
 use crate::ops::metrics::{self, HostMetrics, SharedMetrics};
 use crate::runtime::{Capacity, LoadError, Loader, MemoryBudget, Meters, Module, WasmEngine};
@@ -93,23 +92,6 @@ pub(crate) fn tenant_list(config: &Config) -> Vec<(String, String, Vec<String>)>
         .collect()
 }
 
-/// The Prometheus endpoint, if configured: the telemetry core gets, and
-/// where it listens, its handle and its tenant labels.
-type Prometheus = (
-    std::net::SocketAddr,
-    AbortHandle,
-    Arc<metrics::TenantLabels>,
-);
-
-fn telemetry(config: &Config) -> Result<(TelemetryOptions, Option<Prometheus>), OpsError> {
-    let Some(addr) = config.metrics.prometheus else {
-        return Ok((TelemetryOptions::builder().build(), None));
-    };
-    let (telemetry, bound, handle, labels) = metrics::prometheus(addr, &tenant_list(config))?;
-    info!(address = %bound, "serving Prometheus metrics at /metrics");
-    Ok((telemetry, Some((bound, handle, labels))))
-}
-
 /// Loads the modules of the unversioned queues, by path, before anything
 /// connects: a bad component is reported without a server.
 async fn load_unversioned(
@@ -147,15 +129,21 @@ impl Host {
                 Some(bound)
             }
         };
-        let (telemetry, prometheus) = telemetry(&config)?;
-        tasks.extend(prometheus.as_ref().map(|(_, h, _)| h.clone()));
-        let runtime = Core::new_runtime(telemetry)?;
+        let identity = connection::identity(config.server.identity.as_deref());
+        let exporters = export::exporters(&config.metrics, &identity, &tenant_list(&config))?;
+        if let Some((addr, handle)) = &exporters.prometheus {
+            info!(address = %addr, "serving Prometheus metrics at /metrics");
+            tasks.push(handle.clone());
+        }
+        if let Some(otlp) = &config.metrics.otlp {
+            info!(endpoint = %otlp.endpoint, protocol = ?otlp.protocol, "exporting metrics over OTLP");
+        }
+        let runtime = Core::new_runtime(exporters.telemetry)?;
         let host_metrics = HostMetrics::new(runtime.telemetry().get_metric_meter());
         let meters: Arc<dyn Meters> = Arc::new(SharedMetrics(host_metrics.clone()));
         let engine = WasmEngine::new(&config.engine, capacity(&config))?;
         let loader = Loader::new(&engine.engine)?;
         let loaded = load_unversioned(&config, &loader, meters.as_ref()).await?;
-        let identity = connection::identity(config.server.identity.as_deref());
         let core = Core::new(runtime, identity)?;
         let budget = MemoryBudget::new(config.capacity.guest_memory_bytes());
         info!(
@@ -237,8 +225,8 @@ impl Host {
             loaded,
             sampled,
             fleet,
-            labels: prometheus.as_ref().map(|(_, _, l)| l.clone()),
-            metrics_address: prometheus.map(|(a, _, _)| a),
+            labels: exporters.labels,
+            metrics_address: exporters.prometheus.map(|(a, _)| a),
             health_address,
             admin_address: admin.as_ref().map(|a| a.address),
             admin_tokens: admin.map(|a| a.tokens),

@@ -1,9 +1,12 @@
 //! The operational endpoints: Temporal core's worker metrics for
 //! Prometheus, labelled by namespace and task queue, and `/healthz` and
-//! `/readyz`, all over HTTP while the host runs.
+//! `/readyz`, all over HTTP while the host runs; the same metrics pushed
+//! over OTLP (gRPC and HTTP) to a collector on loopback.
 
 use std::time::Duration;
 
+use polyworker_host::config::{OtlpConfig, OtlpProtocol};
+use polyworker_tests::otlp::{Collector, Via};
 use polyworker_tests::{
     Outcome, Temporal, TestHost, config, eventually, free_address, guest, http_get, queue, unique,
 };
@@ -60,6 +63,118 @@ async fn core_worker_metrics_are_served_for_prometheus() {
     )
     .await;
     assert!(body.contains("namespace=\"default\""), "{body}");
+    host.stop().await.expect("clean shutdown");
+}
+
+/// Core's worker metrics and the host's, as OTLP names them.
+const OTLP_WANTED: &[&str] = &[
+    "temporal_workflow_completed",
+    "temporal_activity_execution_latency",
+    "temporal_worker_task_slots_available",
+    "polyworker_instantiations",
+    "polyworker_activation_latency_us",
+];
+
+/// Runs one workflow with an activity on a host exporting as `cfg` says,
+/// then waits until `collector` has every wanted metric over `via`.
+async fn exported(
+    mut cfg: polyworker_host::config::Config,
+    task_queue: &str,
+    collector: &Collector,
+    via: Via,
+) -> TestHost {
+    cfg.server.identity = Some(format!("otlp-test-{task_queue}"));
+    let host = TestHost::start(cfg).await;
+    let t = Temporal::connect().await;
+    let id = unique("otlp-wf");
+    t.start(
+        task_queue,
+        "CallActivity",
+        &id,
+        &[json!({"activity_type": "Echo", "args": ["hi"]})],
+    )
+    .await;
+    assert!(matches!(
+        t.outcome(&id, Duration::from_secs(30)).await,
+        Outcome::Completed(_)
+    ));
+    eventually(
+        Duration::from_secs(30),
+        "the metrics at the collector",
+        || async {
+            let names = collector.metric_names(via);
+            let missing: Vec<_> = OTLP_WANTED
+                .iter()
+                .filter(|m| !names.contains(**m))
+                .collect();
+            match missing.is_empty() {
+                true => Ok(()),
+                false => Err(format!("missing {missing:?} over {via:?}; got {names:?}")),
+            }
+        },
+    )
+    .await;
+    let headers = collector.headers(via);
+    assert!(
+        headers.contains(&("x-team".to_string(), "routing".to_string())),
+        "the configured header: {headers:?}"
+    );
+    host
+}
+
+fn otlp(endpoint: String, protocol: OtlpProtocol) -> OtlpConfig {
+    OtlpConfig {
+        endpoint,
+        protocol,
+        headers: [("x-team".to_string(), "routing".to_string())].into(),
+        interval_ms: 200,
+        resource: [("deployment.environment".to_string(), "test".to_string())].into(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_go_over_otlp_grpc_and_to_prometheus_at_once() {
+    let collector = Collector::start().await;
+    let addr = free_address();
+    let task_queue = unique("otlp-grpc");
+    let mut cfg = config(vec![queue(&task_queue, vec![guest("activities")])]);
+    cfg.metrics.prometheus = Some(addr);
+    cfg.metrics.otlp = Some(otlp(
+        format!("http://{}", collector.grpc),
+        OtlpProtocol::Grpc,
+    ));
+    let host = exported(cfg, &task_queue, &collector, Via::Grpc).await;
+    let resource = collector.resource(Via::Grpc);
+    for (k, v) in [
+        ("service.name", "polyworker".to_string()),
+        ("service.instance.id", format!("otlp-test-{task_queue}")),
+        ("deployment.environment", "test".to_string()),
+    ] {
+        assert!(resource.contains(&(k.to_string(), v)), "{k}: {resource:?}");
+    }
+    // Prometheus, fed by the same meter, has them too.
+    let body = http_get(addr, "/metrics").await;
+    let label = format!("task_queue=\"{task_queue}\"");
+    for m in ["temporal_workflow_completed", "polyworker_instantiations"] {
+        assert!(
+            body.lines().any(|l| l.starts_with(m) && l.contains(&label)),
+            "{m} for {label} in:\n{body}"
+        );
+    }
+    host.stop().await.expect("clean shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_go_over_otlp_http() {
+    let collector = Collector::start().await;
+    let task_queue = unique("otlp-http");
+    let mut cfg = config(vec![queue(&task_queue, vec![guest("activities")])]);
+    cfg.metrics.otlp = Some(otlp(
+        format!("http://{}", collector.http),
+        OtlpProtocol::Http,
+    ));
+    let host = exported(cfg, &task_queue, &collector, Via::Http).await;
+    assert!(collector.metric_names(Via::Grpc).is_empty());
     host.stop().await.expect("clean shutdown");
 }
 

@@ -9,6 +9,7 @@
 pub mod fleet;
 pub mod gateway;
 pub mod noisy;
+pub mod otlp;
 pub mod process;
 pub mod registry;
 pub mod wait;

@@ -19,11 +19,13 @@ use serde::Deserialize;
 
 mod connection;
 mod deployment;
+mod metrics;
 mod task_queue;
 mod tenant;
 
 pub use connection::{ConnectionConfig, TlsConfig};
 pub use deployment::{DefaultVersioning, DeploymentConfig, RegistryConfig};
+pub use metrics::{MetricsConfig, OtlpConfig, OtlpProtocol};
 pub use task_queue::{Pollers, TaskQueueConfig};
 pub use tenant::{Ceiling, Quotas, TenantConfig};
 
@@ -137,17 +139,6 @@ impl CapacityConfig {
     }
 }
 
-/// Where the host publishes its metrics.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct MetricsConfig {
-    /// Serve Temporal core's worker metrics for Prometheus at
-    /// `http://<address>/metrics` (e.g. `"0.0.0.0:9464"`); unset, no endpoint.
-    pub prometheus: Option<std::net::SocketAddr>,
-    /// Serve `/healthz` and `/readyz` on this address; unset, no endpoint.
-    pub health: Option<std::net::SocketAddr>,
-}
-
 /// Where the Temporal server is.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -237,6 +228,9 @@ impl Config {
     /// Checks everything that can be checked without the server.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.server.connection().validate("server")?;
+        if let Some(otlp) = &self.metrics.otlp {
+            otlp.validate()?;
+        }
         if self.server.namespace.is_empty() {
             return Err(invalid("server.namespace", "must not be empty"));
         }

@@ -8,7 +8,6 @@
 //! resolution of core's duration histograms.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,13 +16,7 @@ use temporalio_common::telemetry::metrics::{
     MetricAttributes, MetricKeyValue, MetricParameters, MetricValue, NewAttributes, TemporalMeter,
     UpDownCounter,
 };
-use temporalio_common::telemetry::{
-    HistogramBucketOverrides, PrometheusExporterOptions, TelemetryOptions,
-    start_prometheus_metric_exporter,
-};
-use tokio::task::AbortHandle;
 
-use super::OpsError;
 use crate::runtime::meter::GuestMetrics;
 use crate::runtime::{Meters, ModuleMeter, Role};
 
@@ -311,37 +304,6 @@ impl CoreMeter for TenantLabels {
     fn up_down_counter(&self, params: MetricParameters) -> UpDownCounter {
         self.inner.up_down_counter(params)
     }
-}
-
-/// Serves core's metrics and the host's on `addr`, each labelled with its
-/// tenant (see [`TenantLabels`]): returns the telemetry options core's
-/// runtime is built with, where the endpoint listens, and the handle that
-/// stops it.
-pub fn prometheus(
-    addr: SocketAddr,
-    tenants: &TenantList,
-) -> Result<(TelemetryOptions, SocketAddr, AbortHandle, Arc<TenantLabels>), OpsError> {
-    let overrides = HistogramBucketOverrides {
-        overrides: [INSTANTIATION_LATENCY, ACTIVATION_LATENCY]
-            .map(|n| (n.to_string(), LATENCY_BUCKETS_US.to_vec()))
-            .into(),
-    };
-    let opts = PrometheusExporterOptions::builder()
-        .socket_addr(addr)
-        .histogram_bucket_overrides(overrides)
-        .build();
-    let server = start_prometheus_metric_exporter(opts).map_err(|e| OpsError::Prometheus {
-        addr,
-        source: e.into(),
-    })?;
-    let labels = Arc::new(TenantLabels::new(server.meter, tenants));
-    let meter: Arc<dyn CoreMeter> = labels.clone();
-    Ok((
-        TelemetryOptions::builder().metrics(meter).build(),
-        server.bound_addr,
-        server.abort_handle,
-        labels,
-    ))
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! Operating the host: its metrics (beside core's, on one Prometheus
 //! endpoint), `/healthz` and `/readyz`, logging, and a local dev server.
 //!
-//! - [`metrics`]: the host's own instruments and the Prometheus exporter.
+//! - [`metrics`]: the host's own instruments, and their tenant labels.
+//! - [`export`]: where metrics go: Prometheus, OTLP, or both ([`fanout`]).
 //! - [`health`]: the health endpoints and the server probe behind `/readyz`.
 //! - [`telemetry`]: logging setup (text or JSON).
 //! - [`tenants`]: per-tenant memory, cache, eviction and refusal metrics.
@@ -9,6 +10,8 @@
 //! - [`devserver`]: `temporal server start-dev` for `polyworker dev` and tests.
 
 pub mod devserver;
+pub mod export;
+pub mod fanout;
 pub mod health;
 pub mod metrics;
 pub mod registry;
@@ -25,6 +28,15 @@ pub enum OpsError {
     Prometheus {
         /// The address configured.
         addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The OTLP exporter.
+    #[error("cannot export metrics over OTLP to {endpoint}")]
+    Otlp {
+        /// The endpoint configured.
+        endpoint: String,
         /// Why.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
