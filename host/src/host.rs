@@ -16,6 +16,7 @@ pub use crate::error::HostError;
 use crate::ops::export;
 use crate::ops::health::{self, Readiness};
 use crate::ops::metrics::{self, HostMetrics, SharedMetrics};
+use crate::ops::traces::Traces;
 use crate::runtime::{Capacity, LoadError, Loader, MemoryBudget, Meters, Module, WasmEngine};
 use crate::temporal::{Connections, Core, Tenant, Workers, connection};
 use crate::tenancy::{Serving, serve_tenant, tenant_tokens};
@@ -52,6 +53,8 @@ pub struct Host {
     tasks: Vec<AbortHandle>,
     readiness: Readiness,
     pub(crate) workers: Arc<Workers>,
+    /// The span pipeline, flushed at shutdown.
+    traces: Option<Traces>,
 }
 
 /// How many instances the pool must hold: versioned queues run a worker per
@@ -150,15 +153,25 @@ impl Host {
             guest_memory_mib = budget.total() >> 20,
             "guest memory budget"
         );
-        let workers = Arc::new(Workers::new(
-            core,
-            engine,
-            loader,
-            meters,
-            config.engine.clone(),
-            budget,
-            config.capacity.slots(),
-        ));
+        let traces = match &config.traces.otlp {
+            Some(otlp) => {
+                info!(endpoint = %otlp.endpoint, protocol = ?otlp.protocol, "exporting spans over OTLP");
+                Some(Traces::start(otlp, core.identity())?)
+            }
+            None => None,
+        };
+        let workers = Arc::new(
+            Workers::new(
+                core,
+                engine,
+                loader,
+                meters,
+                config.engine.clone(),
+                budget,
+                config.capacity.slots(),
+            )
+            .with_tracer(traces.as_ref().map(|t| t.tracer.clone())),
+        );
         let mut connections = Connections::new(
             workers
                 .core()
@@ -219,6 +232,7 @@ impl Host {
         }
         Ok(Host {
             serving,
+            traces,
             config,
             connections,
             modules: loaded.values().cloned().collect(),
@@ -311,6 +325,9 @@ impl Host {
         match Arc::try_unwrap(self.workers) {
             Ok(mut w) => w.stop(),
             Err(_) => tracing::warn!("host workers still in use at shutdown"),
+        }
+        if let Some(t) = self.traces {
+            t.shutdown().await;
         }
         info!("shut down");
     }

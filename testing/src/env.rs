@@ -74,6 +74,7 @@ impl TestEnv {
             tenants: Vec::new(),
             capacity: Default::default(),
             metrics: Default::default(),
+            traces: Default::default(),
             deployment: None,
         };
         let host = Host::start(config)

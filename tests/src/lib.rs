@@ -294,6 +294,7 @@ pub fn config(queues: Vec<TaskQueueConfig>) -> Config {
         tenants: Vec::new(),
         capacity: Default::default(),
         metrics: Default::default(),
+        traces: Default::default(),
         deployment: None,
     }
 }

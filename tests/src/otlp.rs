@@ -1,10 +1,11 @@
 //! An OpenTelemetry collector stand-in on loopback, for the export tests:
-//! it accepts OTLP over gRPC and over HTTP (protobuf bodies), decodes the
-//! requests with the OpenTelemetry protos, and keeps them.
+//! it accepts OTLP metrics and traces over gRPC and over HTTP (protobuf
+//! bodies), decodes the requests with the OpenTelemetry protos, and keeps
+//! them.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use http_body_util::{BodyExt, Full};
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
@@ -13,6 +14,13 @@ use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use prost::Message;
 
@@ -25,18 +33,64 @@ pub enum Via {
     Http,
 }
 
-type Kept = Arc<Mutex<Vec<(Via, ExportMetricsServiceRequest)>>>;
-/// The headers of every request (gRPC metadata is HTTP/2 headers).
-type Headers = Arc<Mutex<BTreeSet<(Via, String, String)>>>;
+/// What arrived.
+#[derive(Default)]
+struct Store {
+    metrics: Vec<(Via, ExportMetricsServiceRequest)>,
+    traces: Vec<(Via, ExportTraceServiceRequest)>,
+    /// Every request's headers (gRPC metadata is HTTP/2 headers).
+    headers: BTreeSet<(Via, String, String)>,
+}
+
+type Shared = Arc<Mutex<Store>>;
+
+fn lock(s: &Shared) -> MutexGuard<'_, Store> {
+    s.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn keep_headers(store: &Shared, via: Via, map: &http::HeaderMap) {
+    let mut s = lock(store);
+    for (k, v) in map {
+        let value = v.to_str().unwrap_or("").to_string();
+        s.headers.insert((via, k.to_string(), value));
+    }
+}
+
+/// One span, as a test reads it.
+#[derive(Debug, Clone)]
+pub struct SpanRecord {
+    /// Its name.
+    pub name: String,
+    /// Its trace, in hex.
+    pub trace_id: String,
+    /// Its id, in hex.
+    pub span_id: String,
+    /// Its parent's id, in hex (empty for a root).
+    pub parent_span_id: String,
+    /// Its attributes, each value as text.
+    pub attributes: BTreeMap<String, String>,
+    /// The `service.name` of the process that sent it.
+    pub service: String,
+}
+
+fn text(kv: &KeyValue) -> Option<(String, String)> {
+    let v = match kv.value.as_ref()?.value.as_ref()? {
+        Value::StringValue(s) => s.clone(),
+        Value::IntValue(i) => i.to_string(),
+        Value::BoolValue(b) => b.to_string(),
+        Value::DoubleValue(d) => d.to_string(),
+        _ => return None,
+    };
+    Some((kv.key.clone(), v))
+}
 
 /// The running collector; dropping it stops both listeners.
 pub struct Collector {
     /// Where OTLP/gRPC is accepted.
     pub grpc: SocketAddr,
-    /// Where OTLP/HTTP is accepted (`/v1/metrics`).
+    /// Where OTLP/HTTP is accepted (`/v1/metrics`, `/v1/traces`).
     pub http: SocketAddr,
-    metrics: Kept,
-    headers: Headers,
+    store: Shared,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -48,14 +102,8 @@ impl Drop for Collector {
     }
 }
 
-struct Grpc(Kept, Headers);
-
-fn keep_headers(headers: &Headers, via: Via, map: &http::HeaderMap) {
-    let mut h = headers.lock().unwrap_or_else(|e| e.into_inner());
-    for (k, v) in map {
-        h.insert((via, k.to_string(), v.to_str().unwrap_or("").to_string()));
-    }
-}
+#[derive(Clone)]
+struct Grpc(Shared);
 
 #[tonic::async_trait]
 impl MetricsService for Grpc {
@@ -64,50 +112,69 @@ impl MetricsService for Grpc {
         request: tonic::Request<ExportMetricsServiceRequest>,
     ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
         keep_headers(
-            &self.1,
+            &self.0,
             Via::Grpc,
             &request.metadata().clone().into_headers(),
         );
-        let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        kept.push((Via::Grpc, request.into_inner()));
+        lock(&self.0)
+            .metrics
+            .push((Via::Grpc, request.into_inner()));
         Ok(tonic::Response::new(ExportMetricsServiceResponse::default()))
     }
+}
+
+#[tonic::async_trait]
+impl TraceService for Grpc {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        keep_headers(
+            &self.0,
+            Via::Grpc,
+            &request.metadata().clone().into_headers(),
+        );
+        lock(&self.0).traces.push((Via::Grpc, request.into_inner()));
+        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
+async fn loopback() -> (tokio::net::TcpListener, SocketAddr) {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
+    let addr = l.local_addr().expect("bound");
+    (l, addr)
 }
 
 impl Collector {
     /// Listens on two free loopback ports.
     pub async fn start() -> Collector {
-        let metrics: Kept = Arc::default();
-        let headers: Headers = Arc::default();
-        let grpc = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a loopback port");
-        let grpc_addr = grpc.local_addr().expect("bound");
-        let service = MetricsServiceServer::new(Grpc(metrics.clone(), headers.clone()));
+        let store: Shared = Arc::default();
+        let (grpc, grpc_addr) = loopback().await;
+        let g = Grpc(store.clone());
         let serving = tonic::transport::Server::builder()
-            .add_service(service)
+            .add_service(MetricsServiceServer::new(g.clone()))
+            .add_service(TraceServiceServer::new(g))
             .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(grpc));
         let grpc_task = tokio::spawn(async move {
             let _ = serving.await;
         });
-        let http = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a loopback port");
-        let http_addr = http.local_addr().expect("bound");
-        let http_task = tokio::spawn(serve_http(http, metrics.clone(), headers.clone()));
+        let (http, http_addr) = loopback().await;
+        let http_task = tokio::spawn(serve_http(http, store.clone()));
         Collector {
             grpc: grpc_addr,
             http: http_addr,
-            metrics,
-            headers,
+            store,
             tasks: vec![grpc_task, http_task],
         }
     }
 
     /// The names of every metric received over `via`.
     pub fn metric_names(&self, via: Via) -> BTreeSet<String> {
-        let kept = self.metrics.lock().unwrap_or_else(|e| e.into_inner());
-        kept.iter()
+        let s = lock(&self.store);
+        s.metrics
+            .iter()
             .filter(|(v, _)| *v == via)
             .flat_map(|(_, r)| &r.resource_metrics)
             .flat_map(|rm| &rm.scope_metrics)
@@ -118,65 +185,100 @@ impl Collector {
 
     /// Every header the requests over `via` carried, as (name, value).
     pub fn headers(&self, via: Via) -> BTreeSet<(String, String)> {
-        let h = self.headers.lock().unwrap_or_else(|e| e.into_inner());
-        h.iter()
+        let s = lock(&self.store);
+        s.headers
+            .iter()
             .filter(|(v, _, _)| *v == via)
             .map(|(_, k, v)| (k.clone(), v.clone()))
             .collect()
     }
 
-    /// The string resource attributes of the requests received over `via`.
+    /// The resource attributes of the metrics received over `via`.
     pub fn resource(&self, via: Via) -> BTreeSet<(String, String)> {
-        let kept = self.metrics.lock().unwrap_or_else(|e| e.into_inner());
-        kept.iter()
+        let s = lock(&self.store);
+        s.metrics
+            .iter()
             .filter(|(v, _)| *v == via)
             .flat_map(|(_, r)| &r.resource_metrics)
             .filter_map(|rm| rm.resource.as_ref())
             .flat_map(|r| &r.attributes)
-            .filter_map(
-                |kv| match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
-                    Some(Value::StringValue(s)) => Some((kv.key.clone(), s.clone())),
-                    _ => None,
-                },
-            )
+            .filter_map(text)
             .collect()
+    }
+
+    /// Every span received, over either protocol.
+    pub fn spans(&self) -> Vec<SpanRecord> {
+        let s = lock(&self.store);
+        let mut out = Vec::new();
+        for rs in s.traces.iter().flat_map(|(_, r)| &r.resource_spans) {
+            let service = (rs.resource.iter().flat_map(|r| &r.attributes))
+                .filter_map(text)
+                .find(|(k, _)| k == "service.name")
+                .map(|(_, v)| v)
+                .unwrap_or_default();
+            for span in rs.scope_spans.iter().flat_map(|ss| &ss.spans) {
+                out.push(SpanRecord {
+                    name: span.name.clone(),
+                    trace_id: hex(&span.trace_id),
+                    span_id: hex(&span.span_id),
+                    parent_span_id: hex(&span.parent_span_id),
+                    attributes: span.attributes.iter().filter_map(text).collect(),
+                    service: service.clone(),
+                });
+            }
+        }
+        out
     }
 }
 
-/// OTLP/HTTP: `POST /v1/metrics` with a protobuf body.
-async fn serve_http(listener: tokio::net::TcpListener, kept: Kept, headers: Headers) {
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Keeps an OTLP/HTTP body; the status to answer with.
+fn keep_body(store: &Shared, path: &str, body: bytes::Bytes) -> u16 {
+    match path {
+        "/v1/metrics" => match ExportMetricsServiceRequest::decode(body) {
+            Ok(r) => {
+                lock(store).metrics.push((Via::Http, r));
+                200
+            }
+            Err(_) => 400,
+        },
+        "/v1/traces" => match ExportTraceServiceRequest::decode(body) {
+            Ok(r) => {
+                lock(store).traces.push((Via::Http, r));
+                200
+            }
+            Err(_) => 400,
+        },
+        _ => 404,
+    }
+}
+
+/// OTLP/HTTP: `POST /v1/metrics` or `/v1/traces` with a protobuf body.
+async fn serve_http(listener: tokio::net::TcpListener, store: Shared) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             return;
         };
-        let (kept, headers) = (kept.clone(), headers.clone());
+        let store = store.clone();
         tokio::spawn(async move {
             let svc =
                 hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                    let kept = kept.clone();
-                    keep_headers(&headers, Via::Http, req.headers());
+                    let store = store.clone();
+                    keep_headers(&store, Via::Http, req.headers());
                     async move {
                         let path = req.uri().path().to_string();
                         let body = match req.into_body().collect().await {
                             Ok(b) => b.to_bytes(),
                             Err(_) => bytes::Bytes::new(),
                         };
-                        let status =
-                            match (path.as_str(), ExportMetricsServiceRequest::decode(body)) {
-                                ("/v1/metrics", Ok(r)) => {
-                                    kept.lock()
-                                        .unwrap_or_else(|e| e.into_inner())
-                                        .push((Via::Http, r));
-                                    200
-                                }
-                                ("/v1/metrics", Err(_)) => 400,
-                                _ => 404,
-                            };
-                        let reply = ExportMetricsServiceResponse::default().encode_to_vec();
+                        // Both responses are empty messages: one encoding serves.
                         hyper::Response::builder()
-                            .status(status)
+                            .status(keep_body(&store, &path, body))
                             .header("content-type", "application/x-protobuf")
-                            .body(Full::new(bytes::Bytes::from(reply)))
+                            .body(Full::new(bytes::Bytes::new()))
                     }
                 });
             let io = hyper_util::rt::TokioIo::new(stream);

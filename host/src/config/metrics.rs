@@ -1,5 +1,5 @@
 //! `[metrics]`: the Prometheus endpoint, OTLP export, and the health
-//! endpoints.
+//! endpoints; `[traces]`: spans over OTLP.
 
 use std::collections::BTreeMap;
 
@@ -21,6 +21,15 @@ pub struct MetricsConfig {
     pub health: Option<std::net::SocketAddr>,
 }
 
+/// `[traces]`: where workflow-task and activity-attempt spans go.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TracesConfig {
+    /// Push spans to an OpenTelemetry collector; unset, no spans (the
+    /// trace context still passes from a workflow's start to its commands).
+    pub otlp: Option<OtlpConfig>,
+}
+
 /// How OTLP reaches the collector.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -37,7 +46,7 @@ pub enum OtlpProtocol {
 #[serde(deny_unknown_fields)]
 pub struct OtlpConfig {
     /// The collector, `http://host:port` (or `https://`). For HTTP, a URL
-    /// without a path gets `/v1/metrics`.
+    /// without a path gets the signal's (`/v1/metrics`, `/v1/traces`).
     pub endpoint: String,
     /// `"grpc"` (default) or `"http"`.
     #[serde(default)]
@@ -45,7 +54,7 @@ pub struct OtlpConfig {
     /// Sent with every export (e.g. an API key header a backend wants).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
-    /// How often metrics are pushed, in milliseconds.
+    /// How often metrics (or batches of spans) are pushed, in milliseconds.
     #[serde(default = "default_interval")]
     pub interval_ms: u64,
     /// Resource attributes. `service.name` defaults to `polyworker`,
@@ -59,26 +68,36 @@ fn default_interval() -> u64 {
 }
 
 impl OtlpConfig {
-    /// The URL the exporter is given: the endpoint, with the signal's path
-    /// for OTLP/HTTP when it has none.
+    /// The URL the metrics exporter is given.
     pub fn metrics_url(&self) -> Result<url::Url, ConfigError> {
-        let key = "metrics.otlp.endpoint";
+        self.url("metrics", "/v1/metrics")
+    }
+
+    /// The URL the span exporter is given.
+    pub fn traces_url(&self) -> Result<url::Url, ConfigError> {
+        self.url("traces", "/v1/traces")
+    }
+
+    /// The endpoint, with the signal's path for OTLP/HTTP when it has none.
+    fn url(&self, table: &str, path: &str) -> Result<url::Url, ConfigError> {
+        let key = format!("{table}.otlp.endpoint");
         let mut url = url::Url::parse(&self.endpoint)
-            .map_err(|e| invalid(key, format!("{:?} is not a URL: {e}", self.endpoint)))?;
+            .map_err(|e| invalid(&key, format!("{:?} is not a URL: {e}", self.endpoint)))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(invalid(key, "must be an http:// or https:// URL"));
         }
         if self.protocol == OtlpProtocol::Http && matches!(url.path(), "" | "/") {
-            url.set_path("/v1/metrics");
+            url.set_path(path);
         }
         Ok(url)
     }
 
-    pub(super) fn validate(&self) -> Result<(), ConfigError> {
-        self.metrics_url()?;
+    /// Checks the table at `[<table>.otlp]`.
+    pub(super) fn validate(&self, table: &str) -> Result<(), ConfigError> {
+        self.url(table, "/")?;
         if !(100..=3_600_000).contains(&self.interval_ms) {
             return Err(invalid(
-                "metrics.otlp.interval_ms",
+                format!("{table}.otlp.interval_ms"),
                 "must be between 100 and 3600000",
             ));
         }
@@ -87,7 +106,7 @@ impl OtlpConfig {
                 && http::HeaderValue::from_str(v).is_ok();
             if !ok {
                 return Err(invalid(
-                    format!("metrics.otlp.headers.{k}"),
+                    format!("{table}.otlp.headers.{k}"),
                     "is not a valid HTTP header",
                 ));
             }
@@ -102,7 +121,7 @@ mod tests {
 
     fn otlp(text: &str) -> Result<OtlpConfig, String> {
         let c: OtlpConfig = toml::from_str(text).map_err(|e| e.to_string())?;
-        c.validate().map_err(|e| e.to_string())?;
+        c.validate("metrics").map_err(|e| e.to_string())?;
         Ok(c)
     }
 

@@ -25,7 +25,7 @@ mod tenant;
 
 pub use connection::{ConnectionConfig, TlsConfig};
 pub use deployment::{DefaultVersioning, DeploymentConfig, RegistryConfig};
-pub use metrics::{MetricsConfig, OtlpConfig, OtlpProtocol};
+pub use metrics::{MetricsConfig, OtlpConfig, OtlpProtocol, TracesConfig};
 pub use task_queue::{Pollers, TaskQueueConfig};
 pub use tenant::{Ceiling, Quotas, TenantConfig};
 
@@ -89,9 +89,12 @@ pub struct Config {
     /// `[capacity]`: what all guests together may use of the host.
     #[serde(default)]
     pub capacity: CapacityConfig,
-    /// `[metrics]`: Prometheus and health endpoints.
+    /// `[metrics]`: Prometheus, OTLP and health endpoints.
     #[serde(default)]
     pub metrics: MetricsConfig,
+    /// `[traces]`: spans over OTLP.
+    #[serde(default)]
+    pub traces: TracesConfig,
     /// Versioned deployment of modules (hot swap); unset, each queue serves
     /// the modules listed in its table, unversioned.
     #[serde(default)]
@@ -229,7 +232,10 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.server.connection().validate("server")?;
         if let Some(otlp) = &self.metrics.otlp {
-            otlp.validate()?;
+            otlp.validate("metrics")?;
+        }
+        if let Some(otlp) = &self.traces.otlp {
+            otlp.validate("traces")?;
         }
         if self.server.namespace.is_empty() {
             return Err(invalid("server.namespace", "must not be empty"));

@@ -5,6 +5,7 @@
 //! - [`export`]: where metrics go: Prometheus, OTLP, or both ([`fanout`]).
 //! - [`health`]: the health endpoints and the server probe behind `/readyz`.
 //! - [`telemetry`]: logging setup (text or JSON).
+//! - [`traces`]: spans over OTLP.
 //! - [`tenants`]: per-tenant memory, cache, eviction and refusal metrics.
 //! - [`registry`]: a fleet host's view of its registry.
 //! - [`devserver`]: `temporal server start-dev` for `polyworker dev` and tests.
@@ -17,6 +18,7 @@ pub mod metrics;
 pub mod registry;
 pub mod telemetry;
 pub mod tenants;
+pub mod traces;
 
 use std::net::SocketAddr;
 
@@ -32,8 +34,8 @@ pub enum OpsError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    /// The OTLP exporter.
-    #[error("cannot export metrics over OTLP to {endpoint}")]
+    /// An OTLP exporter.
+    #[error("cannot export over OTLP to {endpoint}")]
     Otlp {
         /// The endpoint configured.
         endpoint: String,

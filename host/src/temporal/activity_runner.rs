@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use temporalio_common::protos::coresdk::activity_result::ActivityExecutionResult;
 use temporalio_common::protos::coresdk::activity_task::{ActivityCancelReason, activity_task};
 use temporalio_common::protos::coresdk::{ActivityHeartbeat, ActivityTaskCompletion};
 use temporalio_sdk_core::{PollError, Worker};
@@ -14,6 +15,7 @@ use tracing::{Instrument, error, info_span};
 use super::attempt::{attempt, failed};
 use super::convert::payload_to_core;
 use super::queue::Queue;
+use super::trace;
 use crate::runtime::activity::{AttemptControl, HeartbeatFn};
 use crate::runtime::bindings::polyworker::worker::activity_types::CancelReason;
 
@@ -28,6 +30,26 @@ fn cancel_reason(r: i32) -> CancelReason {
         Ok(ActivityCancelReason::Paused) => CancelReason::Paused,
         Ok(ActivityCancelReason::Reset) => CancelReason::Reset,
         _ => CancelReason::NotFound,
+    }
+}
+
+/// An attempt's outcome for its span, and the failure's message.
+fn outcome_of(result: &ActivityExecutionResult) -> (&'static str, Option<String>) {
+    use temporalio_common::protos::coresdk::activity_result::activity_execution_result::Status;
+    match &result.status {
+        Some(Status::Completed(_)) => ("completed", None),
+        Some(Status::Failed(f)) => (
+            "failed",
+            Some(
+                f.failure
+                    .as_ref()
+                    .map(|f| f.message.clone())
+                    .unwrap_or_default(),
+            ),
+        ),
+        Some(Status::Cancelled(_)) => ("cancelled", None),
+        Some(Status::WillCompleteAsync(_)) => ("pending", None),
+        None => ("unknown", None),
     }
 }
 
@@ -80,7 +102,24 @@ pub async fn run_activities(
                     workflow_id = %start.workflow_execution.as_ref().map(|e| e.workflow_id.as_str()).unwrap_or_default(),
                     run_id = %start.workflow_execution.as_ref().map(|e| e.run_id.as_str()).unwrap_or_default(),
                     module_digest = %queue.activities.get(&start.activity_type).map(|m| m.digest.as_str()).unwrap_or_default(),
+                    trace_id = tracing::field::Empty,
+                    span_id = tracing::field::Empty,
                 );
+                let otel = queue.tracer.as_ref().map(|tracer| {
+                    trace::activity_attempt(
+                        tracer,
+                        &queue,
+                        &start.header_fields,
+                        &start.activity_type,
+                        &start.activity_id,
+                        start.attempt,
+                    )
+                });
+                if let Some(s) = &otel {
+                    let sc = opentelemetry::trace::Span::span_context(s);
+                    span.record("trace_id", sc.trace_id().to_string().as_str());
+                    span.record("span_id", sc.span_id().to_string().as_str());
+                }
                 let control = AttemptControl::new(heartbeat(worker.clone(), token.clone(), &queue));
                 running
                     .lock()
@@ -107,6 +146,10 @@ pub async fn run_activities(
                             .lock()
                             .unwrap_or_else(|e| e.into_inner())
                             .remove(&token);
+                        if let Some(otel) = otel {
+                            let (outcome, error) = outcome_of(&result);
+                            trace::end_attempt(otel, outcome, error.as_deref());
+                        }
                         let completion = ActivityTaskCompletion {
                             task_token: token,
                             result: Some(result),

@@ -19,6 +19,8 @@
 //! - [`convert`]: core protos ⇄ WIT types, pure and unit-tested.
 //! - [`replay`]: histories replayed through core's replay worker.
 //! - [`async_completion`]: completing pending activities by task token.
+//! - [`trace`]: workflow-task and activity-attempt spans, and the trace
+//!   context in Temporal headers.
 
 pub mod activity_runner;
 pub mod async_completion;
@@ -30,6 +32,7 @@ pub mod replay;
 pub mod resident;
 pub mod slots;
 pub mod tenant;
+pub mod trace;
 pub mod worker;
 pub mod workers;
 pub mod workflow_runner;

@@ -74,6 +74,9 @@ pub struct Queue {
     pub versioned: bool,
     /// Where its workflow calls run (the host's one pool).
     pub threads: WorkflowThreads,
+    /// Where its workflow-task and activity-attempt spans go; `None`: no
+    /// spans (the trace context still passes through to commands).
+    pub tracer: Option<opentelemetry_sdk::trace::Tracer>,
 }
 
 fn insert(
@@ -142,6 +145,7 @@ impl Queue {
             meters: by_module,
             versioned: false,
             threads,
+            tracer: None,
         })
     }
 

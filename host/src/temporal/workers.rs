@@ -60,6 +60,7 @@ pub struct Workers {
     budget: Arc<MemoryBudget>,
     resident: Arc<Resident>,
     slots: Suppliers,
+    tracer: Option<opentelemetry_sdk::trace::Tracer>,
 }
 
 /// The host's totals of slots, per kind, and of cached runs (`None`: no
@@ -146,7 +147,14 @@ impl Workers {
             budget,
             resident,
             slots: Suppliers::new(slots),
+            tracer: None,
         }
+    }
+
+    /// Queues made from now on send their spans to `tracer`.
+    pub fn with_tracer(mut self, tracer: Option<opentelemetry_sdk::trace::Tracer>) -> Workers {
+        self.tracer = tracer;
+        self
     }
 
     /// A tenant's Temporal-side context: `link`, `scope`, an account of
@@ -236,7 +244,7 @@ impl Workers {
             cancel_grace,
             payloads: convert::Limits::default(),
         };
-        Queue::new(
+        let mut queue = Queue::new(
             name,
             tenant,
             grants,
@@ -244,7 +252,9 @@ impl Workers {
             modules,
             self.meters.as_ref(),
             self.engine.threads.clone(),
-        )
+        )?;
+        queue.tracer = self.tracer.clone();
+        Ok(queue)
     }
 
     /// Starts the core worker of `queue` (of one version of it) and its

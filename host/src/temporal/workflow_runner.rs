@@ -21,6 +21,7 @@ use tracing::{Instrument, error, info_span, warn};
 
 use super::convert::{self, failure_to_core};
 use super::queue::Queue;
+use super::trace;
 use crate::runtime::Role;
 use crate::runtime::log::LogTags;
 use crate::runtime::run::RunInstance;
@@ -37,14 +38,34 @@ pub trait RunObserver: Send + Sync {
     fn evicted(&self, _run_id: &str, _reason: EvictionReason, _message: &str) {}
 }
 
+/// A run's instance slot, and what its spans need.
+type RunEntry = (Slot, Arc<RunTrace>);
+
 /// Runs known to this worker, by run id.
 #[derive(Default, Clone)]
-struct Runs(Arc<Mutex<HashMap<String, Slot>>>);
+struct Runs(Arc<Mutex<HashMap<String, RunEntry>>>);
+
+/// A run's trace context (from its start's headers) and ids, kept from its
+/// first activation.
+#[derive(Default)]
+struct RunTrace {
+    parent: opentelemetry::Context,
+    workflow_type: String,
+    workflow_id: String,
+}
 
 impl Runs {
     fn slot(&self, run_id: &str) -> Slot {
         let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        m.entry(run_id.to_string()).or_default().clone()
+        m.entry(run_id.to_string()).or_default().0.clone()
+    }
+    fn trace(&self, run_id: &str) -> Arc<RunTrace> {
+        let m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        m.get(run_id).map(|(_, t)| t.clone()).unwrap_or_default()
+    }
+    fn set_trace(&self, run_id: &str, trace: RunTrace) {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        m.entry(run_id.to_string()).or_default().1 = Arc::new(trace);
     }
     fn remove(&self, run_id: &str) {
         self.0
@@ -52,6 +73,59 @@ impl Runs {
             .unwrap_or_else(|e| e.into_inner())
             .remove(run_id);
     }
+}
+
+/// The trace context of a run's start, from its first activation.
+fn run_trace(
+    activation: &temporalio_common::protos::coresdk::workflow_activation::WorkflowActivation,
+) -> Option<RunTrace> {
+    use temporalio_common::protos::coresdk::workflow_activation::workflow_activation_job::Variant;
+    activation.jobs.iter().find_map(|j| match &j.variant {
+        Some(Variant::InitializeWorkflow(init)) => Some(RunTrace {
+            parent: trace::extract(&init.headers).unwrap_or_default(),
+            workflow_type: init.workflow_type.clone(),
+            workflow_id: init.workflow_id.clone(),
+        }),
+        _ => None,
+    })
+}
+
+/// The span of a workflow task done for the first time (none while
+/// replaying, or without a tracer), and the context its commands carry.
+fn task_span(
+    queue: &Queue,
+    run_id: &str,
+    run: &RunTrace,
+    replaying: bool,
+) -> (
+    Option<opentelemetry_sdk::trace::Span>,
+    opentelemetry::Context,
+) {
+    use opentelemetry::trace::TraceContextExt;
+    let Some(tracer) = queue.tracer.as_ref().filter(|_| !replaying) else {
+        return (None, run.parent.clone());
+    };
+    let digest = queue
+        .workflows
+        .get(&run.workflow_type)
+        .map(|m| m.digest.as_str())
+        .unwrap_or_default();
+    let task = trace::TaskSpan {
+        workflow_type: &run.workflow_type,
+        workflow_id: &run.workflow_id,
+        run_id,
+        module_digest: digest,
+    };
+    let span = trace::workflow_task(tracer, queue, &run.parent, task);
+    let cx = run
+        .parent
+        .with_remote_span_context(opentelemetry::trace::Span::span_context(&span).clone());
+    if let Some((trace_id, span_id)) = trace::ids(&cx) {
+        let current = tracing::Span::current();
+        current.record("trace_id", trace_id.as_str());
+        current.record("span_id", span_id.as_str());
+    }
+    (Some(span), cx)
 }
 
 fn fail(message: impl Into<String>) -> CoreFailure {
@@ -221,6 +295,10 @@ async fn handle(
 ) {
     let run_id = activation.run_id.clone();
     let reason = activation.eviction_reason();
+    let replaying = activation.is_replaying;
+    if let Some(t) = run_trace(&activation) {
+        runs.set_trace(&run_id, t);
+    }
     let incoming = convert::activation_to_wit(activation, &queue.namespace, &queue.name);
     if let (Some(o), Some(info)) = (&observer, &incoming.init) {
         o.started(&run_id, &info.workflow_id);
@@ -239,8 +317,18 @@ async fn handle(
         WorkflowActivationCompletion::empty(run_id.clone())
     } else {
         let slot = runs.slot(&run_id);
-        match process(&queue, Arc::downgrade(&worker), &run_id, &slot, incoming).await {
-            Ok((commands, behavior)) => {
+        let (span, cx) = task_span(&queue, &run_id, &runs.trace(&run_id), replaying);
+        let processed = process(&queue, Arc::downgrade(&worker), &run_id, &slot, incoming).await;
+        if let Some(mut span) = span {
+            use opentelemetry::trace::Span as _;
+            if let Err(f) = &processed {
+                span.set_status(opentelemetry::trace::Status::error(f.message.clone()));
+            }
+            span.end();
+        }
+        match processed {
+            Ok((mut commands, behavior)) => {
+                trace::inject(&mut commands, &cx);
                 let mut c = WorkflowActivationCompletion::empty(run_id.clone());
                 if let Some(Status::Successful(s)) = c.status.as_mut() {
                     s.commands = commands;
@@ -288,6 +376,8 @@ pub async fn run_workflows(
             workflow_id = tracing::field::Empty,
             run_id = %activation.run_id,
             module_digest = tracing::field::Empty,
+            trace_id = tracing::field::Empty,
+            span_id = tracing::field::Empty,
         );
         tasks.spawn(
             handle(

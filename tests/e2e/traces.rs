@@ -1,0 +1,170 @@
+//! Traces across SDKs: a client using Temporal's Python SDK with its
+//! OpenTelemetry interceptor starts a data-routing workflow on polyworker;
+//! the spans that reach a collector on loopback (`polyworker_tests::otlp`)
+//! form one trace: the client's start, polyworker's workflow tasks, and
+//! every attempt of both activities.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use polyworker_host::config::{OtlpConfig, OtlpProtocol};
+use polyworker_tests::otlp::{Collector, SpanRecord};
+use polyworker_tests::{
+    Temporal, TestHost, config, eventually, guest, queue, repo_root, server, transmit_service,
+    unique,
+};
+use serde_json::json;
+use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
+
+fn otlp(collector: &Collector) -> OtlpConfig {
+    OtlpConfig {
+        endpoint: format!("http://{}", collector.grpc),
+        protocol: OtlpProtocol::Grpc,
+        headers: Default::default(),
+        interval_ms: 200,
+        resource: Default::default(),
+    }
+}
+
+/// Runs the Python client (tests/otel/traced_client.py); its stdout.
+async fn python_client(collector: &Collector, task_queue: &str, id: &str) -> String {
+    let out = tokio::process::Command::new(repo_root().join(".venv/bin/python"))
+        .arg(repo_root().join("tests/otel/traced_client.py"))
+        .args([
+            &server().host_port(),
+            &collector.http.to_string(),
+            task_queue,
+            id,
+        ])
+        .arg("DataRoutingWorkflow")
+        .arg(
+            json!({"ID": "p-traced", "Source": "a", "Destination": "b", "Contents": "x"})
+                .to_string(),
+        )
+        .output()
+        .await
+        .expect("python runs (scripts/setup.sh installs temporalio and opentelemetry-sdk)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn named<'a>(spans: &'a [SpanRecord], name: &str) -> Vec<&'a SpanRecord> {
+    spans.iter().filter(|s| s.name == name).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_python_clients_trace_goes_through_polyworkers_workflow_and_activities() {
+    let collector = Collector::start().await;
+    let (url, _svc) = transmit_service(100, 0.0, &[]).await;
+    let task_queue = unique("traced");
+    let mut q = queue(&task_queue, vec![guest("data_routing")]);
+    q.http_allowlist = vec![url.trim_start_matches("http://").to_string()];
+    q.env.insert("TRANSMIT_SERVICE_URL".into(), url.clone());
+    q.env.insert("ROUTE_ERROR_CHANCE".into(), "0".into());
+    q.env.insert("ROUTE_FAIL_FIRST_ATTEMPTS".into(), "2".into());
+    // No sticky cache: every workflow task replays the run so far, and only
+    // the new part of each may make a span.
+    q.max_cached_workflows = 0;
+    let mut cfg = config(vec![q]);
+    cfg.traces.otlp = Some(otlp(&collector));
+    let host = TestHost::start(cfg).await;
+
+    let id = unique("traced-wf");
+    let result = python_client(&collector, &task_queue, &id).await;
+    assert!(result.contains("STATUS_DELIVERED"), "{result}");
+    let history = Temporal::connect().await.history(&id).await;
+    let tasks = history
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.attributes,
+                Some(Attributes::WorkflowTaskCompletedEventAttributes(_))
+            )
+        })
+        .count();
+
+    let spans = eventually(
+        Duration::from_secs(30),
+        "the trace at the collector",
+        || async {
+            let spans = collector.spans();
+            let done = !named(&spans, "StartWorkflow:DataRoutingWorkflow").is_empty()
+                && named(&spans, "WorkflowTask:DataRoutingWorkflow").len() >= tasks
+                && named(&spans, "RunActivity:GetRouteActivity").len() >= 3
+                && !named(&spans, "RunActivity:TransmitActivity").is_empty();
+            match done {
+                true => Ok(spans),
+                false => Err(format!("{spans:#?}")),
+            }
+        },
+    )
+    .await;
+    let start = named(&spans, "StartWorkflow:DataRoutingWorkflow")[0];
+    assert_eq!(start.service, "python-client");
+    let trace: Vec<&SpanRecord> = spans
+        .iter()
+        .filter(|s| s.trace_id == start.trace_id)
+        .collect();
+
+    // One span per workflow task, none for the replayed ones.
+    let workflow_tasks: Vec<&&SpanRecord> = trace
+        .iter()
+        .filter(|s| s.name == "WorkflowTask:DataRoutingWorkflow")
+        .collect();
+    assert_eq!(workflow_tasks.len(), tasks, "{workflow_tasks:#?}");
+    let task_ids: BTreeSet<&str> = workflow_tasks.iter().map(|s| s.span_id.as_str()).collect();
+    for s in &workflow_tasks {
+        assert_eq!(s.service, "polyworker");
+        assert_eq!(s.attributes["temporalWorkflowID"], id);
+        assert_eq!(s.attributes["temporal.task_queue"], task_queue);
+        assert_eq!(s.attributes["temporal.replaying"], "false");
+        assert!(
+            s.attributes["polyworker.module_digest"].len() == 64,
+            "{s:?}"
+        );
+        assert!(s.attributes.contains_key("polyworker.tenant"), "{s:?}");
+    }
+    // The client's start is their parent (the interceptor's header).
+    assert!(
+        workflow_tasks
+            .iter()
+            .all(|s| s.parent_span_id == start.span_id),
+        "{workflow_tasks:#?}"
+    );
+
+    // Each activity attempt is its own span, under the workflow task that
+    // scheduled it.
+    let routes: Vec<&&SpanRecord> = trace
+        .iter()
+        .filter(|s| s.name == "RunActivity:GetRouteActivity")
+        .collect();
+    let attempts: BTreeSet<&str> = routes
+        .iter()
+        .map(|s| s.attributes["temporal.attempt"].as_str())
+        .collect();
+    assert_eq!(attempts, BTreeSet::from(["1", "2", "3"]), "{routes:#?}");
+    let outcomes: Vec<&str> = {
+        let mut r = routes.clone();
+        r.sort_by_key(|s| s.attributes["temporal.attempt"].clone());
+        r.iter()
+            .map(|s| s.attributes["polyworker.outcome"].as_str())
+            .collect()
+    };
+    assert_eq!(outcomes, ["failed", "failed", "completed"]);
+    let transmits: Vec<&&SpanRecord> = trace
+        .iter()
+        .filter(|s| s.name == "RunActivity:TransmitActivity")
+        .collect();
+    assert!(!transmits.is_empty());
+    for s in routes.iter().chain(&transmits) {
+        assert!(
+            task_ids.contains(s.parent_span_id.as_str()),
+            "an attempt's parent is a workflow task: {s:?}"
+        );
+    }
+    host.stop().await.expect("clean shutdown");
+}
