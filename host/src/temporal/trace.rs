@@ -46,6 +46,8 @@ fn header(cx: &Context) -> Option<Payload> {
     }
     let mut carrier = HashMap::new();
     TraceContextPropagator::new().inject_context(cx, &mut carrier);
+    // An empty `tracestate` is noise to the other SDKs' propagators.
+    carrier.retain(|_, v: &mut String| !v.is_empty());
     Some(Payload {
         metadata: [("encoding".to_string(), b"json/plain".to_vec())].into(),
         data: serde_json::to_vec(&carrier).ok()?,
