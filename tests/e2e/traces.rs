@@ -26,8 +26,17 @@ fn otlp(collector: &Collector) -> OtlpConfig {
     }
 }
 
-/// Runs the Python client (tests/otel/traced_client.py); its stdout.
-async fn python_client(collector: &Collector, task_queue: &str, id: &str) -> String {
+/// Runs the Python client (tests/otel/traced_client.py) starting
+/// `workflow(arg)`, with a native worker on `native_queue` if given; its
+/// stdout.
+async fn python_client(
+    collector: &Collector,
+    task_queue: &str,
+    id: &str,
+    workflow: &str,
+    arg: serde_json::Value,
+    native_queue: Option<&str>,
+) -> String {
     let out = tokio::process::Command::new(repo_root().join(".venv/bin/python"))
         .arg(repo_root().join("tests/otel/traced_client.py"))
         .args([
@@ -36,11 +45,8 @@ async fn python_client(collector: &Collector, task_queue: &str, id: &str) -> Str
             task_queue,
             id,
         ])
-        .arg("DataRoutingWorkflow")
-        .arg(
-            json!({"ID": "p-traced", "Source": "a", "Destination": "b", "Contents": "x"})
-                .to_string(),
-        )
+        .args([workflow, &arg.to_string()])
+        .args(native_queue)
         .output()
         .await
         .expect("python runs (scripts/setup.sh installs temporalio and opentelemetry-sdk)");
@@ -74,7 +80,16 @@ async fn a_python_clients_trace_goes_through_polyworkers_workflow_and_activities
     let host = TestHost::start(cfg).await;
 
     let id = unique("traced-wf");
-    let result = python_client(&collector, &task_queue, &id).await;
+    let packet = json!({"ID": "p-traced", "Source": "a", "Destination": "b", "Contents": "x"});
+    let result = python_client(
+        &collector,
+        &task_queue,
+        &id,
+        "DataRoutingWorkflow",
+        packet,
+        None,
+    )
+    .await;
     assert!(result.contains("STATUS_DELIVERED"), "{result}");
     let history = Temporal::connect().await.history(&id).await;
     let tasks = history
@@ -166,5 +181,63 @@ async fn a_python_clients_trace_goes_through_polyworkers_workflow_and_activities
             "an attempt's parent is a workflow task: {s:?}"
         );
     }
+    host.stop().await.expect("clean shutdown");
+}
+
+/// The same trace goes on into an activity on a native Python worker (its
+/// own OpenTelemetry interceptor reads the header polyworker wrote) and
+/// back into the workflow, which completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_trace_continues_into_an_activity_on_a_native_worker() {
+    let collector = Collector::start().await;
+    let task_queue = unique("traced-poly");
+    let native = unique("traced-native");
+    let mut cfg = config(vec![queue(&task_queue, vec![guest("activities")])]);
+    cfg.traces.otlp = Some(otlp(&collector));
+    let host = TestHost::start(cfg).await;
+    let id = unique("traced-native-wf");
+    let call = json!({"activity_type": "Shout", "args": ["hi"], "task_queue": native});
+    let result = python_client(
+        &collector,
+        &task_queue,
+        &id,
+        "CallActivity",
+        call,
+        Some(native.as_str()),
+    )
+    .await;
+    assert!(result.contains("\"HI\""), "{result}");
+    let spans = eventually(
+        Duration::from_secs(30),
+        "the trace at the collector",
+        || async {
+            let spans = collector.spans();
+            let done = !named(&spans, "StartWorkflow:CallActivity").is_empty()
+                && !named(&spans, "RunActivity:Shout").is_empty()
+                && named(&spans, "WorkflowTask:CallActivity").len() >= 2;
+            match done {
+                true => Ok(spans),
+                false => Err(format!("{spans:#?}")),
+            }
+        },
+    )
+    .await;
+    let start = named(&spans, "StartWorkflow:CallActivity")[0];
+    let tasks: BTreeSet<&str> = named(&spans, "WorkflowTask:CallActivity")
+        .iter()
+        .filter(|s| s.trace_id == start.trace_id)
+        .map(|s| s.span_id.as_str())
+        .collect();
+    assert!(
+        tasks.len() >= 2,
+        "the task that scheduled it and the one after: {spans:#?}"
+    );
+    let shout = named(&spans, "RunActivity:Shout")[0];
+    assert_eq!(shout.service, "python-client", "the native worker ran it");
+    assert_eq!(shout.trace_id, start.trace_id, "{spans:#?}");
+    assert!(
+        tasks.contains(shout.parent_span_id.as_str()),
+        "its parent is polyworker's workflow task: {spans:#?}"
+    );
     host.stop().await.expect("clean shutdown");
 }
