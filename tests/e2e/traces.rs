@@ -241,3 +241,82 @@ async fn the_trace_continues_into_an_activity_on_a_native_worker() {
     );
     host.stop().await.expect("clean shutdown");
 }
+
+/// The span a JSON log line was written in: its `trace_id` and `span_id`.
+fn span_ids(line: &serde_json::Value) -> Option<(String, String)> {
+    let span = line.get("span")?;
+    Some((
+        span.get("trace_id")?.as_str()?.to_string(),
+        span.get("span_id")?.as_str()?.to_string(),
+    ))
+}
+
+/// A process host's JSON log: the guest's lines from a workflow task and
+/// from an activity attempt carry the ids of the spans they were written in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guest_log_lines_carry_their_spans_ids() {
+    let collector = Collector::start().await;
+    let (url, _svc) = transmit_service(100, 0.0, &[]).await;
+    let task_queue = unique("traced-logs");
+    let allow = url.trim_start_matches("http://");
+    let body = format!(
+        "[server]\naddress = \"{}\"\n\n[traces.otlp]\nendpoint = \"http://{}\"\ninterval_ms = 200\n\n\
+         [[task_queue]]\nname = \"{task_queue}\"\nmodules = [\"{}\"]\n\
+         http_allowlist = [\"{allow}\"]\nenv = {{ TRANSMIT_SERVICE_URL = \"{url}\", ROUTE_ERROR_CHANCE = \"0\" }}\n",
+        server().address(),
+        collector.grpc,
+        guest("data_routing").display(),
+    );
+    let mut host = polyworker_tests::HostProcess::spawn_with(&unique("traced-logs"), &body, &[]);
+    host.ready(Duration::from_secs(60)).await;
+    let t = Temporal::connect().await;
+    let id = unique("traced-logs-wf");
+    let packet = json!({"ID": "p-logs", "Source": "a", "Destination": "b", "Contents": "x"});
+    t.start(&task_queue, "DataRoutingWorkflow", &id, &[packet])
+        .await;
+    assert!(matches!(
+        t.outcome(&id, Duration::from_secs(60)).await,
+        polyworker_tests::Outcome::Completed(_)
+    ));
+    let spans = eventually(
+        Duration::from_secs(30),
+        "the spans at the collector",
+        || async {
+            let spans = collector.spans();
+            match !named(&spans, "RunActivity:TransmitActivity").is_empty() {
+                true => Ok(spans),
+                false => Err(format!("{spans:#?}")),
+            }
+        },
+    )
+    .await;
+    let log = host.log();
+    let guest_line = |text: &str| {
+        log.lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|l| {
+                l["fields"]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains(text))
+            })
+            .unwrap_or_else(|| panic!("no guest line with {text:?} in:\n{log}"))
+    };
+    for (text, span_name) in [
+        ("transmit attempt", "WorkflowTask:DataRoutingWorkflow"),
+        (
+            "handed to the transmit service",
+            "RunActivity:TransmitActivity",
+        ),
+    ] {
+        let line = guest_line(text);
+        let (trace_id, span_id) = span_ids(&line).unwrap_or_else(|| panic!("no span ids: {line}"));
+        assert!(
+            named(&spans, span_name)
+                .iter()
+                .any(|s| s.trace_id == trace_id && s.span_id == span_id),
+            "{text:?} was logged in a {span_name} span: {line}\n{spans:#?}"
+        );
+    }
+    host.signal("TERM");
+    host.exited(Duration::from_secs(30)).await;
+}

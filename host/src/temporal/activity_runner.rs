@@ -127,12 +127,17 @@ pub async fn run_activities(
                     .insert(token.clone(), control.clone());
                 let (worker, queue, running) = (worker.clone(), queue.clone(), running.clone());
                 let executor = executor.clone();
+                // The guest's log lines, on the executor, carry the span's ids too.
+                let in_attempt = span.clone();
                 tasks.spawn(
                     async move {
                         let q = queue.clone();
                         let t = token.clone();
                         let result = match executor
-                            .spawn(async move { attempt(&q, t, start, control).await })
+                            .spawn(
+                                async move { attempt(&q, t, start, control).await }
+                                    .instrument(in_attempt),
+                            )
                             .await
                         {
                             Ok(r) => r,
