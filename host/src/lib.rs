@@ -35,10 +35,13 @@
 //!    [cached runs](temporal::resident),
 //!    the [workflow](temporal::workflow_runner) and
 //!    [activity](temporal::activity_runner) runners, [replay](temporal::replay),
-//!    [async completion](temporal::async_completion), and the
+//!    [async completion](temporal::async_completion), the
+//!    [trace context and spans](temporal::trace) of tasks, and the
 //!    [`Workers`](temporal::Workers) handle the layers above go through.
 //! 3. [`ops`] — operating it: [metrics](ops::metrics) (and
-//!    [per tenant](ops::tenants)), [health](ops::health),
+//!    [per tenant](ops::tenants)) and where they [go](ops::export)
+//!    (Prometheus, OTLP, or both through a [fan-out](ops::fanout)),
+//!    [spans over OTLP](ops::traces), [health](ops::health),
 //!    [logging](ops::telemetry), the [dev server](ops::devserver).
 //! 4. On top: [`run`] / [`Host`] (starting and stopping), tenants put
 //!    together from the config (`tenancy`), [`run_reloading`] / `SIGHUP`
