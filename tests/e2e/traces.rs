@@ -320,3 +320,32 @@ async fn guest_log_lines_carry_their_spans_ids() {
     host.signal("TERM");
     host.exited(Duration::from_secs(30)).await;
 }
+
+/// An activity sees its attempt's trace context (to forward on its own
+/// calls): the `traceparent` of the attempt's span, in the client's trace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_activity_sees_its_attempts_traceparent() {
+    let collector = Collector::start().await;
+    let task_queue = unique("traced-parent");
+    let mut cfg = config(vec![queue(&task_queue, vec![guest("activities")])]);
+    cfg.traces.otlp = Some(otlp(&collector));
+    let host = TestHost::start(cfg).await;
+    let id = unique("traced-parent-wf");
+    let call = json!({"activity_type": "TraceParent", "args": []});
+    let out = python_client(&collector, &task_queue, &id, "CallActivity", call, None).await;
+    let result: serde_json::Value = serde_json::from_str(out.trim()).expect("JSON");
+    let seen = result["ok"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{result}"))
+        .to_string();
+    let spans = eventually(Duration::from_secs(30), "the attempt's span", || async {
+        let spans = collector.spans();
+        match named(&spans, "RunActivity:TraceParent").first() {
+            Some(s) => Ok((*s).clone()),
+            None => Err(format!("{spans:#?}")),
+        }
+    })
+    .await;
+    assert_eq!(seen, format!("00-{}-{}-01", spans.trace_id, spans.span_id));
+    host.stop().await.expect("clean shutdown");
+}

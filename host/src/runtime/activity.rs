@@ -51,6 +51,8 @@ pub struct AttemptControl {
     /// Notified when the attempt is cancelled.
     pub cancelled: tokio::sync::Notify,
     last_heartbeat: Mutex<std::time::Instant>,
+    /// The attempt's W3C `traceparent`, set before the guest runs.
+    trace_parent: std::sync::OnceLock<String>,
 }
 
 impl AttemptControl {
@@ -61,7 +63,18 @@ impl AttemptControl {
             cancel: Mutex::new(None),
             cancelled: tokio::sync::Notify::new(),
             last_heartbeat: Mutex::new(std::time::Instant::now()),
+            trace_parent: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Sets the attempt's `traceparent` (once).
+    pub fn set_trace_parent(&self, traceparent: String) {
+        let _ = self.trace_parent.set(traceparent);
+    }
+
+    /// The attempt's `traceparent`, if it has a trace.
+    pub fn trace_parent(&self) -> Option<String> {
+        self.trace_parent.get().cloned()
     }
 
     /// Called on every guest heartbeat.

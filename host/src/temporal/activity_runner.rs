@@ -18,6 +18,7 @@ use super::queue::Queue;
 use super::trace;
 use crate::runtime::activity::{AttemptControl, HeartbeatFn};
 use crate::runtime::bindings::polyworker::worker::activity_types::CancelReason;
+use opentelemetry::trace::TraceContextExt as _;
 
 /// The attempts in flight, by task token, for delivering cancellations.
 type Attempts = Arc<Mutex<HashMap<Vec<u8>, Arc<AttemptControl>>>>;
@@ -121,6 +122,16 @@ pub async fn run_activities(
                     span.record("span_id", sc.span_id().to_string().as_str());
                 }
                 let control = AttemptControl::new(heartbeat(worker.clone(), token.clone(), &queue));
+                // The guest's view of the trace: its span, or what scheduled it.
+                let cx = match &otel {
+                    Some(s) => opentelemetry::Context::new().with_remote_span_context(
+                        opentelemetry::trace::Span::span_context(s).clone(),
+                    ),
+                    None => trace::extract(&start.header_fields).unwrap_or_default(),
+                };
+                if let Some(tp) = trace::traceparent(&cx) {
+                    control.set_trace_parent(tp);
+                }
                 running
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())

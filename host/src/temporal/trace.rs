@@ -153,6 +153,13 @@ pub fn end_attempt(mut span: opentelemetry_sdk::trace::Span, outcome: &str, erro
     span.end();
 }
 
+/// `cx`'s W3C `traceparent`, if it has a valid span.
+pub fn traceparent(cx: &Context) -> Option<String> {
+    let mut carrier = HashMap::new();
+    TraceContextPropagator::new().inject_context(cx, &mut carrier);
+    carrier.remove("traceparent")
+}
+
 /// The ids a log line carries: (trace id, span id) in hex.
 pub fn ids(cx: &Context) -> Option<(String, String)> {
     let span = cx.span();

@@ -161,6 +161,10 @@ const char *pw_activity_task_token_base64(void);
 const pw_json *pw_activity_heartbeat_details(void);
 void pw_heartbeat(pw_json *details_array);
 bool pw_activity_is_cancelled(void);
+/* The W3C traceparent of this attempt (its span, or what scheduled it), to
+ * forward on the activity's own calls; NULL without a trace. Valid during
+ * the attempt. */
+const char *pw_activity_trace_parent(void);
 /* A variable the task queue's configuration grants; NULL if unset. */
 const char *pw_env(const char *name);
 void pw_activity_log(const char *message);

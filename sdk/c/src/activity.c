@@ -62,6 +62,16 @@ bool pw_activity_is_cancelled(void) {
   return polyworker_worker_activity_host_cancellation(&reason);
 }
 
+const char *pw_activity_trace_parent(void) {
+  static char *traceparent;
+  guest_string_t s;
+  if (!polyworker_worker_activity_host_trace_parent(&s)) return NULL;
+  free(traceparent);
+  traceparent = pw__cstr(&s);
+  guest_string_free(&s);
+  return traceparent;
+}
+
 const char *pw_env(const char *name) {
   if (!have_environment) {
     wasi_cli_environment_get_environment(&environment);

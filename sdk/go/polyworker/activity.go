@@ -98,6 +98,15 @@ func GetHeartbeatDetails(ctx context.Context, ptrs ...any) error {
 	return nil
 }
 
+// TraceParent is the W3C traceparent of this attempt (its span, or what
+// scheduled it), to forward on the activity's own calls; "" without a trace.
+func TraceParent(ctx context.Context) string {
+	if tp := polyworker_worker_activity_host.TraceParent(); tp.IsSome() {
+		return tp.Some()
+	}
+	return ""
+}
+
 // IsCanceled tells whether the host asked this attempt to stop.
 func IsCanceled(ctx context.Context) bool {
 	return polyworker_worker_activity_host.Cancellation().IsSome()

@@ -75,6 +75,15 @@ export function cancellationReason() {
   return host.cancellation() ?? undefined;
 }
 
+/**
+ * The W3C `traceparent` of this attempt (its span, or what scheduled it),
+ * to forward on the activity's own calls; undefined without a trace.
+ */
+export function traceParent() {
+  current();
+  return host.traceParent() ?? undefined;
+}
+
 /** Throws a CancelledFailure if the host asked this attempt to stop. */
 export function throwIfCancelled() {
   const reason = cancellationReason();

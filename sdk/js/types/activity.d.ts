@@ -43,6 +43,8 @@ export function activityInfo(): ActivityInfo;
 export function heartbeat(...details: unknown[]): void;
 /** Why the host asked this attempt to stop, or undefined. Learned through heartbeats. */
 export function cancellationReason(): CancelReason | undefined;
+/** The W3C `traceparent` of this attempt, to forward on the activity's own calls. */
+export function traceParent(): string | undefined;
 /** Throws a CancelledFailure if the host asked this attempt to stop. */
 export function throwIfCancelled(): void;
 /** Standard base64 of `bytes`. */

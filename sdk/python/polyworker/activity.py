@@ -59,6 +59,13 @@ def cancellation_reason() -> Optional[str]:
     return None if reason is None else reason.name
 
 
+def trace_parent() -> Optional[str]:
+    """The W3C ``traceparent`` of this attempt (its span, or what scheduled
+    it), to forward on the activity's own calls; None without a trace."""
+    _current()
+    return activity_host.trace_parent()
+
+
 def is_cancelled() -> bool:
     return cancellation_reason() is not None
 

@@ -49,6 +49,13 @@ impl ActivityContext {
         activity_host::cancellation()
     }
 
+    /// The W3C `traceparent` of this attempt (its span, or what scheduled
+    /// it), to forward on the activity's own calls, e.g. as the
+    /// `traceparent` header of an HTTP request.
+    pub fn trace_parent(&self) -> Option<String> {
+        activity_host::trace_parent()
+    }
+
     /// Logs a line tagged with the activity's ids.
     pub fn log(&self, level: LogLevel, message: &str) {
         activity_host::log(level, message);

@@ -1,5 +1,5 @@
-//! `polyworker:worker/activity-host`: heartbeats, cancellation and the log
-//! of the running attempt. In a workflow store (no attempt) the
+//! `polyworker:worker/activity-host`: heartbeats, cancellation, the log and
+//! the trace context of the running attempt. In a workflow store (no attempt) the
 //! activity-only calls trap, which fails the workflow task with the reason.
 
 use super::HostView;
@@ -38,6 +38,10 @@ impl activity_host::Host for HostView<'_> {
     fn log(&mut self, level: LogLevel, message: String) -> wasmtime::Result<()> {
         self.log.log(level, &message);
         Ok(())
+    }
+
+    fn trace_parent(&mut self) -> wasmtime::Result<Option<String>> {
+        Ok(self.attempt("trace-parent")?.trace_parent())
     }
 }
 
