@@ -178,6 +178,32 @@ async fn metrics_go_over_otlp_http() {
     host.stop().await.expect("clean shutdown");
 }
 
+/// A collector that is not there costs the host nothing but warnings: it
+/// starts, runs workflows and stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_collector_does_not_stop_the_host() {
+    let task_queue = unique("otlp-absent");
+    let mut cfg = config(vec![queue(&task_queue, vec![guest("activities")])]);
+    let nobody = free_address();
+    cfg.metrics.otlp = Some(otlp(format!("http://{nobody}"), OtlpProtocol::Grpc));
+    cfg.traces.otlp = Some(otlp(format!("http://{nobody}"), OtlpProtocol::Http));
+    let host = TestHost::start(cfg).await;
+    let t = Temporal::connect().await;
+    let id = unique("otlp-absent-wf");
+    t.start(
+        &task_queue,
+        "CallActivity",
+        &id,
+        &[json!({"activity_type": "Echo", "args": ["hi"]})],
+    )
+    .await;
+    assert!(matches!(
+        t.outcome(&id, Duration::from_secs(30)).await,
+        Outcome::Completed(_)
+    ));
+    host.stop().await.expect("clean shutdown");
+}
+
 /// The value of the first sample of `name` whose labels contain every one
 /// of `labels`.
 fn sample<S: AsRef<str>>(body: &str, name: &str, labels: &[S]) -> Option<f64> {

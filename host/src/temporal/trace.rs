@@ -217,7 +217,10 @@ mod tests {
 
     #[test]
     fn commands_that_start_work_elsewhere_get_the_header_unless_they_have_one() {
-        use temporalio_common::protos::coresdk::workflow_commands::{ScheduleActivity, StartTimer};
+        use temporalio_common::protos::coresdk::workflow_commands::{
+            ScheduleActivity, ScheduleLocalActivity, SignalExternalWorkflowExecution,
+            StartChildWorkflowExecution, StartTimer,
+        };
         let own = Payload {
             data: b"{\"traceparent\":\"mine\"}".to_vec(),
             ..Default::default()
@@ -228,13 +231,24 @@ mod tests {
             Variant::ScheduleActivity(ScheduleActivity::default()).into(),
             Variant::ScheduleActivity(with_own).into(),
             Variant::StartTimer(StartTimer::default()).into(),
+            Variant::ScheduleLocalActivity(ScheduleLocalActivity::default()).into(),
+            Variant::StartChildWorkflowExecution(StartChildWorkflowExecution::default()).into(),
+            Variant::SignalExternalWorkflowExecution(SignalExternalWorkflowExecution::default())
+                .into(),
         ];
         inject(&mut commands, &remote());
         let headers = |i: usize| match commands[i].variant.as_ref() {
             Some(Variant::ScheduleActivity(a)) => a.headers.get(HEADER).cloned(),
+            Some(Variant::ScheduleLocalActivity(a)) => a.headers.get(HEADER).cloned(),
+            Some(Variant::StartChildWorkflowExecution(c)) => c.headers.get(HEADER).cloned(),
+            Some(Variant::SignalExternalWorkflowExecution(s)) => s.headers.get(HEADER).cloned(),
             _ => None,
         };
         assert!(headers(0).is_some());
         assert_eq!(headers(1), Some(own));
+        assert!(headers(2).is_none(), "a timer has no headers");
+        for i in 3..6 {
+            assert_eq!(headers(i), headers(0), "command {i}");
+        }
     }
 }
