@@ -12,7 +12,7 @@ use std::time::Duration;
 use polyworker_host::config::DefaultVersioning;
 use polyworker_host::runtime::bindings::exports::polyworker::worker::versioning::VersioningBehavior;
 use polyworker_host::runtime::{Capacity, Loader, WasmEngine};
-use polyworker_tests::{Temporal, TestHost, c_guest, engine, go_guest, js_guest, py_guest, unique};
+use polyworker_tests::{Sdk, Temporal, TestHost, engine, unique};
 use serde_json::json;
 
 use super::{
@@ -20,26 +20,9 @@ use super::{
     outcome_of, versioned_config_of,
 };
 
-#[derive(Debug, Clone, Copy)]
-enum Sdk {
-    Js,
-    JsSpiderMonkey,
-    Python,
-    Go,
-    C,
-}
-
-impl Sdk {
-    fn module(self, version: u32) -> PathBuf {
-        let name = format!("versioned-v{version}");
-        match self {
-            Sdk::Js => js_guest(&name),
-            Sdk::JsSpiderMonkey => js_guest(&format!("{name}-spidermonkey")),
-            Sdk::Python => py_guest(&name),
-            Sdk::Go => go_guest(&name),
-            Sdk::C => c_guest(&name),
-        }
-    }
+/// Version `version` of an SDK's hot-swap fixture.
+fn module(sdk: Sdk, version: u32) -> PathBuf {
+    sdk.fixture(&format!("versioned-v{version}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -86,7 +69,7 @@ async fn declared(path: &Path) -> BTreeMap<String, VersioningBehavior> {
 }
 
 async fn declared_versioning_routes_runs(sdk: Sdk) {
-    let (v1_path, v2_path) = (sdk.module(1), sdk.module(2));
+    let (v1_path, v2_path) = (module(sdk, 1), module(sdk, 2));
     let expected = BTreeMap::from([
         ("Pinned".to_string(), VersioningBehavior::Pinned),
         ("Upgrading".to_string(), VersioningBehavior::AutoUpgrade),
@@ -114,7 +97,7 @@ async fn declared_versioning_routes_runs(sdk: Sdk) {
         t.wait_for_event(id, Duration::from_secs(30), first_task_completed)
             .await;
     }
-    let v1 = digest_of(&sdk.module(1));
+    let v1 = digest_of(&module(sdk, 1));
     list_until(admin, "version 1 has its two open runs", |l| {
         open_of(l, &v1).as_deref() == Some("2")
     })

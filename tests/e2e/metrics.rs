@@ -19,19 +19,7 @@ async fn core_worker_metrics_are_served_for_prometheus() {
     let mut cfg = config(vec![queue(&task_queue, vec![guest("activities")])]);
     cfg.metrics.prometheus = Some(addr);
     let host = TestHost::start(cfg).await;
-    let t = Temporal::connect().await;
-    let id = unique("metrics-wf");
-    t.start(
-        &task_queue,
-        "CallActivity",
-        &id,
-        &[json!({"activity_type": "Echo", "args": ["hi"]})],
-    )
-    .await;
-    assert!(matches!(
-        t.outcome(&id, Duration::from_secs(30)).await,
-        Outcome::Completed(_)
-    ));
+    echo_once(&Temporal::connect().await, &task_queue, "metrics-wf").await;
 
     // A metric appears once core first records it: poll with a deadline.
     let label = format!("task_queue=\"{task_queue}\"");
@@ -66,6 +54,22 @@ async fn core_worker_metrics_are_served_for_prometheus() {
     host.stop().await.expect("clean shutdown");
 }
 
+/// Runs one `CallActivity` workflow (an `Echo`) on `task_queue` to its end.
+async fn echo_once(t: &Temporal, task_queue: &str, id_prefix: &str) {
+    let id = unique(id_prefix);
+    t.start(
+        task_queue,
+        "CallActivity",
+        &id,
+        &[json!({"activity_type": "Echo", "args": ["hi"]})],
+    )
+    .await;
+    assert!(matches!(
+        t.outcome(&id, Duration::from_secs(30)).await,
+        Outcome::Completed(_)
+    ));
+}
+
 /// Core's worker metrics and the host's, as OTLP names them.
 const OTLP_WANTED: &[&str] = &[
     "temporal_workflow_completed",
@@ -85,19 +89,7 @@ async fn exported(
 ) -> TestHost {
     cfg.server.identity = Some(format!("otlp-test-{task_queue}"));
     let host = TestHost::start(cfg).await;
-    let t = Temporal::connect().await;
-    let id = unique("otlp-wf");
-    t.start(
-        task_queue,
-        "CallActivity",
-        &id,
-        &[json!({"activity_type": "Echo", "args": ["hi"]})],
-    )
-    .await;
-    assert!(matches!(
-        t.outcome(&id, Duration::from_secs(30)).await,
-        Outcome::Completed(_)
-    ));
+    echo_once(&Temporal::connect().await, task_queue, "otlp-wf").await;
     eventually(
         Duration::from_secs(30),
         "the metrics at the collector",
@@ -188,19 +180,7 @@ async fn an_unreachable_collector_does_not_stop_the_host() {
     cfg.metrics.otlp = Some(otlp(format!("http://{nobody}"), OtlpProtocol::Grpc));
     cfg.traces.otlp = Some(otlp(format!("http://{nobody}"), OtlpProtocol::Http));
     let host = TestHost::start(cfg).await;
-    let t = Temporal::connect().await;
-    let id = unique("otlp-absent-wf");
-    t.start(
-        &task_queue,
-        "CallActivity",
-        &id,
-        &[json!({"activity_type": "Echo", "args": ["hi"]})],
-    )
-    .await;
-    assert!(matches!(
-        t.outcome(&id, Duration::from_secs(30)).await,
-        Outcome::Completed(_)
-    ));
+    echo_once(&Temporal::connect().await, &task_queue, "otlp-absent-wf").await;
     host.stop().await.expect("clean shutdown");
 }
 

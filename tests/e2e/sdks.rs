@@ -10,35 +10,16 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use polyworker_host::temporal::replay::{self, ReplayInput};
-use polyworker_tests::{
-    Outcome, Temporal, TestHost, c_guest, config, engine, go_guest, js_guest, py_guest, queue,
-    serve, unique,
-};
+use polyworker_tests::{Outcome, Sdk, Temporal, TestHost, config, engine, queue, serve, unique};
 use serde_json::{Value, json};
 use temporalio_common::protos::temporal::api::failure::v1::failure::FailureInfo;
 use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
 
 const WAIT: Duration = Duration::from_secs(60);
 
-#[derive(Debug, Clone, Copy)]
-enum Sdk {
-    Js,
-    JsSpiderMonkey,
-    Python,
-    Go,
-    C,
-}
-
-impl Sdk {
-    fn module(self) -> PathBuf {
-        match self {
-            Sdk::Js => js_guest("sdk"),
-            Sdk::JsSpiderMonkey => js_guest("sdk-spidermonkey"),
-            Sdk::Python => py_guest("sdk"),
-            Sdk::Go => go_guest("sdk"),
-            Sdk::C => c_guest("sdk"),
-        }
-    }
+/// Each SDK's fixture for this suite.
+fn module(sdk: Sdk) -> PathBuf {
+    sdk.fixture("sdk")
 }
 
 /// Determinism, signals, queries, updates with validators, conditions,
@@ -50,7 +31,7 @@ impl Sdk {
 macro_rules! suite {
     ($($lang:ident => $sdk:expr, [$($extra:ident),*]),* $(,)?) => {$(
         mod $lang {
-            use super::Sdk;
+            use polyworker_tests::Sdk;
             const SDK: Sdk = $sdk;
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn clocks_and_randomness_replay_identically() {
@@ -86,7 +67,7 @@ suite!(
 /// `time.Sleep`, C's `sleep`) in workflow code fails the task at once,
 /// saying to use the durable timer; JavaScript has no blocking sleep.
 mod language_sleep {
-    use super::Sdk;
+    use polyworker_tests::Sdk;
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn python() {
         super::a_language_sleep_fails_the_task_at_once(Sdk::Python).await
@@ -102,7 +83,7 @@ mod language_sleep {
 }
 
 async fn a_language_sleep_fails_the_task_at_once(sdk: Sdk) {
-    let (task_queue, host, t) = serve("sdk-sleep", vec![sdk.module()]).await;
+    let (task_queue, host, t) = serve("sdk-sleep", vec![module(sdk)]).await;
     let id = unique("sdk-sleep");
     t.start(&task_queue, "Sleep", &id, &[]).await;
     let (message, took) = t.task_failure(&id, WAIT).await;
@@ -128,7 +109,7 @@ async fn clocks_and_randomness_replay_identically(sdk: Sdk) {
     // No sticky cache: every workflow task replays the run from the start in
     // a fresh instance, so the final result holds values recomputed by a replay.
     let task_queue = unique("sdk-determinism");
-    let mut q = queue(&task_queue, vec![sdk.module()]);
+    let mut q = queue(&task_queue, vec![module(sdk)]);
     q.max_cached_workflows = 0;
     let host = TestHost::start(config(vec![q])).await;
     let t = Temporal::connect().await;
@@ -177,7 +158,7 @@ async fn clocks_and_randomness_replay_identically(sdk: Sdk) {
         workflow_id: id.clone(),
         history: temporalio_common::protos::temporal::api::history::v1::History { events: history },
     };
-    let reports = replay::replay_file(&sdk.module(), &engine(), vec![input], None)
+    let reports = replay::replay_file(&module(sdk), &engine(), vec![input], None)
         .await
         .expect("replay runs");
     assert_eq!(reports.len(), 1);
@@ -185,7 +166,7 @@ async fn clocks_and_randomness_replay_identically(sdk: Sdk) {
 }
 
 async fn signals_queries_updates_conditions_and_patches(sdk: Sdk) {
-    let (task_queue, host, t) = serve("sdk-features", vec![sdk.module()]).await;
+    let (task_queue, host, t) = serve("sdk-features", vec![module(sdk)]).await;
     let id = unique("sdk-features");
     t.start(&task_queue, "Features", &id, &[]).await;
     assert_eq!(
@@ -219,7 +200,7 @@ async fn signals_queries_updates_conditions_and_patches(sdk: Sdk) {
 }
 
 async fn signals_queries_patches_and_cancellation(sdk: Sdk) {
-    let (task_queue, host, t) = serve("sdk-common", vec![sdk.module()]).await;
+    let (task_queue, host, t) = serve("sdk-common", vec![module(sdk)]).await;
 
     let id = unique("sdk-approval");
     t.start(&task_queue, "Approval", &id, &[]).await;
@@ -273,7 +254,7 @@ async fn signals_queries_patches_and_cancellation(sdk: Sdk) {
 }
 
 async fn failures_and_continue_as_new(sdk: Sdk) {
-    let (task_queue, host, t) = serve("sdk-lifecycle", vec![sdk.module()]).await;
+    let (task_queue, host, t) = serve("sdk-lifecycle", vec![module(sdk)]).await;
 
     let id = unique("sdk-fail");
     t.start(&task_queue, "Fail", &id, &[json!("application")])
@@ -322,7 +303,7 @@ async fn failures_and_continue_as_new(sdk: Sdk) {
 }
 
 async fn activities_await_and_fail(sdk: Sdk) {
-    let (task_queue, host, t) = serve("sdk-activities", vec![sdk.module()]).await;
+    let (task_queue, host, t) = serve("sdk-activities", vec![module(sdk)]).await;
 
     let id = unique("sdk-async");
     t.start(

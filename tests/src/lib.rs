@@ -280,6 +280,34 @@ pub fn engine() -> EngineConfig {
     }
 }
 
+/// A thin SDK whose fixtures the suites build (`tests/fixtures-<lang>/`).
+#[derive(Debug, Clone, Copy)]
+pub enum Sdk {
+    /// JavaScript on QuickJS.
+    Js,
+    /// The same JavaScript on SpiderMonkey.
+    JsSpiderMonkey,
+    /// Python.
+    Python,
+    /// Go.
+    Go,
+    /// C.
+    C,
+}
+
+impl Sdk {
+    /// The fixture `name` built with this SDK.
+    pub fn fixture(self, name: &str) -> PathBuf {
+        match self {
+            Sdk::Js => js_guest(name),
+            Sdk::JsSpiderMonkey => js_guest(&format!("{name}-spidermonkey")),
+            Sdk::Python => py_guest(name),
+            Sdk::Go => go_guest(name),
+            Sdk::C => c_guest(name),
+        }
+    }
+}
+
 /// A host config pointed at the shared server.
 pub fn config(queues: Vec<TaskQueueConfig>) -> Config {
     Config {

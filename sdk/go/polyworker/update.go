@@ -100,16 +100,7 @@ func (r *run) dispatchUpdate(u wt.Update) {
 	}
 	r.respondToUpdate(id, wt.MakeUpdateOutcomeAccepted())
 	r.spawn(func(ctx Context) {
-		out := h.fn.Call(append([]reflect.Value{reflect.ValueOf(ctx)}, args...))
-		if e := out[len(out)-1]; !e.IsNil() {
-			reject(e.Interface().(error))
-			return
-		}
-		var result any
-		if len(out) == 2 {
-			result = out[0].Interface()
-		}
-		p, err := toPayload(result)
+		p, err := callWithContext(h.fn, ctx, args)
 		if err != nil {
 			reject(err)
 			return

@@ -194,21 +194,16 @@ func (r *run) start() {
 			r.finishWithError(NewNonRetryableApplicationError(err.Error(), "BadArguments"))
 			return
 		}
-		out := r.entry.fn.Call(append([]reflect.Value{reflect.ValueOf(ctx)}, args...))
-		if errV := out[len(out)-1]; !errV.IsNil() {
-			r.finishWithError(errV.Interface().(error))
-			return
+		p, err := callWithContext(r.entry.fn, ctx, args)
+		var encoding *encodeError
+		switch {
+		case errors.As(err, &encoding):
+			r.taskFailure = encoding.err
+		case err != nil:
+			r.finishWithError(err)
+		default:
+			r.finish(wt.MakeCommandCompleteWorkflow(witTypes.Some(p)))
 		}
-		var result any
-		if len(out) == 2 {
-			result = out[0].Interface()
-		}
-		p, err := toPayload(result)
-		if err != nil {
-			r.taskFailure = err
-			return
-		}
-		r.finish(wt.MakeCommandCompleteWorkflow(witTypes.Some(p)))
 	})
 }
 
@@ -299,6 +294,30 @@ func NewTimer(ctx Context, d time.Duration) *Future {
 	r.command(wt.MakeCommandStartTimer(wt.StartTimer{Seq: r.timerSeq, Duration: uint64(d.Nanoseconds())}))
 	r.timers[r.timerSeq] = f
 	return f
+}
+
+// encodeError is a result that would not encode (a bug in the workflow
+// code: it fails the task, not the workflow).
+type encodeError struct{ err error }
+
+func (e *encodeError) Error() string { return e.err.Error() }
+
+// callWithContext calls a workflow function or handler, fn(ctx, args...)
+// returning (R, error) or error: its result as a payload, or its error.
+func callWithContext(fn reflect.Value, ctx Context, args []reflect.Value) (payload, error) {
+	out := fn.Call(append([]reflect.Value{reflect.ValueOf(ctx)}, args...))
+	if e := out[len(out)-1]; !e.IsNil() {
+		return payload{}, e.Interface().(error)
+	}
+	var result any
+	if len(out) == 2 {
+		result = out[0].Interface()
+	}
+	p, err := toPayload(result)
+	if err != nil {
+		return payload{}, &encodeError{err}
+	}
+	return p, nil
 }
 
 // cancelTimer cancels a pending timer (its future never becomes ready).
