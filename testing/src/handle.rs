@@ -64,7 +64,8 @@ impl WorkflowHandle<'_> {
     }
 
     /// The answer of the query `name`; a query the workflow refuses is
-    /// the server's error.
+    /// the server's error, a failed workflow task
+    /// [`TestError::WorkflowTaskFailed`].
     pub async fn query(&self, name: &str, args: &[Value]) -> Result<Value, TestError> {
         let req = QueryWorkflowRequest {
             namespace: "default".into(),
@@ -77,12 +78,17 @@ impl WorkflowHandle<'_> {
             ..Default::default()
         };
         let mut c = self.env.connection.clone();
-        let resp = WorkflowService::query_workflow(&mut c, tonic::Request::new(req))
-            .await
-            .map_err(|source| TestError::Call {
-                what: "query the workflow",
-                source,
-            })?
+        let call = async {
+            WorkflowService::query_workflow(&mut c, tonic::Request::new(req))
+                .await
+                .map_err(|source| TestError::Call {
+                    what: "query the workflow",
+                    source,
+                })
+        };
+        let resp = (self.env)
+            .unless_a_task_fails(&self.workflow_id, call)
+            .await?
             .into_inner();
         Ok(resp
             .query_result
@@ -119,12 +125,17 @@ impl WorkflowHandle<'_> {
             ..Default::default()
         };
         let mut c = self.env.connection.clone();
-        let resp = WorkflowService::update_workflow_execution(&mut c, tonic::Request::new(req))
-            .await
-            .map_err(|source| TestError::Call {
-                what: "update the workflow",
-                source,
-            })?
+        let call = async {
+            WorkflowService::update_workflow_execution(&mut c, tonic::Request::new(req))
+                .await
+                .map_err(|source| TestError::Call {
+                    what: "update the workflow",
+                    source,
+                })
+        };
+        let resp = (self.env)
+            .unless_a_task_fails(&self.workflow_id, call)
+            .await?
             .into_inner();
         Ok(match resp.outcome.and_then(|o| o.value) {
             Some(outcome::Value::Success(p)) => {

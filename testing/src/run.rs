@@ -219,6 +219,31 @@ impl TestEnv {
         }
     }
 
+    /// `call` (a query, update or signal of the run), unless a workflow
+    /// task of the run fails first: the server would hold a query or an
+    /// update until a task completes, and the test would hang.
+    pub(crate) async fn unless_a_task_fails<T>(
+        &self,
+        workflow_id: &str,
+        call: impl std::future::Future<Output = Result<T, TestError>>,
+    ) -> Result<T, TestError> {
+        let failed = async {
+            let mut every = tokio::time::interval(TASK_FAILURE_CHECK);
+            loop {
+                every.tick().await;
+                for e in self.history_of(workflow_id, false).await? {
+                    if let Some(A::WorkflowTaskFailedEventAttributes(_)) = &e.attributes {
+                        ending(workflow_id, e.attributes)?;
+                    }
+                }
+            }
+        };
+        tokio::select! {
+            out = call => out,
+            err = failed => err,
+        }
+    }
+
     /// The run's close event, long-polled (`close_only`), or its whole
     /// history (its first page: enough to see a failed task).
     async fn history_of(
@@ -259,6 +284,8 @@ impl TestEnv {
 
 /// How often a run that has not closed is checked for a failed task.
 const TASK_FAILURE_CHECK: Duration = Duration::from_millis(200);
+
+use history_event::Attributes as A;
 
 /// The outcome a history event ends the run with, if it does; a failed
 /// workflow task is an error.

@@ -146,6 +146,27 @@ async fn a_guest_trap_fails_the_test_at_once_naming_its_source_line() {
     env.shutdown().await;
 }
 
+/// A query or an update of a run whose workflow task fails ends with that
+/// failure instead of waiting for a task that never completes.
+#[tokio::test]
+async fn a_query_or_update_of_a_run_whose_task_fails_ends_with_the_failure() {
+    let env = TestEnv::start(hostile()).await.unwrap();
+    let began = Instant::now();
+    let run = env.start_workflow("Panic", &[]).await.unwrap();
+    match run.query("status", &[]).await {
+        Err(TestError::WorkflowTaskFailed { message, .. }) => {
+            assert!(message.contains("unreachable code reached"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+    match run.update("bump", &[json!(1)]).await {
+        Err(TestError::WorkflowTaskFailed { .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(began.elapsed().as_secs() < 10, "{:?}", began.elapsed());
+    env.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_file_that_is_not_a_component_is_refused_with_the_loaders_reason() {
     let file = std::env::temp_dir().join(format!("not-a-component-{}.wasm", std::process::id()));
