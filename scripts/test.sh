@@ -21,8 +21,7 @@ sdk/go/polyworker-go vet
 # Each language's unit tests of its data-routing example, through the test
 # environment (polyworker-test, the time-skipping test server from .venv),
 # and the testing helpers' own tests.
-PYTHONPATH=sdk/python .venv/bin/python -m unittest discover -s sdk/python/tests
-PYTHONPATH=sdk/python .venv/bin/python -m unittest discover -s examples/data-routing-py
+PYTHONPATH=sdk/python .venv/bin/python -m pytest -q -p no:cacheprovider sdk/python/tests examples/data-routing-py
 node --test examples/data-routing-js/test/
 (cd examples/data-routing-go/test && ../../../.venv/bin/go test -count=1 ./...)
 (cd sdk/go/testsuite && ../../../.venv/bin/go vet ./... && ../../../.venv/bin/go test -count=1 ./...)
